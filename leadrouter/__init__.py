@@ -1,0 +1,66 @@
+"""leadrouter: calls and forms become scored leads, routed to the right advisor."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from leadrouter.config import ConfigError, load_settings
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the Flask application from environment settings (and overrides for tests)."""
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        raise SystemExit(f"leadrouter: invalid configuration: {error}") from None
+    if test_config:
+        settings.update(test_config)
+
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
+    app.config.update(settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Trust exactly the configured number of proxies for scheme, port and client address,
+    # never for Host: a spoofed X-Forwarded-Host must not change the URL Twilio signed.
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_port=hops, x_host=0)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _configure_logging(app)
+
+    from leadrouter import cli
+
+    cli.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from leadrouter import models  # noqa: F401  (registers the tables)
+    from leadrouter.auth.session import init_login
+    from leadrouter.extensions import celery_init_app, csrf, db, limiter, migrate
+    import leadrouter.jobs  # noqa: F401  (after-commit enqueue hooks)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    init_login(app)
+    celery_init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from leadrouter.errors import register_error_handlers
+    from leadrouter.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    register_error_handlers(app)
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,136 @@
+"""Settings read from the environment, with embedded defaults that need no server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+
+class ConfigError(RuntimeError):
+    """A setting is invalid; the message names it and says what is expected."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be one of 1/0, true/false, yes/no, on/off (got {raw!r})")
+
+
+def _integer(env: dict, name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number (got {raw!r})") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum} (got {value})")
+    return value
+
+
+def normalize_database_url(url: str) -> str:
+    """Map the URL schemes people paste (postgres://, postgresql://) to the psycopg 3 driver."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"DATABASE_URL is not a URL (got {url!r})")
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg2"):
+        return f"postgresql+psycopg://{rest}"
+    if scheme in ("postgresql+psycopg", "sqlite"):
+        return url
+    raise ConfigError(
+        f"DATABASE_URL must start with postgresql://, postgres:// or sqlite:// (got {scheme}://)"
+    )
+
+
+def _check_broker_url(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme not in ("redis", "rediss", "sqla+sqlite", "sqla+postgresql", "memory", "amqp"):
+        raise ConfigError(
+            f"CELERY_BROKER_URL must be a redis://, rediss:// or sqla+sqlite:// URL (got {scheme}://)"
+        )
+    return url
+
+
+def _check_e164(name: str, value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_possible_number(parsed) or not value.startswith("+"):
+        raise ConfigError(f"{name} must be an E.164 phone number like +18005550100 (got {value!r})")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def load_settings(env: dict | None = None) -> dict:
+    """Build the Flask config mapping from environment variables; raise ConfigError if one is bad."""
+    env = dict(os.environ if env is None else env)
+    instance_path = Path(env.get("LEADROUTER_INSTANCE_PATH") or "instance").resolve()
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'leadrouter.sqlite'}"
+    broker_url = env.get("CELERY_BROKER_URL") or f"sqla+sqlite:///{instance_path / 'broker.sqlite'}"
+    secret_key = env.get("SECRET_KEY")
+    if secret_key is not None and len(secret_key) < 16:
+        raise ConfigError("SECRET_KEY must be at least 16 characters long")
+
+    validate_signature = _flag(env, "TWILIO_VALIDATE_SIGNATURE", True)
+    settings = {
+        "INSTANCE_PATH": str(instance_path),
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+        "CELERY_BROKER_URL": _check_broker_url(broker_url),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "SECRET_KEY": secret_key or _instance_secret(instance_path),
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or None,
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,
+        "TWILIO_VALIDATE_SIGNATURE": validate_signature,
+        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        "HELPLINE_NUMBER": _check_e164("HELPLINE_NUMBER", env.get("HELPLINE_NUMBER"))
+        or "+18005550100",
+        "ON_CALL_NUMBER": _check_e164("ON_CALL_NUMBER", env.get("ON_CALL_NUMBER")),
+        "HELPLINE_OPERATOR": env.get("HELPLINE_OPERATOR") or "the leadrouter demo helpline",
+        "REPORT_TIMEZONE": env.get("REPORT_TIMEZONE") or "UTC",
+        "MAX_CONTENT_LENGTH": _integer(env, "MAX_CONTENT_LENGTH", 256 * 1024, minimum=1024),
+        "MAX_FORM_PARTS": _integer(env, "MAX_FORM_PARTS", 200, minimum=10),
+        "DIAL_TIMEOUT_SECONDS": _integer(env, "DIAL_TIMEOUT_SECONDS", 20, minimum=5),
+        "RATELIMIT_CONTACT": env.get("RATELIMIT_CONTACT") or "5 per minute",
+        "RATELIMIT_API_LEADS": env.get("RATELIMIT_API_LEADS") or "120 per minute",
+        "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN") or "10 per minute",
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_ENABLED": _flag(env, "RATELIMIT_ENABLED", True),
+        "SESSION_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE", False),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "CELERY_TASK_ALWAYS_EAGER": _flag(env, "CELERY_TASK_ALWAYS_EAGER", False),
+        "TRUSTED_PROXIES": _integer(env, "TRUSTED_PROXIES", 1),
+    }
+    return settings
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """Keep one random secret per instance so sessions survive a restart of the embedded run."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    secret_file = instance_path / "secret_key"
+    if secret_file.exists():
+        return secret_file.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    secret_file.write_text(secret)
+    secret_file.chmod(0o600)
+    return secret

@@ -1,0 +1,100 @@
+"""Extension objects, created unbound and attached to the app in create_app()."""
+
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+
+# Stable constraint names so Alembic can alter and drop them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection, _record):
+    """WAL and a busy timeout let the web, worker and beat processes share one SQLite file."""
+    if not type(dbapi_connection).__module__.startswith("sqlite3"):
+        return
+    # Take transaction control away from pysqlite so SQLAlchemy's BEGIN and SAVEPOINT work.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite_immediately(connection):
+    """Take SQLite's write lock up front: one writer at a time, waiting instead of failing.
+
+    A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
+    another process wrote in between; the busy timeout cannot help it.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app whose tasks run inside the Flask app context (Flask docs pattern)."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(celery_settings(app.config))
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+def celery_settings(config) -> dict:
+    """Celery settings derived from the Flask config."""
+    broker_url = config["CELERY_BROKER_URL"]
+    transport_options: dict = {}
+    if broker_url.startswith("sqla+"):
+        # The embedded broker polls its table; a short interval keeps routing latency low.
+        transport_options = {"polling_interval": 0.2}
+    elif broker_url.startswith("redis"):
+        # Longer than the slowest task (Twilio retries back off up to ~10 min) so an
+        # unacknowledged routing task is not redelivered while it is still running.
+        transport_options = {"visibility_timeout": 3600}
+    return {
+        "broker_url": broker_url,
+        "broker_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": "default",
+        "task_routes": {"routing.*": {"queue": "routing"}, "notify.*": {"queue": "notify"}},
+        "task_always_eager": config.get("CELERY_TASK_ALWAYS_EAGER", False),
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "worker_hijack_root_logger": False,
+    }

@@ -1,0 +1,56 @@
+"""The data model; importing this package registers every table."""
+
+from leadrouter.models.advisor import ADVISOR_STATUSES, NATIONAL_POOL, Advisor
+from leadrouter.models.base import utcnow
+from leadrouter.models.lead import (
+    LEAD_SOURCES,
+    LEAD_STATUSES,
+    OPEN_STATUSES,
+    URGENCY_RANK,
+    ConsentRecord,
+    Event,
+    FollowUp,
+    Lead,
+)
+from leadrouter.models.routing import Assignment, Notification, RoutingDecision
+from leadrouter.models.security import AccessLog, ApiKey, AuditEntry, IdempotencyRecord, Setting
+from leadrouter.models.telephony import (
+    CALL_STATUS_ORDER,
+    Call,
+    ContactPreference,
+    Recording,
+    TextMessage,
+    TrackingNumber,
+)
+from leadrouter.models.user import ROLES, User
+
+__all__ = [
+    "ADVISOR_STATUSES",
+    "CALL_STATUS_ORDER",
+    "LEAD_SOURCES",
+    "LEAD_STATUSES",
+    "NATIONAL_POOL",
+    "OPEN_STATUSES",
+    "ROLES",
+    "URGENCY_RANK",
+    "AccessLog",
+    "Advisor",
+    "ApiKey",
+    "Assignment",
+    "AuditEntry",
+    "Call",
+    "ConsentRecord",
+    "ContactPreference",
+    "Event",
+    "FollowUp",
+    "IdempotencyRecord",
+    "Lead",
+    "Notification",
+    "Recording",
+    "RoutingDecision",
+    "Setting",
+    "TextMessage",
+    "TrackingNumber",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,99 @@
+"""Calls, recordings and text messages, keyed by Twilio's own ids."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from leadrouter.extensions import db
+from leadrouter.models.base import UTCDateTime, utcnow
+
+# Twilio can deliver status callbacks out of order; a status never moves backwards.
+CALL_STATUS_ORDER = {
+    "queued": 0,
+    "initiated": 1,
+    "ringing": 2,
+    "in-progress": 3,
+    "answered": 3,
+    "completed": 4,
+    "busy": 4,
+    "no-answer": 4,
+    "canceled": 4,
+    "failed": 4,
+}
+
+
+class Call(db.Model):
+    __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_started", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"), index=True)
+    direction: Mapped[str] = mapped_column(String(16), default="inbound")
+    to_number: Mapped[str | None] = mapped_column(String(20))
+    advisor_id: Mapped[int | None] = mapped_column(ForeignKey("advisors.id"))
+    status: Mapped[str] = mapped_column(String(16), default="ringing")
+    for_whom: Mapped[str | None] = mapped_column(String(16))
+    menu_choice: Mapped[str | None] = mapped_column(String(8))
+    # answered | missed | abandoned | voicemail | in_progress
+    outcome: Mapped[str] = mapped_column(String(16), default="in_progress")
+    dial_status: Mapped[str | None] = mapped_column(String(16))
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    recordings = relationship("Recording", order_by="Recording.id", viewonly=True)
+
+
+class Recording(db.Model):
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="voicemail")
+    url: Mapped[str | None] = mapped_column(String(500))
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TextMessage(db.Model):
+    __tablename__ = "text_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"), index=True)
+    direction: Mapped[str] = mapped_column(String(16), default="inbound")
+    phone: Mapped[str | None] = mapped_column(String(20))
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrackingNumber(db.Model):
+    """A helpline number bound to a campaign, so calls to it are attributed (call tracking)."""
+
+    __tablename__ = "tracking_numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    campaign: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactPreference(db.Model):
+    """Per-number opt-out state, kept apart from leads so STOP also covers future leads."""
+
+    __tablename__ = "contact_preferences"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    do_not_contact: Mapped[bool] = mapped_column(default=True)
+    blocked: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    updated_by: Mapped[str] = mapped_column(String(64), default="system")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

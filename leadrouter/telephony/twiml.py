@@ -1,0 +1,702 @@
+"""TwiML documents for the helpline's calls and texts, built as pure functions.
+
+Every function returns the XML string for one Twilio webhook response. Nothing
+here touches Flask, the database or the network: callers pass in URLs and the
+few facts a response needs, and tests parse the XML.
+
+Decisions worth knowing (the module's contract, not accidents):
+
+- Text is never concatenated into XML by hand. The twilio builders escape
+  everything, so a caller-supplied city or an operator name is always spoken as
+  text and can never become a verb.
+- Every spoken sentence exists in English and Spanish (``PROMPTS``). English is
+  said by ``Polly.Joanna`` (en-US) and Spanish by ``Polly.Mia`` (es-MX): two
+  standard Polly voices that read SSML, so 911 and 988 are wrapped in
+  ``<say-as interpret-as="digits">`` and heard as "nine one one", never as
+  "nine hundred eleven".
+- A caller is never left in silence: each menu ends with a ``<Redirect>`` to the
+  same action URL (the handler treats missing input as the default choice), and
+  every other flow ends with ``<Hangup>`` or a ``<Dial>`` that has an action.
+- Live calls are not recorded by default. ``dial_advisor(record=True)`` must be
+  paired with ``welcome_menu(announce_recording=True)``, which tells the caller
+  first (several US states require every party's consent).
+- Voicemail is recorded but not transcribed: Twilio's ``<Record transcribe>``
+  only handles English and short messages, and a voicemail on an addiction
+  helpline is health information that should stay in one place (the audio,
+  behind the dashboard's access log) rather than be copied into a third system.
+- The whisper tells the advisor the region, urgency and who the call is for,
+  never a name or a number; it takes no argument that could carry either.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import Gather, Say, VoiceResponse
+
+LANGUAGES = ("en", "es")
+
+# Voice and locale per language; Gather's speech recognition uses the same locale.
+VOICES = {"en": ("Polly.Joanna", "en-US"), "es": ("Polly.Mia", "es-MX")}
+
+# Digits for the welcome menu (SPEC §2b Calls) and the emergency branch.
+DIGIT_SELF = "1"
+DIGIT_LOVED_ONE = "2"
+DIGIT_EMERGENCY = "0"
+DIGIT_CONNECT_988 = "9"
+
+# What <Dial> uses for the 988 Lifeline. Twilio blocks N11 service codes and a
+# three-digit code is not something to rely on it dialing, so the Lifeline's
+# ten-digit number (which still routes to 988) is dialed; callers are always told
+# to call or text 988 themselves too.
+LIFELINE_DIAL_NUMBER = "+18002738255"
+
+MENU_TIMEOUT_SECONDS = 6
+EMERGENCY_MENU_TIMEOUT_SECONDS = 8
+WHISPER_ACCEPT_TIMEOUT_SECONDS = 8
+VOICEMAIL_SILENCE_TIMEOUT_SECONDS = 10
+
+DIAL_STATUS_EVENTS = "initiated ringing answered completed"
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# "[911]" in a prompt marks digits to be read one by one.
+_DIGIT_MARK = re.compile(r"\[(\d+)\]")
+
+# Every sentence the helpline says or texts, in both languages. Placeholders
+# ({operator}, ...) are filled with str.format; "[988]" becomes <say-as digits>.
+PROMPTS: dict[str, dict[str, str]] = {
+    "disclosure": {
+        "en": (
+            "Thank you for calling. This call is answered by advisors of {operator}, "
+            "who can help you look at treatment options."
+        ),
+        "es": (
+            "Gracias por llamar. Esta llamada la atienden asesores de {operator}, "
+            "que pueden ayudarle a conocer opciones de tratamiento."
+        ),
+    },
+    "recording_notice": {
+        "en": "Calls may be recorded so that we can follow up with you and improve our help.",
+        "es": ("Las llamadas pueden ser grabadas para darle seguimiento y mejorar nuestra ayuda."),
+    },
+    "emergency_notice": {
+        "en": (
+            "If this is a medical emergency or someone has overdosed, please hang up and "
+            "dial [911]. If you are thinking about suicide, you can call or text [988] "
+            "at any time."
+        ),
+        "es": (
+            "Si es una emergencia médica o alguien tuvo una sobredosis, cuelgue y marque "
+            "al [911]. Si está pensando en el suicidio, puede llamar o enviar un mensaje "
+            "de texto al [988] a cualquier hora."
+        ),
+    },
+    "menu": {
+        "en": (
+            "If you are calling for yourself, press 1. If you are calling for a loved one, "
+            "press 2. If this is an emergency, press 0. You can also just tell us."
+        ),
+        "es": (
+            "Si llama por usted, oprima 1. Si llama por un ser querido, oprima 2. "
+            "Si es una emergencia, oprima 0. También puede decírnoslo."
+        ),
+    },
+    "emergency_guidance": {
+        "en": (
+            "If someone has overdosed, is not breathing, or will not wake up, please hang "
+            "up now and dial [911]. If you have naloxone, also called Narcan, give it now, "
+            "and stay with them until help arrives."
+        ),
+        "es": (
+            "Si alguien tuvo una sobredosis, no respira o no despierta, cuelgue ahora y "
+            "marque al [911]. Si tiene naloxona, también llamada Narcan, adminístrela ahora "
+            "y quédese con esa persona hasta que llegue la ayuda."
+        ),
+    },
+    "offer_988": {
+        "en": (
+            "If you are thinking about suicide or feel you are in crisis, press 9 and we "
+            "will connect you to the [988] Suicide and Crisis Lifeline."
+        ),
+        "es": (
+            "Si está pensando en el suicidio o siente que está en crisis, oprima 9 y le "
+            "comunicaremos con la Línea [988] de Prevención del Suicidio y Crisis."
+        ),
+    },
+    "offer_advisor": {
+        "en": "Or stay on the line, and we will connect you with an advisor.",
+        "es": "O permanezca en la línea y le comunicaremos con un asesor.",
+    },
+    "connecting_988": {
+        "en": "Connecting you to the [988] Suicide and Crisis Lifeline. Please stay on the line.",
+        "es": (
+            "Le estamos comunicando con la Línea [988] de Prevención del Suicidio y Crisis. "
+            "Por favor, no cuelgue."
+        ),
+    },
+    "988_fallback": {
+        "en": (
+            "If the call did not go through, please hang up and call or text [988] from your phone."
+        ),
+        "es": (
+            "Si la llamada no se completó, cuelgue y llame o envíe un mensaje de texto "
+            "al [988] desde su teléfono."
+        ),
+    },
+    "connecting_advisor": {
+        "en": "Thank you. Connecting you with an advisor now. Please stay on the line.",
+        "es": "Gracias. Le estamos comunicando con un asesor. Por favor, no cuelgue.",
+    },
+    "voicemail_prompt": {
+        "en": (
+            "We're sorry, all of our advisors are helping other callers right now. "
+            "After the tone, please leave your first name, a number where it is safe to "
+            "call you back, and a good time to reach you. Press the pound key when you "
+            "are done."
+        ),
+        "es": (
+            "Lo sentimos, en este momento todos nuestros asesores están atendiendo otras "
+            "llamadas. Después del tono, deje su nombre, un número donde sea seguro "
+            "devolverle la llamada y un buen horario para comunicarnos. Oprima la tecla "
+            "numeral cuando termine."
+        ),
+    },
+    "voicemail_fallthrough": {
+        "en": (
+            "Thank you for calling. If you left a message, an advisor will call you back "
+            "as soon as possible."
+        ),
+        "es": (
+            "Gracias por llamar. Si dejó un mensaje, un asesor le devolverá la llamada lo "
+            "antes posible."
+        ),
+    },
+    "voicemail_thanks": {
+        "en": (
+            "Thank you. We have your message, and an advisor will call you back as soon "
+            "as possible."
+        ),
+        "es": (
+            "Gracias. Recibimos su mensaje y un asesor le devolverá la llamada lo antes posible."
+        ),
+    },
+    "goodbye": {
+        "en": "Take care. Goodbye.",
+        "es": "Cuídese mucho. Hasta luego.",
+    },
+    "degraded_intro": {
+        "en": "We're sorry, we are having trouble with our phone system right now.",
+        "es": "Lo sentimos, en este momento tenemos problemas con nuestro sistema telefónico.",
+    },
+    "degraded_hold": {
+        "en": "Please hold while we connect you with someone from our team.",
+        "es": "Por favor, espere mientras le comunicamos con alguien de nuestro equipo.",
+    },
+    "degraded_call_back": {
+        "en": "Please call us back in a few minutes. We want to help.",
+        "es": "Por favor, vuelva a llamarnos en unos minutos. Queremos ayudarle.",
+    },
+    "degraded_no_answer": {
+        "en": "We're sorry, no one could take your call. Please call us back in a few minutes.",
+        "es": (
+            "Lo sentimos, nadie pudo atender su llamada. Por favor, vuelva a llamarnos en "
+            "unos minutos."
+        ),
+    },
+    "blocked": {
+        "en": "We're sorry, we are not able to take your call on this line.",
+        "es": "Lo sentimos, no podemos atender su llamada en esta línea.",
+    },
+    # Played to the advisor, never to the caller.
+    "whisper_intro": {"en": "Helpline call.", "es": "Llamada de la línea de ayuda."},
+    "whisper_region": {"en": "Caller in {region}.", "es": "Llamada desde {region}."},
+    "whisper_region_unknown": {
+        "en": "Caller location unknown.",
+        "es": "Ubicación desconocida.",
+    },
+    "whisper_urgency": {"en": "Urgency: {urgency}.", "es": "Urgencia: {urgency}."},
+    "whisper_self": {"en": "Calling for themselves.", "es": "Busca ayuda para sí."},
+    "whisper_loved_one": {
+        "en": "Calling for a loved one.",
+        "es": "Busca ayuda para un ser querido.",
+    },
+    "whisper_caller_es": {"en": "Caller chose Spanish.", "es": "Prefiere español."},
+    "whisper_caller_en": {"en": "Caller chose English.", "es": "Prefiere inglés."},
+    "whisper_accept": {
+        "en": "Press any key to take this call.",
+        "es": "Oprima cualquier tecla para tomar la llamada.",
+    },
+    "whisper_not_accepted": {
+        "en": "The call was not accepted. Goodbye.",
+        "es": "No se aceptó la llamada. Hasta luego.",
+    },
+    "urgency_critical": {"en": "critical", "es": "crítica"},
+    "urgency_high": {"en": "high", "es": "alta"},
+    "urgency_normal": {"en": "normal", "es": "normal"},
+    "urgency_low": {"en": "low", "es": "baja"},
+    # Texts (not spoken): [digits] marks are removed, the digits stay.
+    "sms_help": {
+        "en": (
+            "{operator}: free help finding addiction treatment. Call {number} to talk with "
+            "an advisor. Emergency: call 911. In crisis: call or text 988. "
+            "Msg & data rates may apply. Reply STOP to opt out."
+        ),
+        "es": (
+            "{operator}: ayuda gratuita para encontrar tratamiento para adicciones. Llame al "
+            "{number} para hablar con un asesor. Emergencia: llame al 911. En crisis: llame "
+            "o envíe un texto al 988. Pueden aplicarse tarifas de mensajes y datos. "
+            "Responda STOP para cancelar."
+        ),
+    },
+    "sms_opted_out": {
+        "en": (
+            "{operator}: you are unsubscribed and will no longer receive messages from us. "
+            "Reply START to resubscribe. Emergency: call 911."
+        ),
+        "es": (
+            "{operator}: canceló su suscripción y ya no recibirá mensajes nuestros. "
+            "Responda START para volver a suscribirse. Emergencia: llame al 911."
+        ),
+    },
+    "sms_opted_in": {
+        "en": (
+            "{operator}: you are subscribed again and may receive messages from us. "
+            "Msg & data rates may apply. Reply HELP for help, STOP to opt out."
+        ),
+        "es": (
+            "{operator}: volvió a suscribirse y puede recibir mensajes nuestros. Pueden "
+            "aplicarse tarifas de mensajes y datos. Responda HELP para ayuda o STOP para "
+            "cancelar."
+        ),
+    },
+}
+
+# Speech hints for the welcome menu's <Gather input="dtmf speech">.
+MENU_HINTS = {
+    "en": "emergency,overdose,not breathing,suicide,myself,me,loved one,family,"
+    "son,daughter,husband,wife,friend,one,two,zero",
+    "es": "emergencia,sobredosis,no respira,suicidio,yo,para mí,ser querido,familiar,"
+    "hijo,hija,esposo,esposa,amigo,uno,dos,cero",
+}
+
+# Spoken answers to the welcome menu, matched on whole words in lower case.
+_EMERGENCY_WORDS = re.compile(
+    r"\b(emergency|overdos\w*|not breathing|unresponsive|suicid\w*|kill myself|911|"
+    r"zero|emergencia|sobredosis|no respira|cero)\b"
+)
+_LOVED_ONE_WORDS = re.compile(
+    r"\b(loved one|family|son|daughter|husband|wife|partner|boyfriend|girlfriend|brother|"
+    r"sister|mother|mom|father|dad|friend|child|two|ser querido|familiar|hij[oa]|"
+    r"espos[oa]|herman[oa]|madre|mamá|padre|papá|amig[oa]|pareja|dos)\b"
+)
+
+MENU_SELF = "self"
+MENU_LOVED_ONE = "loved_one"
+MENU_EMERGENCY = "emergency"
+
+
+@dataclass(frozen=True)
+class Helpline:
+    """Who runs the line and which language it speaks."""
+
+    operator_name: str = "the leadrouter helpline"
+    language: str = "en"
+
+    def __post_init__(self) -> None:
+        if self.language not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES}, not {self.language!r}")
+
+
+# --- voice -------------------------------------------------------------------------------
+
+
+def welcome_menu(
+    helpline: Helpline, gather_action: str, *, announce_recording: bool = False
+) -> str:
+    """Disclose who answers, give the emergency notice and ask who the call is for.
+
+    No input is not a reason to hang up: the trailing <Redirect> posts to
+    ``gather_action`` without ``Digits``, which the handler treats as "self".
+    """
+    _require("gather_action", gather_action)
+    lang = helpline.language
+    response = VoiceResponse()
+    _speak(response, lang, "disclosure", operator=helpline.operator_name)
+    if announce_recording:
+        _speak(response, lang, "recording_notice")
+    _speak(response, lang, "emergency_notice")
+    gather = response.nest(
+        Gather(
+            input="dtmf speech",
+            num_digits=1,
+            action=gather_action,
+            method="POST",
+            timeout=MENU_TIMEOUT_SECONDS,
+            speech_timeout="auto",
+            hints=MENU_HINTS[lang],
+            language=VOICES[lang][1],
+        )
+    )
+    _speak(gather, lang, "menu")
+    response.redirect(gather_action, method="POST")
+    return str(response)
+
+
+def interpret_menu_choice(digits: str | None, speech: str | None = None) -> str:
+    """Map the welcome menu's ``Digits``/``SpeechResult`` to self, loved_one or emergency."""
+    digits = (digits or "").strip()
+    if digits == DIGIT_EMERGENCY:
+        return MENU_EMERGENCY
+    if digits == DIGIT_LOVED_ONE:
+        return MENU_LOVED_ONE
+    if digits:
+        return MENU_SELF
+    said = (speech or "").strip().lower()
+    if _EMERGENCY_WORDS.search(said):
+        return MENU_EMERGENCY
+    if _LOVED_ONE_WORDS.search(said):
+        return MENU_LOVED_ONE
+    return MENU_SELF
+
+
+def emergency_guidance(
+    helpline: Helpline,
+    connect_988_action: str | None,
+    *,
+    continue_action: str | None = None,
+) -> str:
+    """Tell the caller to dial 911 now, offer 988 (press 9), then go on to an advisor.
+
+    The trailing <Redirect> goes to ``continue_action`` if given, otherwise to
+    ``connect_988_action`` without ``Digits`` (whose handler then dials an advisor).
+    Without either URL the caller would be cut off, so that is refused.
+    """
+    redirect_to = continue_action or connect_988_action
+    if not redirect_to:
+        raise ValueError("emergency_guidance needs connect_988_action or continue_action")
+    lang = helpline.language
+    response = VoiceResponse()
+    _speak(response, lang, "emergency_guidance")
+    if connect_988_action:
+        gather = response.nest(
+            Gather(
+                input="dtmf",
+                num_digits=1,
+                action=connect_988_action,
+                method="POST",
+                timeout=EMERGENCY_MENU_TIMEOUT_SECONDS,
+            )
+        )
+        _speak(gather, lang, "offer_988")
+        _speak(gather, lang, "offer_advisor")
+    else:
+        _speak(response, lang, "emergency_notice")
+        _speak(response, lang, "offer_advisor")
+    response.redirect(redirect_to, method="POST")
+    return str(response)
+
+
+def connect_988(helpline: Helpline, *, number: str = LIFELINE_DIAL_NUMBER) -> str:
+    """Connect the caller to the 988 Suicide and Crisis Lifeline.
+
+    The caller's own number is kept as caller ID (no ``callerId``), so the
+    Lifeline can route by area code and call back.
+    """
+    _require_phone("number", number)
+    lang = helpline.language
+    response = VoiceResponse()
+    _speak(response, lang, "connecting_988")
+    response.dial(number)
+    _speak(response, lang, "988_fallback")
+    response.hangup()
+    return str(response)
+
+
+def dial_advisor(
+    helpline: Helpline,
+    advisor_number: str,
+    caller_id: str,
+    dial_action: str,
+    whisper_url: str,
+    status_callback: str,
+    timeout: int = 20,
+    connecting_message: bool = True,
+    *,
+    record: bool = False,
+    recording_status_callback: str | None = None,
+) -> str:
+    """Ring the advisor with the helpline as caller ID; the whisper plays before bridging.
+
+    The caller hears ringing until the whisper has played and the call is
+    bridged. ``dial_action`` receives ``DialCallStatus`` and decides between
+    hanging up and voicemail. Recording is off unless asked for,
+    and then needs ``recording_status_callback`` (and an announced welcome).
+    """
+    _require_phone("advisor_number", advisor_number)
+    _require_phone("caller_id", caller_id)
+    _require("dial_action", dial_action)
+    _require("whisper_url", whisper_url)
+    _require("status_callback", status_callback)
+    if not 5 <= timeout <= 600:
+        raise ValueError("timeout must be between 5 and 600 seconds")
+    recording: dict[str, str] = {}
+    if record:
+        _require("recording_status_callback", recording_status_callback)
+        recording = {
+            "record": "record-from-answer-dual",
+            "recording_status_callback": recording_status_callback,
+            "recording_status_callback_method": "POST",
+            "recording_status_callback_event": "completed",
+        }
+    response = VoiceResponse()
+    if connecting_message:
+        _speak(response, helpline.language, "connecting_advisor")
+    dial = response.dial(
+        caller_id=caller_id,
+        timeout=timeout,
+        action=dial_action,
+        method="POST",
+        answer_on_bridge=True,
+        **recording,
+    )
+    dial.number(
+        advisor_number,
+        url=whisper_url,
+        method="POST",
+        status_callback=status_callback,
+        status_callback_event=DIAL_STATUS_EVENTS,
+        status_callback_method="POST",
+    )
+    return str(response)
+
+
+def whisper(
+    region_name: str | None,
+    urgency: str,
+    for_whom: str,
+    *,
+    caller_language: str | None = None,
+    accept_action: str | None = None,
+    language: str = "en",
+) -> str:
+    """Brief the advisor before bridging: region, urgency, who it is for; never name or number.
+
+    With ``accept_action`` the advisor must press a key to take the call, so a
+    personal voicemail that picks up is not bridged to the caller: no key means
+    <Hangup> on the advisor's leg and the caller's <Dial> ends unanswered.
+    The action's handler returns ``empty_response()`` to bridge.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}")
+    prompts: list[tuple[str, dict[str, str]]] = [("whisper_intro", {})]
+    if region_name and region_name.strip():
+        prompts.append(("whisper_region", {"region": region_name.strip()}))
+    else:
+        prompts.append(("whisper_region_unknown", {}))
+    urgency_key = f"urgency_{urgency}"
+    if urgency_key in PROMPTS:
+        prompts.append(("whisper_urgency", {"urgency": PROMPTS[urgency_key][language]}))
+    if for_whom == "loved_one":
+        prompts.append(("whisper_loved_one", {}))
+    elif for_whom == "self":
+        prompts.append(("whisper_self", {}))
+    if caller_language in LANGUAGES:
+        prompts.append((f"whisper_caller_{caller_language}", {}))
+    response = VoiceResponse()
+    _say(response, language, prompts)
+    if accept_action:
+        gather = response.nest(
+            Gather(
+                input="dtmf",
+                num_digits=1,
+                action=accept_action,
+                method="POST",
+                timeout=WHISPER_ACCEPT_TIMEOUT_SECONDS,
+            )
+        )
+        _speak(gather, language, "whisper_accept")
+        _speak(response, language, "whisper_not_accepted")
+        response.hangup()
+    return str(response)
+
+
+def voicemail(
+    helpline: Helpline,
+    record_action: str,
+    recording_status_callback: str,
+    max_length: int = 180,
+) -> str:
+    """Apologise, ask for a first name, a safe number and a good time, and record.
+
+    Not transcribed (see the module docstring). The closing words only play if
+    Twilio falls through <Record> without calling ``record_action``.
+    """
+    _require("record_action", record_action)
+    _require("recording_status_callback", recording_status_callback)
+    if not 1 <= max_length <= 14400:
+        raise ValueError("max_length must be between 1 and 14400 seconds")
+    lang = helpline.language
+    response = VoiceResponse()
+    _speak(response, lang, "voicemail_prompt")
+    response.record(
+        action=record_action,
+        method="POST",
+        timeout=VOICEMAIL_SILENCE_TIMEOUT_SECONDS,
+        finish_on_key="#",
+        max_length=max_length,
+        play_beep=True,
+        trim="trim-silence",
+        transcribe=False,
+        recording_status_callback=recording_status_callback,
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed",
+    )
+    _speak(response, lang, "voicemail_fallthrough")
+    _speak(response, lang, "emergency_notice")
+    response.hangup()
+    return str(response)
+
+
+def after_voicemail(helpline: Helpline) -> str:
+    """Thank the caller for the message, remind them of 911 / 988 and hang up."""
+    lang = helpline.language
+    response = VoiceResponse()
+    _speak(response, lang, "voicemail_thanks")
+    _speak(response, lang, "emergency_notice")
+    _speak(response, lang, "goodbye")
+    response.hangup()
+    return str(response)
+
+
+def call_back_later(
+    helpline: Helpline,
+    on_call_number: str | None = None,
+    *,
+    caller_id: str | None = None,
+    timeout: int = 30,
+) -> str:
+    """Answer when the database is down: emergency notice, then the on-call line or call back.
+
+    Uses nothing but configuration, so it can never leak a caller's data. The
+    <Dial> has no action on purpose: the app behind any action URL is what is
+    failing, so after the Dial the caller hears the call-back message instead.
+    """
+    lang = helpline.language
+    response = VoiceResponse()
+    _speak(response, lang, "degraded_intro")
+    _speak(response, lang, "emergency_notice")
+    if on_call_number:
+        _require_phone("on_call_number", on_call_number)
+        if caller_id:
+            _require_phone("caller_id", caller_id)
+        _speak(response, lang, "degraded_hold")
+        response.dial(on_call_number, caller_id=caller_id, timeout=timeout)
+        _speak(response, lang, "degraded_no_answer")
+    else:
+        _speak(response, lang, "degraded_call_back")
+    response.hangup()
+    return str(response)
+
+
+def blocked_caller(helpline: Helpline) -> str:
+    """Decline politely (with the emergency notice, which everyone hears) and hang up."""
+    lang = helpline.language
+    response = VoiceResponse()
+    _speak(response, lang, "blocked")
+    _speak(response, lang, "emergency_notice")
+    _speak(response, lang, "goodbye")
+    response.hangup()
+    return str(response)
+
+
+def empty_response() -> str:
+    """Return an empty <Response/>, for status callbacks and to bridge after a whisper."""
+    return str(VoiceResponse())
+
+
+# --- messaging ---------------------------------------------------------------------------
+
+
+def sms_reply(text: str) -> str:
+    """Reply to an inbound text with one message."""
+    if not text or not text.strip():
+        raise ValueError("an SMS reply needs a body")
+    response = MessagingResponse()
+    response.message(text)
+    return str(response)
+
+
+def sms_help(helpline: Helpline, helpline_number: str) -> str:
+    """Answer HELP: who we are, how to reach us, 911 / 988, rates and how to opt out."""
+    return sms_reply(_sms_text(helpline, "sms_help", number=_readable_us_number(helpline_number)))
+
+
+def sms_opted_out(helpline: Helpline) -> str:
+    """Confirm STOP: no more messages, START to resubscribe."""
+    return sms_reply(_sms_text(helpline, "sms_opted_out"))
+
+
+def sms_opted_in(helpline: Helpline) -> str:
+    """Confirm START: subscribed again, HELP and STOP still work."""
+    return sms_reply(_sms_text(helpline, "sms_opted_in"))
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _speak(parent, lang: str, key: str, **values: str) -> Say:
+    """Append one <Say> holding the prompt ``key`` in ``lang``."""
+    return _say(parent, lang, [(key, values)])
+
+
+def _say(parent, lang: str, prompts: list[tuple[str, dict[str, str]]]) -> Say:
+    """Append one <Say> speaking ``prompts`` in order; "[988]" becomes <say-as digits>.
+
+    Values are substituted into the template's text pieces after the digit marks
+    are split off, so caller-supplied text is only ever text.
+    """
+    voice, locale = VOICES[lang]
+    say = parent.nest(Say(voice=voice, language=locale))
+    text = ""
+    for key, values in prompts:
+        pieces = _DIGIT_MARK.split(PROMPTS[key][lang])
+        for index, piece in enumerate(pieces):
+            if index % 2 == 0:
+                text += piece.format(**values)
+                continue
+            if text:
+                say.nest(text)  # the library puts a string after a child into its tail
+                text = ""
+            say.say_as(piece, interpret_as="digits")
+        text += " "
+    text = text.rstrip()
+    if text:
+        say.nest(text)
+    return say
+
+
+def _sms_text(helpline: Helpline, key: str, **values: str) -> str:
+    template = _DIGIT_MARK.sub(r"\1", PROMPTS[key][helpline.language])
+    operator = helpline.operator_name.strip()
+    text = template.format(operator=operator, **values)
+    return text[:1].upper() + text[1:]
+
+
+def _readable_us_number(number: str) -> str:
+    """Show +18005550100 as 1-800-555-0100; anything else as given."""
+    digits = number.strip()
+    if re.fullmatch(r"\+1\d{10}", digits):
+        return f"1-{digits[2:5]}-{digits[5:8]}-{digits[8:]}"
+    return digits
+
+
+def _require(name: str, value: str | None) -> None:
+    if not value or not value.strip():
+        raise ValueError(f"{name} is required")
+
+
+def _require_phone(name: str, value: str | None) -> None:
+    if not value or not _E164.match(value):
+        raise ValueError(f"{name} must be an E.164 phone number")
