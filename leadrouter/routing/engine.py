@@ -362,7 +362,8 @@ def _trace(
     rule_name: str | None,
     waited: float,
 ) -> tuple[CandidateTrace, ...]:
-    ranks: dict[int, int] = {}
+    # The continuity owner jumps the line, so it ranks first.
+    ranks: dict[int, int] = {chosen.id: 1} if chosen and rule_name == CONTINUITY else {}
     for result in results:
         for advisor in result.ranked:
             ranks.setdefault(advisor.id, len(ranks) + 1)
@@ -443,7 +444,7 @@ def _trace_continuity(advisor: AdvisorFacts) -> CandidateTrace:
         open_leads=advisor.open_leads,
         capacity=advisor.capacity,
         rule=CONTINUITY,
-        rank=None,
+        rank=1,
         group="previous advisor",
     )
 

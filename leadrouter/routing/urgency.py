@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -144,7 +145,7 @@ def _typo_allowance(expected: str, written: str) -> int:
     return 0
 
 
-def words_match(expected: str, written: str, fuzzy: bool = True) -> bool:
+def words_match(expected: str, written: str, fuzzy: bool = True, max_typos: int = 2) -> bool:
     """Return whether a written word is the expected word, allowing small typos."""
     if expected == written:
         return True
@@ -152,7 +153,7 @@ def words_match(expected: str, written: str, fuzzy: bool = True) -> bool:
         # Typos rarely hit the first letter; requiring it keeps "responsive" from
         # matching "unresponsive".
         return False
-    allowance = _typo_allowance(expected, written)
+    allowance = min(_typo_allowance(expected, written), max_typos)
     return allowance > 0 and edit_distance(expected, written, allowance) <= allowance
 
 
@@ -162,10 +163,11 @@ def _phrase_end(tokens: Sequence[_Token], i: int, words: Sequence[str], fuzzy: b
         words_match(word, tokens[i + k].word, fuzzy) for k, word in enumerate(words)
     ):
         return i + len(words)
-    # A one-word term split in two by the writer: "over dose", "sobre dosis".
-    if len(words) == 1 and i + 1 < len(tokens):
+    # A one-word term split in two by the writer: "over dose", "sobre dosis". Only one
+    # typo here: two real words glued together drift easily ("overdoes it").
+    if len(words) == 1 and i + 1 < len(tokens) and tokens[i].word not in lexicon.NEAR_MISSES:
         joined = tokens[i].word + tokens[i + 1].word
-        if words_match(words[0], joined, fuzzy):
+        if words_match(words[0], joined, fuzzy, max_typos=1):
             return i + 2
     return None
 
@@ -192,9 +194,7 @@ def _is_negated(tokens: Sequence[_Token], i: int) -> bool:
 
 def _context_allows(term: Term, tokens: Sequence[_Token], start: int, end: int) -> bool:
     """Apply a term's cue, blocker and negation rules around a candidate match."""
-    if term.needs_cue and not set(term.needs_cue) & set(
-        _words_before(tokens, start, _CUE_WINDOW)
-    ):
+    if term.needs_cue and not set(term.needs_cue) & set(_words_before(tokens, start, _CUE_WINDOW)):
         return False
     if term.not_after and set(term.not_after) & set(
         _words_before(tokens, start, _NOT_AFTER_WINDOW)
@@ -205,7 +205,8 @@ def _context_allows(term: Term, tokens: Sequence[_Token], start: int, end: int) 
     return not (term.negatable and _is_negated(tokens, start))
 
 
-def _index_by_initial(terms: Iterable[Term]) -> dict[str, list[tuple[Term, tuple[str, ...]]]]:
+@functools.cache
+def _index_by_initial(terms: tuple[Term, ...]) -> dict[str, list[tuple[Term, tuple[str, ...]]]]:
     """Group terms by the first letter of their first word (typos keep the first letter)."""
     index: dict[str, list[tuple[Term, tuple[str, ...]]]] = {}
     for term in terms:
@@ -214,35 +215,38 @@ def _index_by_initial(terms: Iterable[Term]) -> dict[str, list[tuple[Term, tuple
     return index
 
 
-_INDEXES: dict[int, dict[str, list[tuple[Term, tuple[str, ...]]]]] = {}
-
-
-def _index_for(terms: tuple[Term, ...]) -> dict[str, list[tuple[Term, tuple[str, ...]]]]:
-    """Return the cached first-letter index for a lexicon tuple."""
-    key = id(terms)
-    if key not in _INDEXES:
-        _INDEXES[key] = _index_by_initial(terms)
-    return _INDEXES[key]
-
-
 def find_terms(text: str, terms: tuple[Term, ...]) -> list[TermMatch]:
     """Find the lexicon terms in text, in order, skipping negated and overlapping ones."""
     if not text or not isinstance(text, str):
         return []
     tokens = _tokenize(text)
-    index = _index_for(terms)
+    index = _index_by_initial(terms)
     matches: list[TermMatch] = []
-    covered_until = 0  # token index: a shorter term inside a longer match adds nothing
+    covered_until = 0  # token index: words inside an earlier match are not matched again
     for i, token in enumerate(tokens):
-        for term, words in index.get(token.word[:1], ()):
-            end = _phrase_end(tokens, i, words, term.fuzzy)
-            if end is None or end <= covered_until:
-                continue
-            if _context_allows(term, tokens, i, end):
-                start_char, end_char = token.start, tokens[end - 1].end
-                matches.append(TermMatch(term, text[start_char:end_char], start_char, end_char))
-                covered_until = end
+        if i < covered_until:
+            continue
+        found = _longest_match_at(tokens, i, index.get(token.word[:1], ()))
+        if found is not None:
+            term, end = found
+            start_char, end_char = token.start, tokens[end - 1].end
+            matches.append(TermMatch(term, text[start_char:end_char], start_char, end_char))
+            covered_until = end
     return matches
+
+
+def _longest_match_at(
+    tokens: Sequence[_Token], i: int, candidates: Iterable[tuple[Term, tuple[str, ...]]]
+) -> tuple[Term, int] | None:
+    """Return the longest term (and its end) that starts at token i and survives context."""
+    best: tuple[Term, int] | None = None
+    for term, words in candidates:
+        end = _phrase_end(tokens, i, words, term.fuzzy)
+        if end is None or (best is not None and end <= best[1]):
+            continue
+        if _context_allows(term, tokens, i, end):
+            best = (term, end)
+    return best
 
 
 def find_emergency_matches(text: str) -> list[TermMatch]:
@@ -281,7 +285,9 @@ def _first_by_topic(matches: Iterable[TermMatch]) -> dict[str, TermMatch]:
 def _emergency_findings(matches: Sequence[TermMatch]) -> list[_Finding]:
     """Each emergency topic in the text makes the lead critical."""
     return [
-        _Finding("critical", 5, f"Message mentions {lexicon.EMERGENCY_TOPICS[topic]} ('{m.surface}')")
+        _Finding(
+            "critical", 5, f"Message mentions {lexicon.EMERGENCY_TOPICS[topic]} ('{m.surface}')"
+        )
         for topic, m in _first_by_topic(matches).items()
     ]
 
@@ -324,13 +330,13 @@ def _call_findings(signals: UrgencySignals) -> list[_Finding]:
 
 
 def _substance_findings(substances: frozenset[str], texts: Sequence[str]) -> list[_Finding]:
-    """Fentanyl and heroin raise the score a little, without changing the level."""
+    """Fentanyl and heroin raise the score a little, without lifting the level past normal."""
     named = set(substances) & lexicon.HIGH_RISK_SUBSTANCES
     named |= {m.term.topic for t in texts for m in find_terms(t, lexicon.HIGH_RISK_SUBSTANCE_TERMS)}
     if not named:
         return []
     listed = " and ".join(sorted(named))
-    return [_Finding("low", 5, f"Uses {listed}, which raises the risk of overdose")]
+    return [_Finding("normal", 5, f"Uses {listed}, which raises the risk of overdose")]
 
 
 def _info_only_finding(texts: Sequence[str]) -> _Finding | None:
@@ -371,21 +377,26 @@ def score_urgency(signals: UrgencySignals) -> Urgency:
     if not findings:
         info_only = _info_only_finding(texts)
         findings = [info_only] if info_only else []
-        level = "low" if info_only else "normal"
-    else:
-        level = max((f.level for f in findings), key=_level_rank)
-        level = level if _level_rank(level) >= _level_rank("normal") else "normal"
+    level = _pick_level(findings)
     low, high = SCORE_BANDS[level]
     score = max(low, min(high, _BASE_SCORES[level] + sum(f.points for f in findings)))
     ordered = sorted(findings, key=lambda f: -_level_rank(f.level))  # stable: text order kept
     emergency = level == "critical"
+    crisis_line = _crisis_line(emergency_matches, signals.emergency_pressed) if emergency else None
     return Urgency(
         level=level,
         score=score,
         reasons=tuple(dict.fromkeys(f.reason for f in ordered)),
         emergency=emergency,
-        crisis_line=_crisis_line(emergency_matches, signals.emergency_pressed) if emergency else None,
+        crisis_line=crisis_line,
     )
+
+
+def _pick_level(findings: Sequence[_Finding]) -> str:
+    """Return the strongest finding's level, or normal when there is nothing to go on."""
+    if not findings:
+        return "normal"
+    return max((f.level for f in findings), key=_level_rank)
 
 
 # --- Merging ---------------------------------------------------------------------
@@ -412,7 +423,10 @@ def raise_only(old: Any, new: Urgency) -> Urgency:
     low, high = SCORE_BANDS[level]
     score = max(low, min(high, max(int(old_score), new.score)))
     reasons = tuple(dict.fromkeys([*(_field(old, "reasons") or ()), *new.reasons]))
-    emergency = bool(_field(old, "emergency", old_level == "critical")) or new.emergency
+    old_emergency = _field(old, "emergency")
+    if old_emergency is None:  # records that never stored it: critical always meant emergency
+        old_emergency = old_level == "critical"
+    emergency = bool(old_emergency) or new.emergency
     old_line = _field(old, "crisis_line")
     line = max(old_line, new.crisis_line, key=lambda x: _CRISIS_LINE_RANK.get(x, 0))
     if emergency and line is None:

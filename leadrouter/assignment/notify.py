@@ -1,0 +1,59 @@
+"""Tell an advisor about a new urgent lead by SMS, at most once per assignment.
+
+The outbox row moves pending -> sending (committed) -> sent. A worker killed after the
+Twilio request but before recording it leaves the row in `sending`; a retry then never
+sends again: a missed text is better than a doubled one, and the dashboard shows it anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from leadrouter.extensions import db
+from leadrouter.models import Assignment, Lead, Notification, utcnow
+from leadrouter.telephony.client import twilio_client
+
+log = logging.getLogger(__name__)
+
+
+def claim_notification(assignment_id: int) -> Notification | None:
+    """Mark the pending SMS of this assignment as being sent; None if it is not pending."""
+    query = select(Notification).where(
+        Notification.assignment_id == assignment_id, Notification.channel == "sms"
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    notification = db.session.scalar(query)
+    if notification is None or notification.status not in ("pending", "failed"):
+        return None
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None or assignment.ended_at is not None:
+        notification.status = "skipped"
+        notification.last_error = "assignment ended before the text went out"
+        return None
+    notification.status = "sending"
+    notification.attempts += 1
+    return notification
+
+
+def send_assignment_sms(notification: Notification, helpline_number: str, dashboard_url: str) -> str:
+    """Send the text (no personal data in it) and return Twilio's message sid."""
+    assignment = db.session.get(Assignment, notification.assignment_id)
+    lead = db.session.get(Lead, assignment.lead_id)
+    body = (
+        f"leadrouter: new {lead.urgency} lead #{lead.id} ({lead.region or 'region unknown'}). "
+        f"Open {dashboard_url}/leads/{lead.id}"
+    )
+    message = twilio_client().messages.create(to=assignment.advisor.phone, from_=helpline_number, body=body)
+    return message.sid
+
+
+def mark_sent(notification: Notification, sid: str) -> None:
+    notification.status, notification.provider_sid, notification.sent_at = "sent", sid, utcnow()
+
+
+def mark_failed(notification: Notification, error: Exception) -> None:
+    notification.status = "failed"
+    notification.last_error = type(error).__name__

@@ -1,0 +1,334 @@
+"""Apply routing decisions to the database: claim, assign, queue, reassign, escalate, release.
+
+Exactly once under concurrency: the lead row is locked (PostgreSQL `FOR UPDATE SKIP LOCKED`;
+SQLite runs one writer at a time), the advisor's capacity is taken by a conditional UPDATE,
+and a partial unique index allows one current assignment per lead. Operations flush; the
+caller (request or task) commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from leadrouter.assignment.facts import advisor_facts, lead_facts
+from leadrouter.assignment.policy_store import load_policy
+from leadrouter.extensions import db
+from leadrouter.jobs import enqueue
+from leadrouter.leads.intake import has_consent
+from leadrouter.leads.timeline import add_event
+from leadrouter.models import Advisor, Assignment, FollowUp, Lead, Notification, RoutingDecision, utcnow
+from leadrouter.routing.engine import Decision, decide
+from leadrouter.routing.hours import next_contact_time, sla_due_at
+from leadrouter.routing.policy import RoutingPolicy
+
+log = logging.getLogger(__name__)
+NOTIFY_BY_SMS = ("critical", "high")
+CLAIM_ATTEMPTS = 3
+SWEEP_GRACE = timedelta(seconds=30)
+
+
+def route_lead(
+    lead_id: int,
+    *,
+    trigger: str = "intake",
+    now: datetime | None = None,
+    policy: RoutingPolicy | None = None,
+    notify: bool = True,
+) -> Decision | None:
+    """Assign an unowned open lead to the best eligible advisor, or queue it.
+
+    Returns None when there was nothing to do: the lead is owned, closed, gone, or being
+    routed by another worker right now.
+    """
+    now = now or utcnow()
+    lead = lock_lead(lead_id)
+    if lead is None or not lead.is_open or lead.owner_id is not None:
+        return None
+    return _decide_and_apply(lead, trigger, now, policy or load_policy(), notify=notify)
+
+
+def lock_lead(lead_id: int) -> Lead | None:
+    """Lock the lead row for this transaction; None if another worker holds it."""
+    query = select(Lead).where(Lead.id == lead_id).execution_options(populate_existing=True)
+    if _is_postgres():
+        query = query.with_for_update(skip_locked=True)
+    return db.session.scalar(query)
+
+
+def waiting_lead_ids(limit: int = 500) -> list[int]:
+    """Unowned open leads, most urgent first, then longest waiting."""
+    query = (
+        select(Lead.id)
+        .where(Lead.status.in_(("new", "queued")), Lead.owner_id.is_(None))
+        .order_by(Lead.urgency_rank, Lead.created_at, Lead.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def unrouted_lead_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Leads that were committed but never reached the router (broker or worker was down)."""
+    cutoff = (now or utcnow()) - SWEEP_GRACE
+    query = (
+        select(Lead.id)
+        .where(Lead.status == "new", Lead.routed_at.is_(None), Lead.created_at <= cutoff)
+        .order_by(Lead.urgency_rank, Lead.created_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def overdue_lead_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Owned leads whose first contact is past due and not yet escalated."""
+    query = (
+        select(Lead.id)
+        .where(
+            Lead.is_open.is_(True),
+            Lead.first_contact_at.is_(None),
+            Lead.owner_id.is_not(None),
+            Lead.escalated_at.is_(None),
+            Lead.sla_due_at < (now or utcnow()),
+        )
+        .order_by(Lead.sla_due_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def enforce_sla(lead_id: int, *, now: datetime | None = None, policy: RoutingPolicy | None = None) -> str | None:
+    """Reassign an overdue lead to the next eligible advisor, or escalate it to managers."""
+    now = now or utcnow()
+    policy = policy or load_policy()
+    lead = lock_lead(lead_id)
+    if (
+        lead is None
+        or not lead.is_open
+        or lead.owner_id is None
+        or lead.first_contact_at is not None
+        or lead.escalated_at is not None
+        or lead.sla_due_at is None
+        or lead.sla_due_at >= now
+    ):
+        return None
+    overdue_owner = lead.owner_id
+    minutes_late = int((now - lead.sla_due_at).total_seconds() // 60)
+    if lead.reassignment_count >= policy.max_reassignments:
+        _escalate(lead, now, f"first contact still overdue after {lead.reassignment_count} reassignments")
+        return "escalated"
+    facts = lead_facts(lead, exclude_ids={overdue_owner}, exclude_reason="first contact overdue")
+    advisors = _load_advisors()
+    decision = decide(facts, [advisor_facts(a) for a in advisors], now, policy)
+    if decision.advisor_id is None or not _claim_capacity(decision.advisor_id, now, _ignores_capacity(policy, decision)):
+        _escalate(lead, now, "first contact overdue and no other advisor is eligible")
+        return "escalated"
+    _end_current_assignment(lead, now, f"first contact overdue by {minutes_late} min")
+    lead.reassignment_count += 1
+    _assign(lead, decision, "sla", now, policy, kind="reassigned")
+    return "reassigned"
+
+
+def release_lead(lead: Lead, reason: str, now: datetime | None = None) -> None:
+    """Free the owner's capacity when a lead leaves the open pipeline, and drain the queue."""
+    _end_current_assignment(lead, now or utcnow(), reason, keep_owner=True)
+    enqueue("routing.drain_queue")
+
+
+def reassign_lead(lead: Lead, advisor: Advisor, actor: str, why: str, now: datetime | None = None) -> Assignment:
+    """A manager moves a lead to a named advisor; recorded with who and why."""
+    now = now or utcnow()
+    _end_current_assignment(lead, now, f"reassigned by {actor}: {why}")
+    _claim_capacity(advisor.id, now, manual=True)
+    decision = RoutingDecision(
+        lead_id=lead.id, advisor_id=advisor.id, outcome="assigned", rule="manual",
+        reason=f"{actor} reassigned the lead: {why}", trace={"manual": True, "by": actor, "why": why},
+        trigger="manual", decided_at=now,
+    )
+    db.session.add(decision)
+    db.session.flush()
+    assignment = Assignment(lead_id=lead.id, advisor_id=advisor.id, decision_id=decision.id,
+                            kind="reassigned", reason=decision.reason, actor=actor, started_at=now)
+    db.session.add(assignment)
+    lead.owner_id, lead.assigned_at = advisor.id, now
+    if lead.status in ("new", "queued"):
+        lead.set_status("assigned")
+    add_event(lead, "reassigned", actor, {"advisor_id": advisor.id, "advisor": advisor.name, "why": why}, at=now)
+    db.session.flush()
+    return assignment
+
+
+def _decide_and_apply(lead: Lead, trigger: str, now: datetime, policy: RoutingPolicy, *, notify: bool) -> Decision:
+    previous_owner = _previous_owner_id(lead)
+    advisors = _load_advisors()
+    for _attempt in range(CLAIM_ATTEMPTS):
+        facts = lead_facts(lead, previous_owner_id=previous_owner)
+        decision = decide(facts, [advisor_facts(a) for a in advisors], now, policy)
+        if decision.advisor_id is None:
+            _queue(lead, decision, trigger, now)
+            return decision
+        if _claim_capacity(decision.advisor_id, now, _ignores_capacity(policy, decision)):
+            _assign(lead, decision, trigger, now, policy, notify=notify)
+            return decision
+        # Another worker took the last slot between our read and our claim: look again.
+        for advisor in advisors:
+            db.session.refresh(advisor)
+    _queue(lead, decision, trigger, now)
+    return decision
+
+
+def _load_advisors() -> list[Advisor]:
+    return list(db.session.scalars(select(Advisor).where(Advisor.active.is_(True)).order_by(Advisor.id)))
+
+
+def _previous_owner_id(lead: Lead) -> int | None:
+    query = select(Assignment.advisor_id).where(Assignment.lead_id == lead.id).order_by(Assignment.id.desc()).limit(1)
+    return db.session.scalar(query)
+
+
+def _ignores_capacity(policy: RoutingPolicy, decision: Decision) -> bool:
+    rule = next((r for r in policy.rules if r.name == decision.rule), None)
+    return bool(rule and rule.ignore_capacity)
+
+
+def _claim_capacity(advisor_id: int, now: datetime, ignore_capacity: bool = False, *, manual: bool = False) -> bool:
+    """Take one slot of the advisor's capacity, atomically; False if it is gone.
+
+    The critical override may exceed capacity but still needs an available human; a
+    manager's manual reassignment overrides both.
+    """
+    conditions = [Advisor.id == advisor_id, Advisor.active.is_(True)]
+    if not manual:
+        conditions.append(Advisor.status == "available")
+    if not (ignore_capacity or manual):
+        conditions.append(Advisor.open_leads < Advisor.capacity)
+    statement = (
+        update(Advisor)
+        .where(*conditions)
+        .values(open_leads=Advisor.open_leads + 1, last_assigned_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = db.session.execute(statement).rowcount == 1
+    advisor = db.session.get(Advisor, advisor_id)
+    if advisor is not None:
+        db.session.refresh(advisor)
+    return claimed
+
+
+def _release_capacity(advisor_id: int) -> None:
+    statement = (
+        update(Advisor)
+        .where(Advisor.id == advisor_id, Advisor.open_leads > 0)
+        .values(open_leads=Advisor.open_leads - 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(statement)
+    advisor = db.session.get(Advisor, advisor_id)
+    if advisor is not None:
+        db.session.refresh(advisor)
+
+
+def _record_decision(lead: Lead, decision: Decision, trigger: str) -> RoutingDecision:
+    row = RoutingDecision(
+        lead_id=lead.id, advisor_id=decision.advisor_id, outcome=decision.outcome, rule=decision.rule,
+        reason=decision.reason[:500], trace=decision.to_dict(), trigger=trigger, decided_at=decision.decided_at,
+    )
+    db.session.add(row)
+    db.session.flush()
+    lead.routing_trace = row.trace
+    lead.routed_at = lead.routed_at or decision.decided_at
+    return row
+
+
+def _assign(lead: Lead, decision: Decision, trigger: str, now: datetime, policy: RoutingPolicy,
+            *, kind: str = "assigned", notify: bool = True) -> Assignment:
+    row = _record_decision(lead, decision, trigger)
+    advisor = db.session.get(Advisor, decision.advisor_id)
+    assignment = Assignment(lead_id=lead.id, advisor_id=advisor.id, decision_id=row.id, kind=kind,
+                            reason=decision.reason[:500], started_at=now)
+    db.session.add(assignment)
+    lead.owner_id, lead.assigned_at, lead.queued_at = advisor.id, now, None
+    if lead.status in ("new", "queued"):
+        lead.set_status("assigned")
+    if lead.first_contact_at is None:
+        lead.sla_due_at = _due_at(lead, now, policy, fresh_window=(kind == "reassigned"))
+    db.session.flush()
+    add_event(lead, kind, "system", {
+        "advisor_id": advisor.id, "advisor": advisor.name, "rule": decision.rule,
+        "reason": decision.reason, "trigger": trigger,
+    }, at=now)
+    _schedule_callback(lead, advisor, now, policy)
+    if notify and lead.urgency in NOTIFY_BY_SMS and advisor.phone:
+        db.session.add(Notification(assignment_id=assignment.id, channel="sms"))
+        db.session.flush()
+        enqueue("notify.assignment", assignment.id)
+    log.info("lead %s %s to advisor %s by rule %s", lead.id, kind, advisor.id, decision.rule)
+    return assignment
+
+
+def _due_at(lead: Lead, now: datetime, policy: RoutingPolicy, fresh_window: bool) -> datetime:
+    """First contact is due by the SLA from creation; a reassigned lead gets a fresh window."""
+    start = now if fresh_window else lead.created_at
+    return sla_due_at(lead.urgency, start, policy, lead.timezone, lead.region)
+
+
+def _schedule_callback(lead: Lead, advisor: Advisor, now: datetime, policy: RoutingPolicy) -> None:
+    """A callback is scheduled only with consent, never for do-not-contact, inside quiet hours."""
+    if lead.do_not_contact or not lead.phone or not has_consent(lead):
+        return
+    existing = db.session.scalar(
+        select(FollowUp).where(FollowUp.lead_id == lead.id, FollowUp.kind == "callback", FollowUp.status == "open")
+    )
+    if lead.urgency == "critical":
+        due = now
+    else:
+        start, end = policy.contact_window
+        due = next_contact_time(now, lead.timezone or "America/New_York", start, end)
+    if existing is not None:
+        existing.advisor_id = advisor.id
+        return
+    db.session.add(FollowUp(lead_id=lead.id, advisor_id=advisor.id, kind="callback", due_at=due,
+                            note="First callback", created_by="routing"))
+    add_event(lead, "follow_up", "system", {"kind": "callback", "due_at": due.isoformat()}, at=now)
+
+
+def _queue(lead: Lead, decision: Decision, trigger: str, now: datetime) -> None:
+    """Queue the lead; only the first time writes a decision and an event (drains repeat often)."""
+    if lead.status == "queued":
+        lead.routing_trace = decision.to_dict()
+        return
+    _record_decision(lead, decision, trigger)
+    lead.set_status("queued")
+    lead.queued_at = now
+    add_event(lead, "queued", "system", {"reason": decision.reason, "trigger": trigger}, at=now)
+
+
+def _end_current_assignment(lead: Lead, now: datetime, reason: str, *, keep_owner: bool = False) -> None:
+    current = db.session.scalar(
+        select(Assignment).where(Assignment.lead_id == lead.id, Assignment.ended_at.is_(None))
+    )
+    if current is None:
+        return
+    current.ended_at, current.end_reason = now, reason[:200]
+    _release_capacity(current.advisor_id)
+    if not keep_owner and lead.owner_id == current.advisor_id:
+        lead.owner_id = None
+    db.session.flush()
+
+
+def _escalate(lead: Lead, now: datetime, reason: str) -> None:
+    lead.escalated_at = now
+    add_event(lead, "escalated", "system", {"reason": reason, "owner_id": lead.owner_id}, at=now)
+    log.warning("lead %s escalated to managers: %s", lead.id, reason)
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def open_leads_of(advisor_id: int) -> int:
+    """Count open leads currently owned by the advisor (the source of truth for the counter)."""
+    query = select(db.func.count(Lead.id)).where(Lead.owner_id == advisor_id, Lead.is_open.is_(True))
+    return db.session.scalar(query) or 0
+

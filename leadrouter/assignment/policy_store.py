@@ -1,0 +1,30 @@
+"""The routing policy managers edit, kept in the settings table with an audit trail."""
+
+from __future__ import annotations
+
+from leadrouter.extensions import db
+from leadrouter.models import AuditEntry, Setting
+from leadrouter.routing.policy import RoutingPolicy, default_policy, policy_from_dict
+
+POLICY_KEY = "routing_policy"
+
+
+def load_policy() -> RoutingPolicy:
+    """The stored policy, or the SPEC defaults when none was saved."""
+    row = db.session.get(Setting, POLICY_KEY)
+    return default_policy() if row is None else policy_from_dict(row.value)
+
+
+def save_policy(data: dict, actor: str) -> RoutingPolicy:
+    """Validate and store a policy (ValueError names the bad key); audit old and new."""
+    policy = policy_from_dict(data)
+    row = db.session.get(Setting, POLICY_KEY)
+    before = None if row is None else row.value
+    if row is None:
+        row = Setting(key=POLICY_KEY, value=policy.to_dict(), updated_by=actor)
+        db.session.add(row)
+    else:
+        row.value, row.updated_by = policy.to_dict(), actor
+    db.session.add(AuditEntry(actor=actor, action="routing_policy.updated", target=POLICY_KEY,
+                              detail={"before": before, "after": policy.to_dict()}))
+    return policy

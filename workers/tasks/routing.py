@@ -1,0 +1,87 @@
+"""Routing tasks: thin wrappers that take ids, call operations and commit."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from flask import current_app
+from twilio.base.exceptions import TwilioRestException
+
+from leadrouter.assignment import notify, operations
+from leadrouter.extensions import db
+
+log = logging.getLogger(__name__)
+ROUTING_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
+
+
+@shared_task(name="routing.route_lead", **ROUTING_TASK_OPTIONS)
+def route_lead(lead_id: int) -> str | None:
+    """Route one lead (idempotent: an owned or closed lead is left alone)."""
+    decision = operations.route_lead(lead_id, trigger="intake")
+    db.session.commit()
+    return None if decision is None else decision.outcome
+
+
+@shared_task(name="routing.drain_queue", **ROUTING_TASK_OPTIONS)
+def drain_queue() -> int:
+    """Offer every waiting lead, most urgent and oldest first, to whoever is free now."""
+    assigned = 0
+    for lead_id in operations.waiting_lead_ids():
+        decision = operations.route_lead(lead_id, trigger="drain")
+        db.session.commit()
+        assigned += bool(decision and decision.advisor_id)
+    return assigned
+
+
+@shared_task(name="routing.sweep_unrouted", **ROUTING_TASK_OPTIONS)
+def sweep_unrouted() -> int:
+    """Route leads that were committed while the broker or the workers were down."""
+    swept = 0
+    for lead_id in operations.unrouted_lead_ids():
+        operations.route_lead(lead_id, trigger="sweep")
+        db.session.commit()
+        swept += 1
+    if swept:
+        log.warning("sweep routed %d leads that had missed the queue", swept)
+    return swept
+
+
+@shared_task(name="routing.enforce_sla", **ROUTING_TASK_OPTIONS)
+def enforce_sla() -> int:
+    """Reassign or escalate leads whose first contact is overdue."""
+    handled = 0
+    for lead_id in operations.overdue_lead_ids():
+        handled += operations.enforce_sla(lead_id) is not None
+        db.session.commit()
+    return handled
+
+
+@shared_task(
+    name="notify.assignment",
+    bind=True,
+    acks_late=True,
+    autoretry_for=(TwilioRestException, ConnectionError, TimeoutError),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
+)
+def notify_assignment(self, assignment_id: int) -> str | None:
+    """Text the advisor about an urgent lead, at most once per assignment."""
+    notification = notify.claim_notification(assignment_id)
+    db.session.commit()
+    if notification is None:
+        return None
+    config = current_app.config
+    try:
+        sid = notify.send_assignment_sms(
+            notification, config["HELPLINE_NUMBER"], config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+        )
+    except Exception as error:
+        notify.mark_failed(notification, error)
+        db.session.commit()
+        raise
+    notify.mark_sent(notification, sid)
+    db.session.commit()
+    return sid
