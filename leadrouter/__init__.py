@@ -42,10 +42,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from leadrouter import models  # noqa: F401  (registers the tables)
     from leadrouter.auth.session import init_login
-    from leadrouter.extensions import celery_init_app, csrf, db, limiter, migrate
+    from leadrouter.extensions import celery_init_app, csrf, db, limiter, migrate, tune_sqlite_engine
     import leadrouter.jobs  # noqa: F401  (after-commit enqueue hooks)
 
     db.init_app(app)
+    with app.app_context():
+        tune_sqlite_engine(db.engine)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

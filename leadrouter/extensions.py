@@ -29,11 +29,16 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 
-@event.listens_for(Engine, "connect")
+def tune_sqlite_engine(engine: Engine) -> None:
+    """Make our own SQLite engine safe for several processes (not kombu's broker engine)."""
+    if engine.dialect.name != "sqlite":
+        return
+    event.listen(engine, "connect", _tune_sqlite)
+    event.listen(engine, "begin", _begin_sqlite_immediately)
+
+
 def _tune_sqlite(dbapi_connection, _record):
     """WAL and a busy timeout let the web, worker and beat processes share one SQLite file."""
-    if not type(dbapi_connection).__module__.startswith("sqlite3"):
-        return
     # Take transaction control away from pysqlite so SQLAlchemy's BEGIN and SAVEPOINT work.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -44,15 +49,13 @@ def _tune_sqlite(dbapi_connection, _record):
     cursor.close()
 
 
-@event.listens_for(Engine, "begin")
 def _begin_sqlite_immediately(connection):
     """Take SQLite's write lock up front: one writer at a time, waiting instead of failing.
 
     A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
     another process wrote in between; the busy timeout cannot help it.
     """
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -74,10 +77,9 @@ def celery_settings(config) -> dict:
     """Celery settings derived from the Flask config."""
     broker_url = config["CELERY_BROKER_URL"]
     transport_options: dict = {}
-    if broker_url.startswith("sqla+"):
-        # The embedded broker polls its table; a short interval keeps routing latency low.
-        transport_options = {"polling_interval": 0.2}
-    elif broker_url.startswith("redis"):
+    # kombu's SQLAlchemy transport hands every transport option to create_engine(), so the
+    # embedded broker keeps its default one-second polling interval.
+    if broker_url.startswith("redis"):
         # Longer than the slowest task (Twilio retries back off up to ~10 min) so an
         # unacknowledged routing task is not redelivered while it is still running.
         transport_options = {"visibility_timeout": 3600}

@@ -20,7 +20,9 @@ _PENDING = "leadrouter_pending_tasks"
 
 def enqueue(task_name: str, *args, **options) -> None:
     """Send the task once the current database transaction has committed."""
-    db.session.info.setdefault(_PENDING, []).append((task_name, args, options))
+    pending = db.session.info.setdefault(_PENDING, [])
+    if (task_name, args, options) not in pending:
+        pending.append((task_name, args, options))
 
 
 @event.listens_for(Session, "after_commit")

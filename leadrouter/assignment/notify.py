@@ -57,3 +57,7 @@ def mark_sent(notification: Notification, sid: str) -> None:
 def mark_failed(notification: Notification, error: Exception) -> None:
     notification.status = "failed"
     notification.last_error = type(error).__name__
+
+
+def mark_skipped(notification: Notification, why: str) -> None:
+    notification.status, notification.last_error = "skipped", why

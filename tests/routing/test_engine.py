@@ -1,8 +1,11 @@
 """Unit tests for the routing engine: each SPEC §3 assignment rule and the trace text."""
 
+import ast
 import json
+import sys
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta, time
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -496,3 +499,20 @@ def test_policy_from_dict_names_the_bad_key(data, key):
     with pytest.raises(ValueError) as error:
         policy_from_dict(data)
     assert str(error.value).startswith(f"{key}:")
+
+
+def test_engine_modules_import_only_stdlib_and_routing():
+    package = Path(__file__).parents[2] / "leadrouter" / "routing"
+    for name in ("engine.py", "hours.py", "policy.py"):
+        tree = ast.parse((package / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                modules = [node.module or ""]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                allowed = top in sys.stdlib_module_names or module.startswith("leadrouter.routing")
+                assert allowed, f"{name} imports {module}"

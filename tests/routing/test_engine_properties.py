@@ -28,12 +28,14 @@ policies = st.builds(default_policy, pool_overflow_minutes=st.sampled_from([0, 0
 def rosters(draw, max_size=6):
     size = draw(st.integers(0, max_size))
     ids = draw(st.lists(st.integers(1, 50), min_size=size, max_size=size, unique=True))
-    return [draw(advisors(id)) for id in ids]
+    # Half the time everyone is free, so ordering among eligible advisors gets exercised.
+    friendly = draw(st.booleans())
+    return [draw(advisors(id, friendly)) for id in ids]
 
 
 @st.composite
-def advisors(draw, id):
-    capacity = draw(st.integers(0, 3))
+def advisors(draw, id, friendly=False):
+    capacity = draw(st.integers(1 if friendly else 0, 3))
     last = draw(st.one_of(st.none(), st.integers(0, 300)))
     return AdvisorFacts(
         id=id,
@@ -41,11 +43,13 @@ def advisors(draw, id):
         regions=frozenset(draw(st.sets(st.sampled_from((*STATES, "*")), min_size=1))),
         languages=frozenset(draw(st.sets(st.sampled_from(("en", "es")), min_size=1))),
         capacity=capacity,
-        open_leads=draw(st.integers(0, capacity + 1)),
-        status=draw(st.sampled_from(("available", "available", "busy", "offline"))),
-        active=draw(st.booleans()) or draw(st.booleans()),
+        open_leads=draw(st.integers(0, capacity - 1 if friendly else capacity + 1)),
+        status="available"
+        if friendly
+        else draw(st.sampled_from(("available", "available", "busy", "offline"))),
+        active=friendly or draw(st.booleans()) or draw(st.booleans()),
         timezone=draw(st.sampled_from(TIMEZONES)),
-        shift_hours=draw(st.sampled_from(SHIFTS)),
+        shift_hours=None if friendly else draw(st.sampled_from(SHIFTS)),
         last_assigned_at=None if last is None else NOW - timedelta(minutes=last),
     )
 
@@ -182,7 +186,7 @@ def test_chosen_advisor_is_always_allowed(roster, data, policy):
         assert decision.outcome == "queued"
 
 
-@settings(max_examples=300)
+@settings(max_examples=600)
 @given(rosters(), st.data(), policies)
 def test_exact_state_advisor_wins_whenever_one_is_eligible(roster, data, policy):
     lead = data.draw(leads(1, urgencies=("high", "normal", "low")))

@@ -10,6 +10,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from leadrouter.assignment import notify, operations
 from leadrouter.extensions import db
+from leadrouter.telephony.client import TwilioNotConfigured
 
 log = logging.getLogger(__name__)
 ROUTING_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
@@ -78,6 +79,10 @@ def notify_assignment(self, assignment_id: int) -> str | None:
         sid = notify.send_assignment_sms(
             notification, config["HELPLINE_NUMBER"], config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
         )
+    except TwilioNotConfigured:
+        notify.mark_skipped(notification, "Twilio is not configured")
+        db.session.commit()
+        return None
     except Exception as error:
         notify.mark_failed(notification, error)
         db.session.commit()

@@ -1,0 +1,152 @@
+"""Working a lead: status moves, contact attempts, notes, follow-ups, do-not-contact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from leadrouter.assignment.operations import release_lead
+from leadrouter.extensions import db
+from leadrouter.leads.timeline import add_event
+from leadrouter.models import ContactPreference, FollowUp, Lead, utcnow
+
+# Where a lead may go next from each status (SPEC §3 pipeline); closing needs a reason.
+TRANSITIONS = {
+    "new": ("queued", "assigned", "contacted", "closed"),
+    "queued": ("assigned", "contacted", "closed"),
+    "assigned": ("contacted", "assessment", "closed"),
+    "contacted": ("assessment", "referred", "admitted", "closed"),
+    "assessment": ("referred", "admitted", "closed"),
+    "referred": ("admitted", "closed"),
+    "admitted": ("closed",),
+    "closed": ("new",),
+}
+CLOSE_REASONS = (
+    "not_interested",
+    "unreachable",
+    "wrong_number",
+    "declined_treatment",
+    "referred_elsewhere",
+    "no_coverage",
+    "duplicate",
+    "other",
+)
+CONTACT_OUTCOMES = ("reached", "no_answer", "voicemail_left", "wrong_number", "asked_not_to_be_contacted")
+
+
+class PipelineError(ValueError):
+    """A move the pipeline does not allow; the message names the field and why."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def change_status(lead: Lead, new_status: str, actor: str, reason: str | None = None,
+                  now: datetime | None = None) -> None:
+    """Move the lead along the pipeline, recording who and when."""
+    now = now or utcnow()
+    if new_status not in TRANSITIONS.get(lead.status, ()):
+        raise PipelineError("status", f"cannot move from {lead.status} to {new_status}")
+    if new_status == "closed" and reason not in CLOSE_REASONS:
+        raise PipelineError("reason", f"closing needs a reason: one of {', '.join(CLOSE_REASONS)}")
+    was_open = lead.is_open
+    old_status = lead.status
+    lead.set_status(new_status)
+    lead.closed_reason = reason if new_status == "closed" else None
+    if new_status == "contacted" and lead.first_contact_at is None:
+        lead.first_contact_at = now
+    detail = {"from": old_status, "to": new_status}
+    if reason:
+        detail["reason"] = reason
+    add_event(lead, "status_changed", actor, detail, at=now)
+    if was_open and not lead.is_open:
+        release_lead(lead, f"status {new_status}", now)
+        _cancel_open_follow_ups(lead, now)
+
+
+def log_contact_attempt(lead: Lead, outcome: str, actor: str, note: str | None = None,
+                        now: datetime | None = None) -> None:
+    """Record a call attempt and its outcome; the first attempt stops the SLA clock."""
+    now = now or utcnow()
+    if outcome not in CONTACT_OUTCOMES:
+        raise PipelineError("outcome", f"must be one of {', '.join(CONTACT_OUTCOMES)}")
+    if lead.first_contact_at is None:
+        lead.first_contact_at = now
+    detail = {"outcome": outcome}
+    if note:
+        detail["note"] = note
+    add_event(lead, "contact_attempt", actor, detail, at=now)
+    if outcome == "reached" and lead.status in ("new", "queued", "assigned"):
+        change_status(lead, "contacted", actor, now=now)
+    elif outcome == "asked_not_to_be_contacted":
+        set_do_not_contact(lead, True, actor, "asked during a call", now=now)
+
+
+def add_note(lead: Lead, text: str, actor: str, now: datetime | None = None) -> None:
+    text = (text or "").strip()
+    if not text:
+        raise PipelineError("note", "must not be empty")
+    if len(text) > 5000:
+        raise PipelineError("note", "must be at most 5000 characters")
+    add_event(lead, "note", actor, {"text": text}, at=now or utcnow())
+
+
+def schedule_follow_up(lead: Lead, due_at: datetime, actor: str, note: str | None = None,
+                       advisor_id: int | None = None, now: datetime | None = None) -> FollowUp:
+    now = now or utcnow()
+    if due_at.tzinfo is None:
+        raise PipelineError("due_at", "must include a time zone")
+    follow_up = FollowUp(lead_id=lead.id, advisor_id=advisor_id or lead.owner_id, kind="follow_up",
+                         due_at=due_at, note=note, created_by=actor, created_at=now)
+    db.session.add(follow_up)
+    db.session.flush()
+    add_event(lead, "follow_up", actor, {"action": "scheduled", "id": follow_up.id,
+                                         "due_at": due_at.isoformat()}, at=now)
+    return follow_up
+
+
+def complete_follow_up(follow_up: FollowUp, actor: str, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    if follow_up.status != "open":
+        raise PipelineError("follow_up", "is not open")
+    follow_up.status, follow_up.completed_at = "done", now
+    lead = db.session.get(Lead, follow_up.lead_id)
+    add_event(lead, "follow_up", actor, {"action": "completed", "id": follow_up.id}, at=now)
+
+
+def reschedule_follow_up(follow_up: FollowUp, due_at: datetime, actor: str, now: datetime | None = None) -> None:
+    if follow_up.status != "open":
+        raise PipelineError("follow_up", "is not open")
+    old_due = follow_up.due_at
+    follow_up.due_at = due_at
+    lead = db.session.get(Lead, follow_up.lead_id)
+    add_event(lead, "follow_up", actor, {"action": "rescheduled", "id": follow_up.id,
+                                         "from": old_due.isoformat(), "to": due_at.isoformat()},
+              at=now or utcnow())
+
+
+def set_do_not_contact(lead: Lead, value: bool, actor: str, why: str, now: datetime | None = None) -> None:
+    """Mark the lead and its phone number (so future leads inherit it) do-not-contact, or undo it."""
+    now = now or utcnow()
+    lead.do_not_contact = value
+    if lead.phone:
+        preference = db.session.get(ContactPreference, lead.phone)
+        if preference is None:
+            preference = ContactPreference(phone=lead.phone)
+            db.session.add(preference)
+        preference.do_not_contact, preference.reason, preference.updated_by = value, why, actor
+    add_event(lead, "opted_out" if value else "opted_in", actor, {"why": why}, at=now)
+    if value:
+        _cancel_open_follow_ups(lead, now)
+
+
+def _cancel_open_follow_ups(lead: Lead, now: datetime) -> None:
+    open_follow_ups = db.session.scalars(
+        select(FollowUp).where(FollowUp.lead_id == lead.id, FollowUp.status == "open")
+    )
+    for follow_up in open_follow_ups:
+        follow_up.status, follow_up.completed_at = "cancelled", now
+
