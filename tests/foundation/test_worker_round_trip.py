@@ -1,0 +1,60 @@
+"""A real worker process takes tasks from the real broker (not eager mode)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from leadrouter.extensions import db
+from leadrouter.jobs import enqueue
+from leadrouter.models import Assignment, AuditEntry
+from tests.factories import make_advisor, make_lead
+from tests.worker_stack import STACKS, WorkerStack, isolated_database, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=STACKS)
+def stack(request, tmp_path):
+    with isolated_database(request.param, tmp_path) as url:
+        stack = WorkerStack(request.param, tmp_path, url)
+        try:
+            yield stack
+        finally:
+            stack.stop()
+
+
+def _heartbeat_seen(app, token):
+    with app.app_context():
+        found = db.session.scalar(select(AuditEntry.id).where(AuditEntry.target == token))
+        db.session.remove()
+        return found
+
+
+def test_a_task_round_trips_through_broker_and_worker(stack):
+    stack.start_worker("--pool", "solo")
+    token = f"round-trip-{uuid.uuid4().hex}"
+    with stack.app.app_context():
+        enqueue("diagnostics.record_heartbeat", token)
+        db.session.commit()
+    wait_for(lambda: _heartbeat_seen(stack.app, token), timeout=60, stack=stack)
+
+
+def test_a_committed_lead_is_routed_by_the_worker(stack):
+    stack.start_worker("--pool", "solo")
+    with stack.app.app_context():
+        advisor = make_advisor(regions=["TX"])
+        lead = make_lead(route=True, state="TX")  # enqueues routing.route_lead after commit
+        db.session.commit()
+        lead_id, advisor_id = lead.id, advisor.id
+        db.session.remove()
+
+    def assigned():
+        with stack.app.app_context():
+            owner = db.session.scalar(select(Assignment.advisor_id).where(Assignment.lead_id == lead_id))
+            db.session.remove()
+            return owner
+
+    assert wait_for(assigned, timeout=60, stack=stack) == advisor_id
