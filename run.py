@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Bootstrap and run leadrouter with nothing but Python 3.11+.
 
-    python3 run.py          # create .venv, install, migrate, seed demo data, start the helpline
-    python3 run.py test     # create .venv, install with test tools, run the whole test suite
+python3 run.py          # create .venv, install, migrate, seed demo data, start the helpline
+python3 run.py test     # create .venv, install with test tools, run the whole test suite
 """
 
 from __future__ import annotations

@@ -40,10 +40,17 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    import leadrouter.jobs  # noqa: F401  (after-commit enqueue hooks)
     from leadrouter import models  # noqa: F401  (registers the tables)
     from leadrouter.auth.session import init_login
-    from leadrouter.extensions import celery_init_app, csrf, db, limiter, migrate, tune_sqlite_engine
-    import leadrouter.jobs  # noqa: F401  (after-commit enqueue hooks)
+    from leadrouter.extensions import (
+        celery_init_app,
+        csrf,
+        db,
+        limiter,
+        migrate,
+        tune_sqlite_engine,
+    )
 
     db.init_app(app)
     with app.app_context():

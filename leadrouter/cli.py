@@ -42,7 +42,9 @@ def create_api_key_command(role: str, name: str | None) -> None:
 
     api_key, raw_key = issue_api_key(role, name or f"{role} key")
     db.session.commit()
-    click.echo(f"created {role} API key {api_key.prefix} ({api_key.name}); store it now, it is not shown again:")
+    click.echo(
+        f"created {role} API key {api_key.prefix} ({api_key.name}); store it now, it is not shown again:"
+    )
     click.echo(raw_key)
 
 

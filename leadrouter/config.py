@@ -100,8 +100,7 @@ def load_settings(env: dict | None = None) -> dict:
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,
         "TWILIO_VALIDATE_SIGNATURE": validate_signature,
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
-        "HELPLINE_NUMBER": _check_e164("HELPLINE_NUMBER", env.get("HELPLINE_NUMBER"))
-        or "+18005550100",
+        "HELPLINE_NUMBER": _check_e164("HELPLINE_NUMBER", env.get("HELPLINE_NUMBER")) or "+18005550100",
         "ON_CALL_NUMBER": _check_e164("ON_CALL_NUMBER", env.get("ON_CALL_NUMBER")),
         "HELPLINE_OPERATOR": env.get("HELPLINE_OPERATOR") or "the leadrouter demo helpline",
         "REPORT_TIMEZONE": env.get("REPORT_TIMEZONE") or "UTC",

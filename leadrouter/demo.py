@@ -21,7 +21,10 @@ from leadrouter.leads.timeline import add_event
 from leadrouter.models import Advisor, Call, Lead, Recording, TrackingNumber, User, utcnow
 
 DEMO_PASSWORD = "helpline-demo"
-MANAGERS = [("Morgan Reyes", "morgan@demo.leadrouter.org"), ("Priya Shah", "priya@demo.leadrouter.org")]
+MANAGERS = [
+    ("Morgan Reyes", "morgan@demo.leadrouter.org"),
+    ("Priya Shah", "priya@demo.leadrouter.org"),
+]
 # name, email, regions, languages, capacity, timezone
 ADVISORS = [
     ("Ana Torres", "ana@demo.leadrouter.org", ["TX"], ["en", "es"], 12, "America/Chicago"),
@@ -29,7 +32,14 @@ ADVISORS = [
     ("Camila Ruiz", "camila@demo.leadrouter.org", ["CA"], ["en", "es"], 12, "America/Los_Angeles"),
     ("Derek Olsen", "derek@demo.leadrouter.org", ["CA", "NV"], ["en"], 10, "America/Los_Angeles"),
     ("Erin Walsh", "erin@demo.leadrouter.org", ["FL"], ["en"], 10, "America/New_York"),
-    ("Felix Moreno", "felix@demo.leadrouter.org", ["FL", "GA"], ["en", "es"], 10, "America/New_York"),
+    (
+        "Felix Moreno",
+        "felix@demo.leadrouter.org",
+        ["FL", "GA"],
+        ["en", "es"],
+        10,
+        "America/New_York",
+    ),
     ("Grace Kim", "grace@demo.leadrouter.org", ["OH"], ["en"], 8, "America/New_York"),
     ("Hank Miller", "hank@demo.leadrouter.org", ["OH", "KY", "WV"], ["en"], 10, "America/New_York"),
     ("Iris Chen", "iris@demo.leadrouter.org", ["PA"], ["en"], 10, "America/New_York"),
@@ -40,26 +50,92 @@ ADVISORS = [
     ("Noah Fischer", "noah@demo.leadrouter.org", ["*"], ["en"], 15, "America/Denver"),
     ("Olivia Santos", "olivia@demo.leadrouter.org", ["*"], ["en", "es"], 15, "America/New_York"),
 ]
-CURRENT_STATUSES = ["available", "available", "busy", "available", "available", "offline", "available",
-                    "available", "busy", "available", "available", "offline", "available", "available",
-                    "offline"]
+CURRENT_STATUSES = [
+    "available",
+    "available",
+    "busy",
+    "available",
+    "available",
+    "offline",
+    "available",
+    "available",
+    "busy",
+    "available",
+    "available",
+    "offline",
+    "available",
+    "available",
+    "offline",
+]
 DEMO_LOGINS = [
     (MANAGERS[0][1], DEMO_PASSWORD, "manager"),
     (MANAGERS[1][1], DEMO_PASSWORD, "manager"),
     (ADVISORS[0][1], DEMO_PASSWORD, "advisor"),
     (ADVISORS[12][1], DEMO_PASSWORD, "advisor"),
 ]
-FIRST_NAMES = ["Jordan", "Taylor", "Alex", "Sam", "Chris", "Pat", "Jamie", "Casey", "Riley", "Drew",
-               "Maria", "José", "Linda", "Robert", "Ashley", "Tyler", "Brittany", "Kevin", "Rosa", "Dana"]
-LAST_NAMES = ["Smith", "Johnson", "Garcia", "Brown", "Davis", "Martinez", "Lopez", "Wilson", "Clark",
-              "Young", "Hall", "Allen", "King", "Wright", "Hernandez", "Nguyen", "Baker", "Adams"]
+FIRST_NAMES = [
+    "Jordan",
+    "Taylor",
+    "Alex",
+    "Sam",
+    "Chris",
+    "Pat",
+    "Jamie",
+    "Casey",
+    "Riley",
+    "Drew",
+    "Maria",
+    "José",
+    "Linda",
+    "Robert",
+    "Ashley",
+    "Tyler",
+    "Brittany",
+    "Kevin",
+    "Rosa",
+    "Dana",
+]
+LAST_NAMES = [
+    "Smith",
+    "Johnson",
+    "Garcia",
+    "Brown",
+    "Davis",
+    "Martinez",
+    "Lopez",
+    "Wilson",
+    "Clark",
+    "Young",
+    "Hall",
+    "Allen",
+    "King",
+    "Wright",
+    "Hernandez",
+    "Nguyen",
+    "Baker",
+    "Adams",
+]
 # area code -> city, state; real geographic area codes so region-by-area-code works
-PLACES = [("512", "Austin", "TX"), ("713", "Houston", "TX"), ("214", "Dallas", "TX"),
-          ("213", "Los Angeles", "CA"), ("619", "San Diego", "CA"), ("305", "Miami", "FL"),
-          ("407", "Orlando", "FL"), ("614", "Columbus", "OH"), ("216", "Cleveland", "OH"),
-          ("215", "Philadelphia", "PA"), ("412", "Pittsburgh", "PA"), ("602", "Phoenix", "AZ"),
-          ("718", "New York", "NY"), ("303", "Denver", "CO"), ("317", "Indianapolis", "IN"),
-          ("615", "Nashville", "TN"), ("206", "Seattle", "WA"), ("404", "Atlanta", "GA")]
+PLACES = [
+    ("512", "Austin", "TX"),
+    ("713", "Houston", "TX"),
+    ("214", "Dallas", "TX"),
+    ("213", "Los Angeles", "CA"),
+    ("619", "San Diego", "CA"),
+    ("305", "Miami", "FL"),
+    ("407", "Orlando", "FL"),
+    ("614", "Columbus", "OH"),
+    ("216", "Cleveland", "OH"),
+    ("215", "Philadelphia", "PA"),
+    ("412", "Pittsburgh", "PA"),
+    ("602", "Phoenix", "AZ"),
+    ("718", "New York", "NY"),
+    ("303", "Denver", "CO"),
+    ("317", "Indianapolis", "IN"),
+    ("615", "Nashville", "TN"),
+    ("206", "Seattle", "WA"),
+    ("404", "Atlanta", "GA"),
+]
 MESSAGES = [
     ("My son has been using heroin for two years. We want to find a detox program.", "loved_one"),
     ("I want to stop using pills but I get so sick when I try. Dope sick every morning.", "self"),
@@ -75,15 +151,34 @@ MESSAGES = [
     ("My husband drinks every day and hides bottles. How does treatment work?", "loved_one"),
     ("", "self"),
 ]
-SUBSTANCES = ["heroin", "fentanyl", "prescription_opioids", "alcohol", "methamphetamine", "cocaine",
-              "benzodiazepines"]
-CRITERIA = ["larger_or_longer", "cannot_cut_down", "time_spent", "cravings", "role_failure",
-            "social_problems", "activities_given_up", "hazardous_use", "physical_or_psychological_harm",
-            "tolerance", "withdrawal"]
+SUBSTANCES = [
+    "heroin",
+    "fentanyl",
+    "prescription_opioids",
+    "alcohol",
+    "methamphetamine",
+    "cocaine",
+    "benzodiazepines",
+]
+CRITERIA = [
+    "larger_or_longer",
+    "cannot_cut_down",
+    "time_spent",
+    "cravings",
+    "role_failure",
+    "social_problems",
+    "activities_given_up",
+    "hazardous_use",
+    "physical_or_psychological_harm",
+    "tolerance",
+    "withdrawal",
+]
 SOURCES = [("web_form", 45), ("call", 25), ("voicemail", 10), ("sms", 8), ("api", 12)]
 CAMPAIGNS = ["heroin-detox-search", "opioid-help-social", "family-support-radio", None]
-CONSENT_TEXT = ("I agree that the helpline may call or text me at the number I gave about treatment "
-                "options. Consent is not a condition of any service; reply STOP to opt out.")
+CONSENT_TEXT = (
+    "I agree that the helpline may call or text me at the number I gave about treatment "
+    "options. Consent is not a condition of any service; reply STOP to opt out."
+)
 
 
 def seed_demo(lead_count: int = 300, force: bool = False, seed: int = 7) -> str:
@@ -94,10 +189,12 @@ def seed_demo(lead_count: int = 300, force: bool = False, seed: int = 7) -> str:
     for name, email in MANAGERS:
         create_user(email, DEMO_PASSWORD, "manager", name)
     advisors = [_create_advisor(rng, *row) for row in ADVISORS]
-    db.session.add_all([
-        TrackingNumber(number="+18885550142", campaign="heroin-detox-search"),
-        TrackingNumber(number="+18885550199", campaign="family-support-radio"),
-    ])
+    db.session.add_all(
+        [
+            TrackingNumber(number="+18885550142", campaign="heroin-detox-search"),
+            TrackingNumber(number="+18885550199", campaign="family-support-radio"),
+        ]
+    )
     now = utcnow()
     arrivals = sorted(now - timedelta(minutes=rng.uniform(5, 30 * 24 * 60)) for _ in range(lead_count))
     for index, created_at in enumerate(arrivals):
@@ -117,18 +214,34 @@ def _spanish_leads_waiting_for_a_speaker(rng, now) -> None:
     """Ohio has no Spanish-speaking advisor and the pool's (Olivia) is offline: these wait."""
     for minutes_ago in (25, 9):
         created_at = now - timedelta(minutes=minutes_ago)
-        data = LeadInput(source="web_form", name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                         phone=f"+1614{rng.randint(2000000, 9999999)}", state="OH", language="es",
-                         substances=("heroin",), message="Necesito información sobre desintoxicación.",
-                         consent=ConsentInput(True, CONSENT_TEXT, "2026-01"), occurred_at=created_at)
+        data = LeadInput(
+            source="web_form",
+            name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            phone=f"+1614{rng.randint(2000000, 9999999)}",
+            state="OH",
+            language="es",
+            substances=("heroin",),
+            message="Necesito información sobre desintoxicación.",
+            consent=ConsentInput(True, CONSENT_TEXT, "2026-01"),
+            occurred_at=created_at,
+        )
         lead = record_lead(data, actor="demo:web_form", route=False).lead
         operations.route_lead(lead.id, now=created_at + timedelta(seconds=1), notify=False)
 
 
 def _create_advisor(rng, name, email, regions, languages, capacity, timezone) -> Advisor:
-    user = create_user(email, DEMO_PASSWORD, "advisor", name, regions=regions, languages=languages,
-                       capacity=capacity, timezone=timezone, status="available",
-                       phone=f"+1512206{rng.randint(1000, 9999)}")
+    user = create_user(
+        email,
+        DEMO_PASSWORD,
+        "advisor",
+        name,
+        regions=regions,
+        languages=languages,
+        capacity=capacity,
+        timezone=timezone,
+        status="available",
+        phone=f"+1512206{rng.randint(1000, 9999)}",
+    )
     return user.advisor
 
 
@@ -152,9 +265,16 @@ def _demo_lead(rng, index: int, created_at, now, route_now: bool) -> None:
         dsm_criteria=tuple(criteria) if source in ("web_form", "api") else (),
         message=message or None,
         language="es" if "ú" in message or "Está" in message else "en",
-        consent=ConsentInput(True, CONSENT_TEXT, "2026-01", "203.0.113.7", "Mozilla/5.0 (demo)",
-                             f"https://helpline.example.org/help/{state.lower()}")
-        if source in ("web_form", "api") and rng.random() < 0.9 else None,
+        consent=ConsentInput(
+            True,
+            CONSENT_TEXT,
+            "2026-01",
+            "203.0.113.7",
+            "Mozilla/5.0 (demo)",
+            f"https://helpline.example.org/help/{state.lower()}",
+        )
+        if source in ("web_form", "api") and rng.random() < 0.9
+        else None,
         utm={"source": "google", "medium": "cpc", "campaign": c} if (c := rng.choice(CAMPAIGNS)) else {},
         page_url=f"https://helpline.example.org/help/{state.lower()}" if source == "web_form" else None,
         missed_call=source == "voicemail",
@@ -167,26 +287,48 @@ def _demo_lead(rng, index: int, created_at, now, route_now: bool) -> None:
     lead = record_lead(data, actor=f"demo:{source}", route=False).lead
     if source in ("call", "voicemail"):
         _demo_call(rng, lead, source, created_at)
-    operations.route_lead(lead.id, trigger="intake", now=created_at + timedelta(seconds=rng.uniform(0.2, 3)),
-                          notify=False)
+    operations.route_lead(
+        lead.id,
+        trigger="intake",
+        now=created_at + timedelta(seconds=rng.uniform(0.2, 3)),
+        notify=False,
+    )
     _work_the_lead(rng, lead, created_at, now)
 
 
 def _demo_call(rng, lead: Lead, source: str, created_at) -> None:
-    call = Call(call_sid=f"CAdemo{lead.id:026d}", lead_id=lead.id, to_number="+18005550100",
-                status="completed", for_whom=lead.for_whom, menu_choice="1" if lead.for_whom == "self" else "2",
-                outcome="voicemail" if source == "voicemail" else "answered",
-                duration_seconds=rng.randint(40, 900), started_at=created_at,
-                answered_at=None if source == "voicemail" else created_at + timedelta(seconds=9),
-                ended_at=created_at + timedelta(minutes=rng.randint(1, 15)))
+    call = Call(
+        call_sid=f"CAdemo{lead.id:026d}",
+        lead_id=lead.id,
+        to_number="+18005550100",
+        status="completed",
+        for_whom=lead.for_whom,
+        menu_choice="1" if lead.for_whom == "self" else "2",
+        outcome="voicemail" if source == "voicemail" else "answered",
+        duration_seconds=rng.randint(40, 900),
+        started_at=created_at,
+        answered_at=None if source == "voicemail" else created_at + timedelta(seconds=9),
+        ended_at=created_at + timedelta(minutes=rng.randint(1, 15)),
+    )
     db.session.add(call)
     db.session.flush()
     if source == "voicemail":
-        db.session.add(Recording(recording_sid=f"REdemo{lead.id:026d}", call_id=call.id, kind="voicemail",
-                                 duration_seconds=rng.randint(15, 120),
-                                 url=f"https://api.twilio.com/2010-04-01/Accounts/ACdemo/Recordings/REdemo{lead.id}"))
-    add_event(lead, "voicemail" if source == "voicemail" else "call", "twilio",
-              {"call_id": call.id, "outcome": call.outcome}, at=created_at)
+        db.session.add(
+            Recording(
+                recording_sid=f"REdemo{lead.id:026d}",
+                call_id=call.id,
+                kind="voicemail",
+                duration_seconds=rng.randint(15, 120),
+                url=f"https://api.twilio.com/2010-04-01/Accounts/ACdemo/Recordings/REdemo{lead.id}",
+            )
+        )
+    add_event(
+        lead,
+        "voicemail" if source == "voicemail" else "call",
+        "twilio",
+        {"call_id": call.id, "outcome": call.outcome},
+        at=created_at,
+    )
 
 
 def _work_the_lead(rng, lead: Lead, created_at, now) -> None:
@@ -206,11 +348,22 @@ def _work_the_lead(rng, lead: Lead, created_at, now) -> None:
         elif age > timedelta(days=5):
             pipeline.change_status(lead, "closed", actor, "unreachable", now=first_touch + timedelta(days=3))
         elif rng.random() < 0.5:
-            pipeline.schedule_follow_up(lead, first_touch + timedelta(days=1), actor, "Try again tomorrow",
-                                        now=first_touch)
+            pipeline.schedule_follow_up(
+                lead, first_touch + timedelta(days=1), actor, "Try again tomorrow", now=first_touch
+            )
         return
-    pipeline.add_note(lead, rng.choice(["Talked through options.", "Wants to discuss with family first.",
-                                        "Asked about detox length and cost."]), actor, now=first_touch)
+    pipeline.add_note(
+        lead,
+        rng.choice(
+            [
+                "Talked through options.",
+                "Wants to discuss with family first.",
+                "Asked about detox length and cost.",
+            ]
+        ),
+        actor,
+        now=first_touch,
+    )
     step = first_touch + timedelta(hours=rng.randint(2, 48))
     if step >= now:
         return

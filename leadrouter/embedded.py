@@ -33,10 +33,33 @@ def run_embedded(host: str, port: int) -> int:
     celery = shutil.which("celery", path=bin_dir) or "celery"
     schedule_file = os.path.join(current_app.instance_path, "celerybeat-schedule")
     commands = {
-        "web": [gunicorn, "--bind", f"{host}:{port}", "--workers", "2", "--threads", "4",
-                "--access-logfile", "-", "leadrouter.wsgi:app"],
-        "worker": [celery, "-A", "workers", "worker", "--beat", "--schedule", schedule_file,
-                   "--queues", "routing,notify,default", "--concurrency", "2", "--loglevel", "INFO"],
+        "web": [
+            gunicorn,
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+            "leadrouter.wsgi:app",
+        ],
+        "worker": [
+            celery,
+            "-A",
+            "workers",
+            "worker",
+            "--beat",
+            "--schedule",
+            schedule_file,
+            "--queues",
+            "routing,notify,default",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+        ],
     }
     processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
 

@@ -24,7 +24,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         response = error.get_response()
-        headers = {k: v for k, v in response.headers.items() if k.lower() in ("retry-after", "www-authenticate", "allow")}
+        headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() in ("retry-after", "www-authenticate", "allow")
+        }
         if wants_json():
             return jsonify(error=error.description or error.name), error.code, headers
         page = render_template_string(_PAGE, code=error.code, name=error.name, description=error.description)

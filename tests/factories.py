@@ -35,8 +35,13 @@ def make_advisor(**fields) -> Advisor:
 def make_lead(route: bool = False, **fields):
     """Record a lead through the real intake operation."""
     number = next(_sequence)
-    values = {"source": "web_form", "name": f"Person {number}", "phone": f"+1737206{number:04d}",
-              "state": "TX", "consent": CONSENT}
+    values = {
+        "source": "web_form",
+        "name": f"Person {number}",
+        "phone": f"+1737206{number:04d}",
+        "state": "TX",
+        "consent": CONSENT,
+    }
     values.update(fields)
     return record_lead(LeadInput(**values), route=route).lead
 

@@ -69,11 +69,31 @@ class WorkerStack:
             SECRET_KEY="test-secret-key-0123456789",
         )
         log_path = self.tmp_path / (log_name or f"worker{len(self.workers)}.log")
-        command = [sys.executable, "-m", "celery", "-A", "workers", "worker", "--queues",
-                   "routing,notify,default", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-                   "--hostname", f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@%h", *extra_args]
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers",
+            "worker",
+            "--queues",
+            "routing,notify,default",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@%h",
+            *extra_args,
+        ]
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.workers.append(process)
         return process
 

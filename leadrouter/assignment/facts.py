@@ -22,8 +22,12 @@ def advisor_facts(advisor: Advisor) -> AdvisorFacts:
     )
 
 
-def lead_facts(lead: Lead, previous_owner_id: int | None = None, exclude_ids=frozenset(),
-               exclude_reason: str = "current owner overdue") -> LeadFacts:
+def lead_facts(
+    lead: Lead,
+    previous_owner_id: int | None = None,
+    exclude_ids=frozenset(),
+    exclude_reason: str = "current owner overdue",
+) -> LeadFacts:
     return LeadFacts(
         id=lead.id,
         urgency=lead.urgency,

@@ -19,7 +19,15 @@ from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
 from leadrouter.leads.intake import has_consent
 from leadrouter.leads.timeline import add_event
-from leadrouter.models import Advisor, Assignment, FollowUp, Lead, Notification, RoutingDecision, utcnow
+from leadrouter.models import (
+    Advisor,
+    Assignment,
+    FollowUp,
+    Lead,
+    Notification,
+    RoutingDecision,
+    utcnow,
+)
 from leadrouter.routing.engine import Decision, decide
 from leadrouter.routing.hours import next_contact_time, sla_due_at
 from leadrouter.routing.policy import RoutingPolicy
@@ -98,7 +106,9 @@ def overdue_lead_ids(now: datetime | None = None, limit: int = 500) -> list[int]
     return list(db.session.scalars(query))
 
 
-def enforce_sla(lead_id: int, *, now: datetime | None = None, policy: RoutingPolicy | None = None) -> str | None:
+def enforce_sla(
+    lead_id: int, *, now: datetime | None = None, policy: RoutingPolicy | None = None
+) -> str | None:
     """Reassign an overdue lead to the next eligible advisor, or escalate it to managers."""
     now = now or utcnow()
     policy = policy or load_policy()
@@ -121,7 +131,9 @@ def enforce_sla(lead_id: int, *, now: datetime | None = None, policy: RoutingPol
     facts = lead_facts(lead, exclude_ids={overdue_owner}, exclude_reason="first contact overdue")
     advisors = _load_advisors()
     decision = decide(facts, [advisor_facts(a) for a in advisors], now, policy)
-    if decision.advisor_id is None or not _claim_capacity(decision.advisor_id, now, _ignores_capacity(policy, decision)):
+    if decision.advisor_id is None or not _claim_capacity(
+        decision.advisor_id, now, _ignores_capacity(policy, decision)
+    ):
         _escalate(lead, now, "first contact overdue and no other advisor is eligible")
         return "escalated"
     _end_current_assignment(lead, now, f"first contact overdue by {minutes_late} min")
@@ -136,30 +148,52 @@ def release_lead(lead: Lead, reason: str, now: datetime | None = None) -> None:
     enqueue("routing.drain_queue")
 
 
-def reassign_lead(lead: Lead, advisor: Advisor, actor: str, why: str, now: datetime | None = None) -> Assignment:
+def reassign_lead(
+    lead: Lead, advisor: Advisor, actor: str, why: str, now: datetime | None = None
+) -> Assignment:
     """A manager moves a lead to a named advisor; recorded with who and why."""
     now = now or utcnow()
     _end_current_assignment(lead, now, f"reassigned by {actor}: {why}")
     _claim_capacity(advisor.id, now, manual=True)
     decision = RoutingDecision(
-        lead_id=lead.id, advisor_id=advisor.id, outcome="assigned", rule="manual",
-        reason=f"{actor} reassigned the lead: {why}", trace={"manual": True, "by": actor, "why": why},
-        trigger="manual", decided_at=now,
+        lead_id=lead.id,
+        advisor_id=advisor.id,
+        outcome="assigned",
+        rule="manual",
+        reason=f"{actor} reassigned the lead: {why}",
+        trace={"manual": True, "by": actor, "why": why},
+        trigger="manual",
+        decided_at=now,
     )
     db.session.add(decision)
     db.session.flush()
-    assignment = Assignment(lead_id=lead.id, advisor_id=advisor.id, decision_id=decision.id,
-                            kind="reassigned", reason=decision.reason, actor=actor, started_at=now)
+    assignment = Assignment(
+        lead_id=lead.id,
+        advisor_id=advisor.id,
+        decision_id=decision.id,
+        kind="reassigned",
+        reason=decision.reason,
+        actor=actor,
+        started_at=now,
+    )
     db.session.add(assignment)
     lead.owner_id, lead.assigned_at = advisor.id, now
     if lead.status in ("new", "queued"):
         lead.set_status("assigned")
-    add_event(lead, "reassigned", actor, {"advisor_id": advisor.id, "advisor": advisor.name, "why": why}, at=now)
+    add_event(
+        lead,
+        "reassigned",
+        actor,
+        {"advisor_id": advisor.id, "advisor": advisor.name, "why": why},
+        at=now,
+    )
     db.session.flush()
     return assignment
 
 
-def _decide_and_apply(lead: Lead, trigger: str, now: datetime, policy: RoutingPolicy, *, notify: bool) -> Decision:
+def _decide_and_apply(
+    lead: Lead, trigger: str, now: datetime, policy: RoutingPolicy, *, notify: bool
+) -> Decision:
     previous_owner = _previous_owner_id(lead)
     advisors = _load_advisors()
     for _attempt in range(CLAIM_ATTEMPTS):
@@ -183,7 +217,12 @@ def _load_advisors() -> list[Advisor]:
 
 
 def _previous_owner_id(lead: Lead) -> int | None:
-    query = select(Assignment.advisor_id).where(Assignment.lead_id == lead.id).order_by(Assignment.id.desc()).limit(1)
+    query = (
+        select(Assignment.advisor_id)
+        .where(Assignment.lead_id == lead.id)
+        .order_by(Assignment.id.desc())
+        .limit(1)
+    )
     return db.session.scalar(query)
 
 
@@ -192,7 +231,9 @@ def _ignores_capacity(policy: RoutingPolicy, decision: Decision) -> bool:
     return bool(rule and rule.ignore_capacity)
 
 
-def _claim_capacity(advisor_id: int, now: datetime, ignore_capacity: bool = False, *, manual: bool = False) -> bool:
+def _claim_capacity(
+    advisor_id: int, now: datetime, ignore_capacity: bool = False, *, manual: bool = False
+) -> bool:
     """Take one slot of the advisor's capacity, atomically; False if it is gone.
 
     The critical override may exceed capacity but still needs an available human; a
@@ -231,8 +272,14 @@ def _release_capacity(advisor_id: int) -> None:
 
 def _record_decision(lead: Lead, decision: Decision, trigger: str) -> RoutingDecision:
     row = RoutingDecision(
-        lead_id=lead.id, advisor_id=decision.advisor_id, outcome=decision.outcome, rule=decision.rule,
-        reason=decision.reason[:500], trace=decision.to_dict(), trigger=trigger, decided_at=decision.decided_at,
+        lead_id=lead.id,
+        advisor_id=decision.advisor_id,
+        outcome=decision.outcome,
+        rule=decision.rule,
+        reason=decision.reason[:500],
+        trace=decision.to_dict(),
+        trigger=trigger,
+        decided_at=decision.decided_at,
     )
     db.session.add(row)
     db.session.flush()
@@ -241,12 +288,26 @@ def _record_decision(lead: Lead, decision: Decision, trigger: str) -> RoutingDec
     return row
 
 
-def _assign(lead: Lead, decision: Decision, trigger: str, now: datetime, policy: RoutingPolicy,
-            *, kind: str = "assigned", notify: bool = True) -> Assignment:
+def _assign(
+    lead: Lead,
+    decision: Decision,
+    trigger: str,
+    now: datetime,
+    policy: RoutingPolicy,
+    *,
+    kind: str = "assigned",
+    notify: bool = True,
+) -> Assignment:
     row = _record_decision(lead, decision, trigger)
     advisor = db.session.get(Advisor, decision.advisor_id)
-    assignment = Assignment(lead_id=lead.id, advisor_id=advisor.id, decision_id=row.id, kind=kind,
-                            reason=decision.reason[:500], started_at=now)
+    assignment = Assignment(
+        lead_id=lead.id,
+        advisor_id=advisor.id,
+        decision_id=row.id,
+        kind=kind,
+        reason=decision.reason[:500],
+        started_at=now,
+    )
     db.session.add(assignment)
     lead.owner_id, lead.assigned_at, lead.queued_at = advisor.id, now, None
     if lead.status in ("new", "queued"):
@@ -254,10 +315,19 @@ def _assign(lead: Lead, decision: Decision, trigger: str, now: datetime, policy:
     if lead.first_contact_at is None:
         lead.sla_due_at = _due_at(lead, now, policy, fresh_window=(kind == "reassigned"))
     db.session.flush()
-    add_event(lead, kind, "system", {
-        "advisor_id": advisor.id, "advisor": advisor.name, "rule": decision.rule,
-        "reason": decision.reason, "trigger": trigger,
-    }, at=now)
+    add_event(
+        lead,
+        kind,
+        "system",
+        {
+            "advisor_id": advisor.id,
+            "advisor": advisor.name,
+            "rule": decision.rule,
+            "reason": decision.reason,
+            "trigger": trigger,
+        },
+        at=now,
+    )
     _schedule_callback(lead, advisor, now, policy)
     if notify and lead.urgency in NOTIFY_BY_SMS and advisor.phone:
         db.session.add(Notification(assignment_id=assignment.id, channel="sms"))
@@ -278,7 +348,9 @@ def _schedule_callback(lead: Lead, advisor: Advisor, now: datetime, policy: Rout
     if lead.do_not_contact or not lead.phone or not has_consent(lead):
         return
     existing = db.session.scalar(
-        select(FollowUp).where(FollowUp.lead_id == lead.id, FollowUp.kind == "callback", FollowUp.status == "open")
+        select(FollowUp).where(
+            FollowUp.lead_id == lead.id, FollowUp.kind == "callback", FollowUp.status == "open"
+        )
     )
     if lead.urgency == "critical":
         due = now
@@ -288,8 +360,16 @@ def _schedule_callback(lead: Lead, advisor: Advisor, now: datetime, policy: Rout
     if existing is not None:
         existing.advisor_id = advisor.id
         return
-    db.session.add(FollowUp(lead_id=lead.id, advisor_id=advisor.id, kind="callback", due_at=due,
-                            note="First callback", created_by="routing"))
+    db.session.add(
+        FollowUp(
+            lead_id=lead.id,
+            advisor_id=advisor.id,
+            kind="callback",
+            due_at=due,
+            note="First callback",
+            created_by="routing",
+        )
+    )
     add_event(lead, "follow_up", "system", {"kind": "callback", "due_at": due.isoformat()}, at=now)
 
 
@@ -331,4 +411,3 @@ def open_leads_of(advisor_id: int) -> int:
     """Count open leads currently owned by the advisor (the source of truth for the counter)."""
     query = select(db.func.count(Lead.id)).where(Lead.owner_id == advisor_id, Lead.is_open.is_(True))
     return db.session.scalar(query) or 0
-

@@ -25,6 +25,12 @@ def save_policy(data: dict, actor: str) -> RoutingPolicy:
         db.session.add(row)
     else:
         row.value, row.updated_by = policy.to_dict(), actor
-    db.session.add(AuditEntry(actor=actor, action="routing_policy.updated", target=POLICY_KEY,
-                              detail={"before": before, "after": policy.to_dict()}))
+    db.session.add(
+        AuditEntry(
+            actor=actor,
+            action="routing_policy.updated",
+            target=POLICY_KEY,
+            detail={"before": before, "after": policy.to_dict()},
+        )
+    )
     return policy

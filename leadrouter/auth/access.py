@@ -8,8 +8,14 @@ from leadrouter.extensions import db
 from leadrouter.models import AccessLog
 
 
-def log_access(action: str, lead_id: int | None = None, *, user_id: int | None = None,
-               api_key_id: int | None = None, detail: dict | None = None) -> None:
+def log_access(
+    action: str,
+    lead_id: int | None = None,
+    *,
+    user_id: int | None = None,
+    api_key_id: int | None = None,
+    detail: dict | None = None,
+) -> None:
     """Record one access; the caller's commit stores it with the rest of the request."""
     db.session.add(
         AccessLog(

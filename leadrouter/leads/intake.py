@@ -102,7 +102,11 @@ def record_lead(data: LeadInput, actor: str = "system", *, route: bool = True) -
         enqueue("routing.route_lead", lead.id)
     log.info(
         "lead %s %s from %s (phone %s, urgency %s)",
-        lead.id, "created" if created else "merged", data.source, mask_phone(lead.phone), lead.urgency,
+        lead.id,
+        "created" if created else "merged",
+        data.source,
+        mask_phone(lead.phone),
+        lead.urgency,
     )
     return IntakeResult(lead=lead, created=created)
 
@@ -190,14 +194,33 @@ def _create(data: LeadInput, phone, now: datetime, actor: str) -> Lead:
     lead.set_urgency(urgency.level, urgency.score, urgency.reasons, urgency.emergency)
     db.session.add(lead)
     db.session.flush()
-    add_event(lead, "created", actor, {"source": data.source, "urgency": lead.urgency,
-                                       "region": lead.region, "region_source": lead.region_source}, at=now)
+    add_event(
+        lead,
+        "created",
+        actor,
+        {
+            "source": data.source,
+            "urgency": lead.urgency,
+            "region": lead.region,
+            "region_source": lead.region_source,
+        },
+        at=now,
+    )
     return lead
 
 
 def _merge(lead: Lead, data: LeadInput, phone, now: datetime, actor: str) -> None:
     """Fold a repeat touch into the lead: fill gaps, widen lists, urgency only rises."""
-    for attribute in ("name", "email", "patient_name", "preferred_time", "city", "zip", "page_url", "referrer"):
+    for attribute in (
+        "name",
+        "email",
+        "patient_name",
+        "preferred_time",
+        "city",
+        "zip",
+        "page_url",
+        "referrer",
+    ):
         value = getattr(data, attribute)
         if value and not getattr(lead, attribute):
             setattr(lead, attribute, value.lower() if attribute == "email" else value)
@@ -211,8 +234,12 @@ def _merge(lead: Lead, data: LeadInput, phone, now: datetime, actor: str) -> Non
         region = resolve_region(data.state, data.zip, data.from_state, phone.e164)
         lead.region, lead.region_source = region.code, region.source
         lead.timezone = timezone_for(region.code, phone.timezone)
-    previous = {"level": lead.urgency, "score": lead.urgency_score,
-                "reasons": lead.urgency_reasons, "emergency": lead.emergency}
+    previous = {
+        "level": lead.urgency,
+        "score": lead.urgency_score,
+        "reasons": lead.urgency_reasons,
+        "emergency": lead.emergency,
+    }
     urgency = raise_only(previous, _score(data, lead))
     lead.set_urgency(urgency.level, urgency.score, urgency.reasons, urgency.emergency)
     lead.last_touch_at = now
@@ -221,7 +248,13 @@ def _merge(lead: Lead, data: LeadInput, phone, now: datetime, actor: str) -> Non
         old_status = lead.status
         lead.set_status("new")
         lead.closed_reason = None
-        add_event(lead, "status_changed", actor, {"from": old_status, "to": "new", "why": "new contact"}, at=now)
+        add_event(
+            lead,
+            "status_changed",
+            actor,
+            {"from": old_status, "to": "new", "why": "new contact"},
+            at=now,
+        )
 
 
 def _apply_contact_preference(lead: Lead) -> None:
@@ -251,6 +284,9 @@ def _store_consent(lead: Lead, consent: ConsentInput, source: str, now: datetime
 def has_consent(lead: Lead) -> bool:
     """Whether the latest consent record allows an outbound call or text."""
     record = db.session.scalar(
-        select(ConsentRecord).where(ConsentRecord.lead_id == lead.id).order_by(ConsentRecord.id.desc()).limit(1)
+        select(ConsentRecord)
+        .where(ConsentRecord.lead_id == lead.id)
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
     )
     return bool(record and record.given)

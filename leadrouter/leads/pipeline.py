@@ -32,7 +32,13 @@ CLOSE_REASONS = (
     "duplicate",
     "other",
 )
-CONTACT_OUTCOMES = ("reached", "no_answer", "voicemail_left", "wrong_number", "asked_not_to_be_contacted")
+CONTACT_OUTCOMES = (
+    "reached",
+    "no_answer",
+    "voicemail_left",
+    "wrong_number",
+    "asked_not_to_be_contacted",
+)
 
 
 class PipelineError(ValueError):
@@ -44,8 +50,9 @@ class PipelineError(ValueError):
         self.message = message
 
 
-def change_status(lead: Lead, new_status: str, actor: str, reason: str | None = None,
-                  now: datetime | None = None) -> None:
+def change_status(
+    lead: Lead, new_status: str, actor: str, reason: str | None = None, now: datetime | None = None
+) -> None:
     """Move the lead along the pipeline, recording who and when."""
     now = now or utcnow()
     if new_status not in TRANSITIONS.get(lead.status, ()):
@@ -67,8 +74,9 @@ def change_status(lead: Lead, new_status: str, actor: str, reason: str | None = 
         _cancel_open_follow_ups(lead, now)
 
 
-def log_contact_attempt(lead: Lead, outcome: str, actor: str, note: str | None = None,
-                        now: datetime | None = None) -> None:
+def log_contact_attempt(
+    lead: Lead, outcome: str, actor: str, note: str | None = None, now: datetime | None = None
+) -> None:
     """Record a call attempt and its outcome; the first attempt stops the SLA clock."""
     now = now or utcnow()
     if outcome not in CONTACT_OUTCOMES:
@@ -94,17 +102,35 @@ def add_note(lead: Lead, text: str, actor: str, now: datetime | None = None) -> 
     add_event(lead, "note", actor, {"text": text}, at=now or utcnow())
 
 
-def schedule_follow_up(lead: Lead, due_at: datetime, actor: str, note: str | None = None,
-                       advisor_id: int | None = None, now: datetime | None = None) -> FollowUp:
+def schedule_follow_up(
+    lead: Lead,
+    due_at: datetime,
+    actor: str,
+    note: str | None = None,
+    advisor_id: int | None = None,
+    now: datetime | None = None,
+) -> FollowUp:
     now = now or utcnow()
     if due_at.tzinfo is None:
         raise PipelineError("due_at", "must include a time zone")
-    follow_up = FollowUp(lead_id=lead.id, advisor_id=advisor_id or lead.owner_id, kind="follow_up",
-                         due_at=due_at, note=note, created_by=actor, created_at=now)
+    follow_up = FollowUp(
+        lead_id=lead.id,
+        advisor_id=advisor_id or lead.owner_id,
+        kind="follow_up",
+        due_at=due_at,
+        note=note,
+        created_by=actor,
+        created_at=now,
+    )
     db.session.add(follow_up)
     db.session.flush()
-    add_event(lead, "follow_up", actor, {"action": "scheduled", "id": follow_up.id,
-                                         "due_at": due_at.isoformat()}, at=now)
+    add_event(
+        lead,
+        "follow_up",
+        actor,
+        {"action": "scheduled", "id": follow_up.id, "due_at": due_at.isoformat()},
+        at=now,
+    )
     return follow_up
 
 
@@ -117,15 +143,26 @@ def complete_follow_up(follow_up: FollowUp, actor: str, now: datetime | None = N
     add_event(lead, "follow_up", actor, {"action": "completed", "id": follow_up.id}, at=now)
 
 
-def reschedule_follow_up(follow_up: FollowUp, due_at: datetime, actor: str, now: datetime | None = None) -> None:
+def reschedule_follow_up(
+    follow_up: FollowUp, due_at: datetime, actor: str, now: datetime | None = None
+) -> None:
     if follow_up.status != "open":
         raise PipelineError("follow_up", "is not open")
     old_due = follow_up.due_at
     follow_up.due_at = due_at
     lead = db.session.get(Lead, follow_up.lead_id)
-    add_event(lead, "follow_up", actor, {"action": "rescheduled", "id": follow_up.id,
-                                         "from": old_due.isoformat(), "to": due_at.isoformat()},
-              at=now or utcnow())
+    add_event(
+        lead,
+        "follow_up",
+        actor,
+        {
+            "action": "rescheduled",
+            "id": follow_up.id,
+            "from": old_due.isoformat(),
+            "to": due_at.isoformat(),
+        },
+        at=now or utcnow(),
+    )
 
 
 def set_do_not_contact(lead: Lead, value: bool, actor: str, why: str, now: datetime | None = None) -> None:
@@ -149,4 +186,3 @@ def _cancel_open_follow_ups(lead: Lead, now: datetime) -> None:
     )
     for follow_up in open_follow_ups:
         follow_up.status, follow_up.completed_at = "cancelled", now
-

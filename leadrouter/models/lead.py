@@ -21,7 +21,16 @@ from leadrouter.extensions import db
 from leadrouter.models.base import JSONType, UTCDateTime, utcnow
 
 LEAD_SOURCES = ("web_form", "call", "voicemail", "sms", "api")
-LEAD_STATUSES = ("new", "queued", "assigned", "contacted", "assessment", "referred", "admitted", "closed")
+LEAD_STATUSES = (
+    "new",
+    "queued",
+    "assigned",
+    "contacted",
+    "assessment",
+    "referred",
+    "admitted",
+    "closed",
+)
 OPEN_STATUSES = ("new", "queued", "assigned", "contacted", "assessment")
 URGENCIES = ("critical", "high", "normal", "low")
 # Sort key stored on the row so "most urgent first" is an index scan.
@@ -112,9 +121,7 @@ class Lead(db.Model):
     last_touch_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     owner = relationship("Advisor", foreign_keys=[owner_id])
-    consent = relationship(
-        "ConsentRecord", uselist=False, order_by="ConsentRecord.id.desc()", viewonly=True
-    )
+    consent = relationship("ConsentRecord", uselist=False, order_by="ConsentRecord.id.desc()", viewonly=True)
     events = relationship("Event", order_by="Event.at", viewonly=True)
     follow_ups = relationship("FollowUp", order_by="FollowUp.due_at", viewonly=True)
 
@@ -170,7 +177,10 @@ class Event(db.Model):
     """One entry on a lead's timeline."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_lead_at", "lead_id", "at"), Index("ix_events_type_at", "type", "at"))
+    __table_args__ = (
+        Index("ix_events_lead_at", "lead_id", "at"),
+        Index("ix_events_type_at", "type", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))

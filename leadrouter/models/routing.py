@@ -64,7 +64,9 @@ class Notification(db.Model):
     """Outbox row written before any Twilio call, so a retried task never texts twice."""
 
     __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("assignment_id", "channel", name="uq_notifications_assignment_channel"),)
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "channel", name="uq_notifications_assignment_channel"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))

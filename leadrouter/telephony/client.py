@@ -15,5 +15,7 @@ def twilio_client() -> Client:
     sid = current_app.config.get("TWILIO_ACCOUNT_SID")
     token = current_app.config.get("TWILIO_AUTH_TOKEN")
     if not sid or not token:
-        raise TwilioNotConfigured("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to send texts and place calls")
+        raise TwilioNotConfigured(
+            "set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to send texts and place calls"
+        )
     return Client(sid, token, http_client=current_app.extensions.get("twilio_http_client"))

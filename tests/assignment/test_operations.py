@@ -105,7 +105,9 @@ def test_an_overdue_lead_is_reassigned_then_escalated(session):
     assert operations.enforce_sla(lead.id, now=lead.sla_due_at + timedelta(minutes=1)) == "escalated"
     assert lead.escalated_at is not None
     assert "escalated" in _events(session, lead)
-    current = session.scalars(select(Assignment).where(Assignment.lead_id == lead.id, Assignment.ended_at.is_(None)))
+    current = session.scalars(
+        select(Assignment).where(Assignment.lead_id == lead.id, Assignment.ended_at.is_(None))
+    )
     assert len(current.all()) == 1
 
 

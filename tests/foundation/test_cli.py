@@ -10,8 +10,17 @@ from leadrouter.models import Advisor, Event, Lead, User
 
 def test_create_user_makes_an_advisor_with_a_profile(app, session):
     result = app.test_cli_runner().invoke(
-        args=["create-user", "--email", "Dana@Example.org", "--password", "long-enough-1",
-              "--role", "advisor", "--name", "Dana Cruz"]
+        args=[
+            "create-user",
+            "--email",
+            "Dana@Example.org",
+            "--password",
+            "long-enough-1",
+            "--role",
+            "advisor",
+            "--name",
+            "Dana Cruz",
+        ]
     )
     assert result.exit_code == 0, result.output
     user = session.scalar(select(User).where(User.email == "dana@example.org"))
@@ -23,7 +32,15 @@ def test_create_user_makes_an_advisor_with_a_profile(app, session):
 
 def test_create_user_rejects_a_duplicate_email_clearly(app, session):
     runner = app.test_cli_runner()
-    args = ["create-user", "--email", "sam@example.org", "--password", "long-enough-1", "--role", "manager"]
+    args = [
+        "create-user",
+        "--email",
+        "sam@example.org",
+        "--password",
+        "long-enough-1",
+        "--role",
+        "manager",
+    ]
     assert runner.invoke(args=args).exit_code == 0
     result = runner.invoke(args=args)
     assert result.exit_code != 0
@@ -62,7 +79,17 @@ def test_seed_demo_builds_a_realistic_helpline(app, session):
 
 def test_seed_demo_leaves_an_existing_database_alone(app, session):
     runner = app.test_cli_runner()
-    runner.invoke(args=["create-user", "--email", "x@example.org", "--password", "long-enough-1", "--role", "admin"])
+    runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "x@example.org",
+            "--password",
+            "long-enough-1",
+            "--role",
+            "admin",
+        ]
+    )
     result = runner.invoke(args=["seed-demo"])
     assert "already has users" in result.output
     assert session.scalar(select(func.count(Lead.id))) == 0

@@ -45,7 +45,11 @@ def test_a_bad_setting_names_itself(name, value, tmp_path):
 def test_the_app_refuses_to_start_with_a_clear_message(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "from leadrouter import create_app; create_app()"],
-        env={"DATABASE_URL": "mysql://db/leads", "LEADROUTER_INSTANCE_PATH": str(tmp_path), "PATH": ""},
+        env={
+            "DATABASE_URL": "mysql://db/leads",
+            "LEADROUTER_INSTANCE_PATH": str(tmp_path),
+            "PATH": "",
+        },
         capture_output=True,
         text=True,
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from leadrouter import create_app
 from tests.conftest import TEST_REDIS_URL, base_config
-
-import pytest
 
 
 def _closed_port() -> int:
@@ -29,8 +29,13 @@ def test_readyz_checks_database_and_broker(client):
 
 
 def test_readyz_names_an_unreachable_broker(app, database_urls, backend, tmp_path):
-    broken = create_app(base_config(database_urls[backend], str(tmp_path),
-                                    CELERY_BROKER_URL=f"redis://127.0.0.1:{_closed_port()}/0"))
+    broken = create_app(
+        base_config(
+            database_urls[backend],
+            str(tmp_path),
+            CELERY_BROKER_URL=f"redis://127.0.0.1:{_closed_port()}/0",
+        )
+    )
     response = broken.test_client().get("/readyz")
     assert response.status_code == 503
     body = response.get_json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -34,7 +35,7 @@ def test_migrations_are_date_prefixed_and_reversible(app):
         for revision in ScriptDirectory.from_config(config).walk_revisions():
             filename = revision.path.rsplit("/", 1)[-1]
             assert filename[:8].isdigit(), filename
-            assert "def downgrade" in open(revision.path).read()
+            assert "def downgrade" in Path(revision.path).read_text()
 
 
 def _lead(**fields) -> Lead:

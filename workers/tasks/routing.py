@@ -77,7 +77,9 @@ def notify_assignment(self, assignment_id: int) -> str | None:
     config = current_app.config
     try:
         sid = notify.send_assignment_sms(
-            notification, config["HELPLINE_NUMBER"], config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+            notification,
+            config["HELPLINE_NUMBER"],
+            config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
         )
     except TwilioNotConfigured:
         notify.mark_skipped(notification, "Twilio is not configured")
