@@ -65,8 +65,12 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from leadrouter.errors import register_error_handlers
     from leadrouter.health import bp as health_bp
+    from leadrouter.intake.views import bp as public_bp
+    from leadrouter.telephony.webhooks import bp as twilio_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(twilio_bp)
     register_error_handlers(app)
 
 

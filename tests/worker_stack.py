@@ -97,6 +97,18 @@ class WorkerStack:
         self.workers.append(process)
         return process
 
+    def pending_messages(self) -> int:
+        """Messages still waiting in the broker (delivered-but-unacknowledged ones included)."""
+        if self.kind == "postgres+redis":
+            client = self.app.extensions["celery"].connection_for_write().channel().client
+            unacked = client.hlen("unacked")
+            return sum(client.llen(queue) for queue in ("routing", "notify", "default")) + unacked
+        engine = create_engine(self.broker_url.removeprefix("sqla+"))
+        with engine.connect() as conn:
+            count = conn.execute(text("SELECT count(*) FROM kombu_message WHERE visible")).scalar()
+        engine.dispose()
+        return count
+
     def log(self) -> str:
         return "\n".join(p.read_text() for p in sorted(self.tmp_path.glob("worker*.log")))
 

@@ -180,6 +180,8 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
     }
 )
 
+# Fields shown as a group of radios or checkboxes: the first one is the error's anchor.
+_GROUPS = frozenset({"language", "for_whom", "substances", "dsm_criteria"})
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _ZIP = re.compile(r"[0-9]{5}")
 # C0/C1 control characters other than tab and newline: PostgreSQL refuses NUL, and
@@ -368,7 +370,7 @@ class ContactForm(FlaskForm):
         for field_name in self.FIELD_ORDER:
             field = self[field_name]
             if field.errors:
-                anchor = f"{field.id}-0" if field_name in ("substances", "dsm_criteria") else field.id
+                anchor = f"{field.id}-0" if field_name in _GROUPS else field.id
                 errors.append((field_name, anchor, field.errors[0]))
         return errors
 

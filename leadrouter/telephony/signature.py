@@ -37,7 +37,9 @@ def signed_url() -> str:
     return f"{url}?{query}" if query else url
 
 
-def is_valid_twilio_request(token: str, url: str, params, signature: str | None, settings_header: str | None = None) -> bool:
+def is_valid_twilio_request(
+    token: str, url: str, params, signature: str | None, settings_header: str | None = None
+) -> bool:
     """Whether ``signature`` is Twilio's signature of ``url`` and ``params`` under ``token``."""
     if not signature or not token:
         return False
@@ -60,7 +62,9 @@ def verify_twilio_request() -> None:
     else:
         token = config.get("TWILIO_AUTH_TOKEN")
         if not token:
-            log.error("Twilio webhook refused: TWILIO_AUTH_TOKEN is not set (or set TWILIO_VALIDATE_SIGNATURE=0)")
+            log.error(
+                "Twilio webhook refused: TWILIO_AUTH_TOKEN is not set (or set TWILIO_VALIDATE_SIGNATURE=0)"
+            )
             abort(
                 503,
                 description=(
@@ -70,7 +74,9 @@ def verify_twilio_request() -> None:
             )
     # request.form raises 413 for an oversize body before any signature work.
     params = request.form if request.method == "POST" else {}
-    if not is_valid_twilio_request(token, signed_url(), params, request.headers.get(SIGNATURE_HEADER), settings_header):
+    if not is_valid_twilio_request(
+        token, signed_url(), params, request.headers.get(SIGNATURE_HEADER), settings_header
+    ):
         log.warning("Twilio webhook refused: missing or invalid signature on %s", request.path)
         abort(403, description="Invalid or missing X-Twilio-Signature.")
     return None

@@ -1,0 +1,281 @@
+"""Leads over the API: partner intake with idempotency, manager reads with an access log."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, g, jsonify, request
+from marshmallow import ValidationError
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import BadRequest, Conflict, NotFound
+
+from leadrouter.api.auth import api_actor, rate_limit_key, require_api_key
+from leadrouter.api.schemas import (
+    LeadInputSchema,
+    LeadListQuerySchema,
+    LeadListSchema,
+    LeadReceiptSchema,
+    LeadSchema,
+    body_fingerprint,
+    day_bounds,
+    load_json,
+)
+from leadrouter.auth.access import log_access
+from leadrouter.extensions import db, limiter
+from leadrouter.leads.intake import ConsentInput, LeadInput, record_lead
+from leadrouter.models import ApiKey, IdempotencyRecord, Lead
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Submission:
+    lead: Lead
+    status_code: int  # 201 created; 200 merged into a recent lead, or a replay
+    replayed: bool = False
+
+
+# --- operations ---------------------------------------------------------------------
+
+
+def submit_lead(
+    api_key: ApiKey,
+    fields: dict,
+    *,
+    fingerprint: str,
+    idempotency_key: str | None,
+    client_ip: str | None,
+    user_agent: str | None,
+) -> Submission:
+    """Record a partner's lead once per Idempotency-Key; flush, don't commit."""
+    record = None
+    if idempotency_key is not None:
+        record = claim_idempotency_key(api_key, idempotency_key, fingerprint)
+        if record.lead_id is not None:
+            lead = db.session.get(Lead, record.lead_id)
+            return Submission(lead=lead, status_code=200, replayed=True)
+    lead_input = lead_input_from(fields, client_ip=client_ip, user_agent=user_agent)
+    result = record_lead(lead_input, actor=api_actor(api_key))
+    status_code = 201 if result.created else 200
+    if record is not None:
+        record.lead_id, record.status_code = result.lead.id, status_code
+        db.session.flush()
+    return Submission(lead=result.lead, status_code=status_code)
+
+
+def claim_idempotency_key(api_key: ApiKey, key: str, fingerprint: str) -> IdempotencyRecord:
+    """Return the key's record: a finished one to replay, or a fresh claim for this request.
+
+    The unique (api_key_id, key) index makes a concurrent second request wait for the first
+    and then see its record. The same key with another body is refused with 422, as the
+    IETF Idempotency-Key draft recommends.
+    """
+    record = _idempotency_record(api_key.id, key)
+    if record is None:
+        claim = IdempotencyRecord(
+            api_key_id=api_key.id, key=key, request_hash=fingerprint, status_code=0
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(claim)
+        except IntegrityError:
+            record = _idempotency_record(api_key.id, key)
+            if record is None:
+                raise Conflict(
+                    "A request with this Idempotency-Key is still being processed; retry shortly."
+                ) from None
+        else:
+            return claim
+    if record.request_hash != fingerprint:
+        raise ValidationError(
+            "This Idempotency-Key was already used with a different request body; "
+            "use a new key for a new lead.",
+            IDEMPOTENCY_HEADER,
+        )
+    return record
+
+
+def _idempotency_record(api_key_id: int, key: str) -> IdempotencyRecord | None:
+    return db.session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key
+        )
+    )
+
+
+def lead_input_from(fields: dict, *, client_ip: str | None, user_agent: str | None) -> LeadInput:
+    """Turn loaded intake fields into the channel-neutral LeadInput."""
+    consent = fields.get("consent")
+    consent_input = None
+    if consent is not None:
+        consent_input = ConsentInput(
+            given=consent["given"],
+            text=consent["text"],
+            version=consent["version"],
+            ip=consent.get("ip") or client_ip,
+            user_agent=consent.get("user_agent") or user_agent,
+            page_url=fields.get("page_url"),
+        )
+    preferences = {k: v for k, v in (fields.get("contact_preferences") or {}).items() if v is not None}
+    utm = {k: v for k, v in (fields.get("utm") or {}).items() if v is not None}
+    return LeadInput(
+        source="api",
+        name=fields["name"],
+        phone=fields.get("phone"),
+        email=fields.get("email"),
+        for_whom=fields.get("for_whom") or "self",
+        patient_name=fields.get("patient_name"),
+        state=fields.get("state"),
+        zip=fields.get("zip"),
+        city=fields.get("city"),
+        substances=tuple(fields.get("substances") or ()),
+        dsm_criteria=tuple(fields.get("dsm_criteria") or ()),
+        message=fields.get("message"),
+        language=fields.get("language") or "en",
+        preferred_time=fields.get("preferred_time"),
+        contact_preferences=preferences,
+        consent=consent_input,
+        page_url=fields.get("page_url"),
+        referrer=fields.get("referrer"),
+        utm=utm,
+    )
+
+
+def get_lead(lead_id: int) -> Lead:
+    """The lead with everything its full view shows, or 404."""
+    lead = db.session.scalar(
+        select(Lead)
+        .where(Lead.id == lead_id)
+        .options(
+            selectinload(Lead.owner),
+            selectinload(Lead.consent),
+            selectinload(Lead.events),
+            selectinload(Lead.follow_ups),
+        )
+    )
+    if lead is None:
+        raise NotFound(f"There is no lead {lead_id}.")
+    return lead
+
+
+def find_leads(filters: dict, report_timezone: str) -> tuple[list[Lead], str | None]:
+    """One page of leads, newest first, and the cursor of the next page (keyset paging)."""
+    query = select(Lead).options(selectinload(Lead.owner))
+    for column in ("phone", "email", "status", "urgency", "source"):
+        if filters.get(column) is not None:
+            query = query.where(getattr(Lead, column) == filters[column])
+    if filters.get("created_from") is not None:
+        since = day_bounds(filters["created_from"], report_timezone, end=False)
+        query = query.where(Lead.created_at >= since)
+    if filters.get("created_to") is not None:
+        until = day_bounds(filters["created_to"], report_timezone, end=True)
+        query = query.where(Lead.created_at < until)
+    if filters.get("cursor"):
+        created_at, lead_id = decode_cursor(filters["cursor"])
+        query = query.where(
+            or_(
+                Lead.created_at < created_at,
+                and_(Lead.created_at == created_at, Lead.id < lead_id),
+            )
+        )
+    limit = filters["limit"]
+    rows = db.session.scalars(
+        query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit + 1)
+    ).all()
+    page = list(rows[:limit])
+    next_cursor = encode_cursor(page[-1]) if len(rows) > limit else None
+    return page, next_cursor
+
+
+def encode_cursor(lead: Lead) -> str:
+    raw = f"{lead.created_at.isoformat()}|{lead.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, _, lead_id = raw.partition("|")
+        created_at = datetime.fromisoformat(stamp)
+        if created_at.tzinfo is None or not lead_id.isdigit() or int(lead_id) > 2**31:
+            raise ValueError(cursor)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError(
+            "Not a valid cursor; pass the next_cursor of the previous page.", "cursor"
+        ) from None
+    return created_at, int(lead_id)
+
+
+def log_lead_reads(leads: list[Lead], action: str, api_key: ApiKey) -> None:
+    """Write one access-log row per lead whose personal data this response shows."""
+    for lead in leads:
+        log_access(action, lead.id, api_key_id=api_key.id)
+
+
+# --- views --------------------------------------------------------------------------
+
+
+def _intake_rate_limit() -> str:
+    return current_app.config["RATELIMIT_API_LEADS"]
+
+
+@limiter.limit(_intake_rate_limit, key_func=rate_limit_key)
+@require_api_key("partner")
+def create_lead():
+    """POST /leads: 201 new lead; 200 merged into a recent one, or an Idempotency-Key replay."""
+    idempotency_key = _idempotency_key_header()
+    body, fields = load_json(LeadInputSchema())
+    submission = submit_lead(
+        g.api_key,
+        fields,
+        fingerprint=body_fingerprint(body),
+        idempotency_key=idempotency_key,
+        client_ip=request.remote_addr,
+        user_agent=request.user_agent.string or None,
+    )
+    db.session.commit()
+    response = jsonify(LeadReceiptSchema().dump(submission.lead))
+    response.status_code = submission.status_code
+    response.headers["Location"] = f"{request.script_root}/api/v1/leads/{submission.lead.id}"
+    if idempotency_key is not None:
+        response.headers["Idempotent-Replayed"] = "true" if submission.replayed else "false"
+    return response
+
+
+@require_api_key("manager")
+def show_lead(lead_id: int):
+    """GET /leads/<id>: the full lead; the read is access-logged."""
+    lead = get_lead(lead_id)
+    log_lead_reads([lead], "api_view_lead", g.api_key)
+    db.session.commit()
+    return jsonify(LeadSchema().dump(lead))
+
+
+@require_api_key("manager")
+def list_leads():
+    """GET /leads: filter by phone, email, status, urgency, source and creation date."""
+    filters = LeadListQuerySchema().load(request.args.to_dict())
+    leads, next_cursor = find_leads(filters, current_app.config["REPORT_TIMEZONE"])
+    log_lead_reads(leads, "api_list_leads", g.api_key)
+    db.session.commit()
+    return jsonify(LeadListSchema().dump({"leads": leads, "next_cursor": next_cursor}))
+
+
+def _idempotency_key_header() -> str | None:
+    value = request.headers.get(IDEMPOTENCY_HEADER)
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or len(value) > MAX_IDEMPOTENCY_KEY_LENGTH or not value.isprintable() or not value.isascii():
+        raise BadRequest(
+            f"{IDEMPOTENCY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII "
+            "characters, e.g. a UUID."
+        )
+    return value
+

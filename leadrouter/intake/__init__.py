@@ -1,0 +1,1 @@
+"""Intake channels: the public helpline page and its contact form."""

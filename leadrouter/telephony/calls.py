@@ -1,0 +1,710 @@
+"""What the Twilio webhooks do: calls keyed by CallSid, texts keyed by MessageSid.
+
+Operations flush and never commit; the webhook commits once and then answers with
+TwiML. Twilio retries, repeats and reorders callbacks, so every step is idempotent:
+
+- the row for a CallSid / MessageSid is claimed first, inside a savepoint, so a
+  replay (or twenty at once) finds it and changes nothing else;
+- timeline events carry dedupe keys made from the same ids;
+- a call's status only moves forward (CALL_STATUS_ORDER) and its outcome only up
+  OUTCOME_RANK, so a late or duplicate callback never undoes a later one;
+- urgency only rises (raise_only).
+
+The live call never waits on the broker: routing while the caller listens is the
+synchronous route_lead(); anything for later is enqueued after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from leadrouter.assignment.operations import route_lead
+from leadrouter.assignment.policy_store import load_policy
+from leadrouter.extensions import db
+from leadrouter.jobs import enqueue
+from leadrouter.leads.intake import LeadInput, record_lead
+from leadrouter.leads.pipeline import TRANSITIONS, change_status, set_do_not_contact
+from leadrouter.leads.timeline import add_event
+from leadrouter.models import (
+    CALL_STATUS_ORDER,
+    Advisor,
+    AuditEntry,
+    Call,
+    ContactPreference,
+    Lead,
+    Recording,
+    TextMessage,
+    TrackingNumber,
+    utcnow,
+)
+from leadrouter.routing.hours import sla_due_at
+from leadrouter.routing.phone import mask_phone, parse_phone
+from leadrouter.routing.region import US_STATES, normalize_state
+from leadrouter.routing.urgency import UrgencySignals, raise_only, score_urgency
+
+log = logging.getLogger(__name__)
+ACTOR = "twilio"
+
+# A call's outcome only moves up: a late "caller hung up" never hides a voicemail.
+OUTCOME_RANK = {
+    "in_progress": 0,
+    "abandoned": 1,
+    "missed": 2,
+    "crisis_line": 3,
+    "voicemail": 4,
+    "answered": 5,
+}
+TERMINAL_STATUSES = frozenset(
+    s for s, rank in CALL_STATUS_ORDER.items() if rank == CALL_STATUS_ORDER["completed"]
+)
+ANSWERED_DIAL_STATUSES = frozenset({"completed", "answered"})
+MENU_CHOICES = {"self": "1", "loved_one": "2", "emergency": "0"}
+
+
+@dataclass(frozen=True)
+class CallerInfo:
+    """The parameters every voice webhook carries, as Twilio sent them."""
+
+    call_sid: str
+    from_number: str | None = None
+    to_number: str | None = None
+    from_state: str | None = None
+    caller_name: str | None = None
+    status: str | None = None
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class CallStart:
+    call: Call | None
+    lead: Lead | None
+    blocked: bool = False
+    created: bool = False
+
+
+@dataclass(frozen=True)
+class CallStep:
+    """What the caller hears next, decided by an operation and spoken by the webhook."""
+
+    kind: str  # blocked | menu | emergency | dial | voicemail | crisis_line | answered | ended
+    call: Call | None = None
+    lead: Lead | None = None
+    advisor: Advisor | None = None
+
+
+@dataclass(frozen=True)
+class WhisperFacts:
+    """What the advisor hears before the bridge: never a name or a number."""
+
+    region: str | None
+    urgency: str
+    for_whom: str
+    caller_language: str
+
+
+# --- calls -----------------------------------------------------------------------------
+
+
+def answer_call(caller: CallerInfo) -> CallStep:
+    """An incoming call: record it and its lead once; a blocked number hears a polite no."""
+    start = start_call(caller)
+    if start.blocked:
+        return CallStep("blocked")
+    return CallStep("menu", start.call, start.lead)
+
+
+def choose_from_menu(caller: CallerInfo, choice: str, speech: str | None = None) -> CallStep:
+    """The caller answered the welcome menu: emergency guidance, or ring an advisor now."""
+    start = start_call(caller)
+    if start.blocked:
+        return CallStep("blocked")
+    apply_menu_choice(start.call, choice, speech)
+    if choice == "emergency":
+        return CallStep("emergency", start.call, _lead_of(start.call))
+    return connect_caller(start.call)
+
+
+def after_emergency(caller: CallerInfo, digits: str | None) -> CallStep:
+    """After the emergency guidance: 9 connects to the 988 Lifeline, anything else to an advisor."""
+    start = start_call(caller)
+    if start.blocked:
+        return CallStep("blocked")
+    if (digits or "").strip() == "9":
+        record_crisis_line(start.call)
+        return CallStep("crisis_line", start.call, _lead_of(start.call))
+    return connect_caller(start.call)
+
+
+def finish_dial(caller: CallerInfo, dial_status: str | None) -> CallStep:
+    """<Dial> ended: the advisor took the call, or the caller goes to voicemail."""
+    start = start_call(caller)
+    if start.blocked:
+        return CallStep("blocked")
+    answered = record_dial_result(start.call, dial_status)
+    return CallStep("answered" if answered else "voicemail", start.call, _lead_of(start.call))
+
+
+def take_voicemail(
+    call_sid: str | None, recording_sid: str | None, url: str | None, duration: str | int | None
+) -> CallStep:
+    """The Record action or the recording callback: store the voicemail (once)."""
+    call = find_call(call_sid)
+    if call is None:
+        return CallStep("ended")
+    if recording_sid and _to_int(duration) != 0:
+        record_voicemail(call, recording_sid, url, duration)
+    return CallStep("ended", call, _lead_of(call))
+
+
+def advisor_accepted(parent_call_sid: str | None) -> Call | None:
+    """The advisor pressed a key after the whisper."""
+    call = find_call(parent_call_sid)
+    if call is not None:
+        accept_call(call)
+    return call
+
+
+def whisper_for(parent_call_sid: str | None) -> WhisperFacts | None:
+    """Region, urgency and who the call is for, for the advisor's whisper."""
+    call = find_call(parent_call_sid)
+    lead = _lead_of(call)
+    if lead is None:
+        return None
+    return WhisperFacts(
+        region=US_STATES.get(lead.region or ""),
+        urgency=lead.urgency,
+        for_whom=call.for_whom or lead.for_whom,
+        caller_language=lead.language,
+    )
+
+
+def find_call(call_sid: str | None, *, lock: bool = False) -> Call | None:
+    """The call for a CallSid; with ``lock`` its row is locked for this transaction."""
+    if not call_sid:
+        return None
+    query = select(Call).where(Call.call_sid == call_sid)
+    if lock and _is_postgres():
+        query = query.with_for_update()
+    return db.session.scalar(query.execution_options(populate_existing=lock))
+
+
+def start_call(caller: CallerInfo) -> CallStart:
+    """Record an incoming call and its lead once per CallSid; a blocked number gets neither."""
+    existing = find_call(caller.call_sid)
+    if existing is not None:
+        return CallStart(existing, _lead_of(existing))
+    phone = parse_phone(caller.from_number)
+    if phone.e164 and is_blocked(phone.e164):
+        _audit_once("blocked_call", f"call:{caller.call_sid}", phone.e164)
+        log.info("blocked caller %s declined", mask_phone(phone.e164))
+        return CallStart(None, None, blocked=True)
+    to_number = parse_phone(caller.to_number).e164
+    call = Call(
+        call_sid=caller.call_sid,
+        direction="inbound",
+        to_number=to_number,
+        status=caller.status if caller.status in CALL_STATUS_ORDER else "ringing",
+    )
+    if not _insert_once(call):
+        # Another delivery of this CallSid committed first: it owns the lead and events.
+        existing = find_call(caller.call_sid)
+        return CallStart(existing, _lead_of(existing))
+    data = LeadInput(
+        source="call",
+        phone=phone.e164,
+        name=_clean_name(caller.caller_name),
+        from_state=normalize_state(caller.from_state),
+        campaign=campaign_for(to_number),
+        language=caller.language,
+        occurred_at=call.started_at,
+    )
+    lead = record_lead(data, ACTOR, route=False).lead
+    call.lead_id = lead.id
+    db.session.flush()
+    log.info("call %s from %s started for lead %s", caller.call_sid, mask_phone(phone.e164), lead.id)
+    return CallStart(call, lead, created=True)
+
+
+def apply_menu_choice(call: Call, choice: str, speech: str | None = None) -> None:
+    """Store who the call is for; the emergency option (or emergency words) makes the lead critical."""
+    call = _relock(call)
+    call.menu_choice = MENU_CHOICES.get(choice, "1")
+    if choice in ("self", "loved_one"):
+        call.for_whom = choice
+    lead = _lead_of(call)
+    if lead is None:
+        return
+    if choice in ("self", "loved_one"):
+        lead.for_whom = choice
+    texts = (speech,) if speech else ()
+    _raise_urgency(lead, emergency_pressed=choice == "emergency", texts=texts)
+    add_event(
+        lead,
+        "call",
+        ACTOR,
+        {"call_sid": call.call_sid, "step": "menu", "choice": choice},
+        dedupe_key=f"call:{call.call_sid}:menu",
+    )
+
+
+def connect_caller(call: Call, now: datetime | None = None) -> CallStep:
+    """Pick the advisor to ring now, routing the lead synchronously (never via the broker).
+
+    A lead that already has an owner rings that owner (continuity); nobody free, or an
+    owner who is not available, means voicemail and a high-urgency callback.
+    """
+    now = now or utcnow()
+    call = _relock(call)
+    lead = _lead_of(call)
+    advisor = None
+    if call.advisor_id is not None:
+        # A repeated request for the same call rings the same advisor.
+        advisor = db.session.get(Advisor, call.advisor_id)
+    elif lead is not None:
+        if lead.owner_id is None and lead.is_open:
+            route_lead(lead.id, trigger="call", now=now, notify=False)
+        if lead.owner_id is not None:
+            advisor = db.session.get(Advisor, lead.owner_id)
+    if advisor is not None and not _can_take_call(advisor):
+        advisor = None
+    if advisor is None:
+        _mark_missed(call, lead, "no advisor free", now)
+        return CallStep("voicemail", call, lead)
+    call.advisor_id = advisor.id
+    return CallStep("dial", call, lead, advisor)
+
+
+def accept_call(call: Call, now: datetime | None = None) -> None:
+    """The advisor pressed a key after the whisper: the call is about to be bridged."""
+    call = _relock(call)
+    if call.answered_at is None:
+        call.answered_at = now or utcnow()
+
+
+def record_dial_result(call: Call, dial_status: str | None, now: datetime | None = None) -> bool:
+    """Apply <Dial>'s outcome; True when the advisor took the call, False means voicemail.
+
+    "completed" only counts once the advisor accepted after the whisper: otherwise what
+    picked up was the advisor's own voicemail, or they declined.
+    """
+    now = now or utcnow()
+    call = _relock(call)
+    status = (dial_status or "").strip().lower()
+    call.dial_status = status[:16] or None
+    lead = _lead_of(call)
+    if status in ANSWERED_DIAL_STATUSES and call.answered_at is not None:
+        _set_outcome(call, "answered")
+        if lead is not None:
+            _first_contact(lead, now)
+            add_event(
+                lead,
+                "call",
+                ACTOR,
+                {"call_sid": call.call_sid, "outcome": "answered", "advisor_id": call.advisor_id},
+                dedupe_key=f"call:{call.call_sid}:answered",
+            )
+        return True
+    _mark_missed(call, lead, f"advisor did not answer ({status or 'unknown'})", now)
+    return False
+
+
+def record_crisis_line(call: Call) -> None:
+    """The caller chose to be connected to the 988 Lifeline."""
+    call = _relock(call)
+    _set_outcome(call, "crisis_line")
+    lead = _lead_of(call)
+    if lead is not None:
+        add_event(
+            lead,
+            "call",
+            ACTOR,
+            {"call_sid": call.call_sid, "outcome": "crisis_line", "detail": "connected to the 988 Lifeline"},
+            dedupe_key=f"call:{call.call_sid}:988",
+        )
+
+
+def record_voicemail(
+    call: Call,
+    recording_sid: str | None,
+    url: str | None,
+    duration: str | int | None,
+    now: datetime | None = None,
+) -> Recording | None:
+    """Store the voicemail once per RecordingSid; the lead becomes a callback, at least high."""
+    now = now or utcnow()
+    call = _relock(call)
+    seconds = _to_int(duration)
+    if not recording_sid:
+        return None
+    recording = db.session.scalar(select(Recording).where(Recording.recording_sid == recording_sid))
+    if recording is None:
+        recording = Recording(
+            recording_sid=recording_sid,
+            call_id=call.id,
+            kind="voicemail",
+            url=url,
+            duration_seconds=seconds,
+            created_at=now,
+        )
+        if not _insert_once(recording):
+            recording = db.session.scalar(select(Recording).where(Recording.recording_sid == recording_sid))
+    if recording is not None:
+        # The Record action and the recording callback both carry the details; keep what is known.
+        recording.url = recording.url or url
+        recording.duration_seconds = (
+            recording.duration_seconds if recording.duration_seconds is not None else seconds
+        )
+    _set_outcome(call, "voicemail")
+    lead = _lead_of(call)
+    if lead is not None:
+        if lead.source == "call":
+            lead.source = "voicemail"
+        _raise_urgency(lead, source="voicemail")
+        event = add_event(
+            lead,
+            "voicemail",
+            ACTOR,
+            {"call_sid": call.call_sid, "recording_sid": recording_sid, "duration_seconds": seconds},
+            dedupe_key=f"voicemail:{recording_sid}",
+        )
+        if event is not None:
+            _route_later(lead)
+    return recording
+
+
+def update_call_status(
+    call_sid: str | None,
+    status: str | None,
+    duration: str | int | None = None,
+    parent_call_sid: str | None = None,
+    now: datetime | None = None,
+) -> Call | None:
+    """Apply a status callback; it only moves forward, and a call nobody answered ends abandoned."""
+    now = now or utcnow()
+    status = (status or "").strip().lower()
+    call = find_call(call_sid, lock=True)
+    if call is None:
+        # The advisor's leg (its own CallSid, the caller's as ParentCallSid) or an unknown call.
+        return None if parent_call_sid is None else find_call(parent_call_sid)
+    if status not in CALL_STATUS_ORDER:
+        return call
+    if CALL_STATUS_ORDER[status] <= CALL_STATUS_ORDER.get(call.status, 0):
+        return call  # a duplicate, or older news than what we already have
+    call.status = status
+    if status not in TERMINAL_STATUSES:
+        return call
+    call.ended_at = now
+    call.duration_seconds = _to_int(duration)
+    lead = _lead_of(call)
+    if call.outcome == "in_progress":
+        _set_outcome(call, "abandoned")
+        if lead is not None:
+            _raise_urgency(lead, abandoned_call=True)
+            add_event(
+                lead,
+                "call",
+                ACTOR,
+                {
+                    "call_sid": call.call_sid,
+                    "outcome": "abandoned",
+                    "detail": "caller hung up before reaching an advisor",
+                },
+                dedupe_key=f"call:{call.call_sid}:abandoned",
+            )
+    if lead is not None:
+        _route_later(lead)
+    return call
+
+
+def campaign_for(to_number: str | None) -> str | None:
+    """The campaign a helpline number belongs to (call tracking)."""
+    if not to_number:
+        return None
+    return db.session.scalar(select(TrackingNumber.campaign).where(TrackingNumber.number == to_number))
+
+
+def is_blocked(phone_e164: str | None) -> bool:
+    if not phone_e164:
+        return False
+    return bool(
+        db.session.scalar(select(ContactPreference.blocked).where(ContactPreference.phone == phone_e164))
+    )
+
+
+# --- texts -----------------------------------------------------------------------------
+
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
+OPT_IN_WORDS = frozenset({"START", "UNSTOP"})
+# Twilio also treats YES as opt-in; here only for a number that is opted out, since
+# "yes" is an ordinary answer in a conversation with an advisor.
+OPT_IN_IF_OPTED_OUT = frozenset({"YES"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+# Free-text opt-outs must be about our messages: "I can't stop using" is not one.
+_FREE_TEXT_OPT_OUT = re.compile(
+    r"\b(?:stop|quit|no more)\s+(?:(?:texting|messaging|contacting|calling|sending|texts?|messages?)\b)"
+    r"|\b(?:do\s+not|don['’]?t|never)\s+(?:text|message|contact|call|sms)\s+(?:me|us|this number)\b"
+    r"|^\W*(?:please\s+)?stop(?:\s+(?:please|now|it|all))*\W*$"
+    r"|\b(?:unsubscribe|opt(?:\s|-)?out)\b"
+    r"|\b(?:remove|take)\s+(?:me|my number|this number)\s+(?:off|from)\b"
+    r"|\bno\s+(?:me|nos)\s+(?:escriban|envíen|envien|manden|contacten|llamen|molesten)\b"
+    r"|\bya\s+no\s+(?:me\s+)?(?:escriban|envíen|envien|manden)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class InboundText:
+    message_sid: str
+    from_number: str | None
+    to_number: str | None
+    body: str = ""
+    from_state: str | None = None
+
+
+@dataclass(frozen=True)
+class TextOutcome:
+    """What the inbound text did; ``kind`` picks the reply."""
+
+    kind: str  # opted_out | opted_in | help | lead | blocked | ignored
+    lead: Lead | None = None
+    created: bool = False
+    urgent: bool = False
+
+
+def classify_text(body: str | None) -> str:
+    """Return opt_out, opt_in, opt_in_if_opted_out, help or message for an inbound text."""
+    keyword = _keyword(body)
+    if keyword in OPT_OUT_WORDS:
+        return "opt_out"
+    if keyword in OPT_IN_WORDS:
+        return "opt_in"
+    if keyword in OPT_IN_IF_OPTED_OUT:
+        return "opt_in_if_opted_out"
+    if keyword in HELP_WORDS:
+        return "help"
+    if _FREE_TEXT_OPT_OUT.search(body or ""):
+        return "opt_out"
+    return "message"
+
+
+def _keyword(body: str | None) -> str:
+    """A one-word text as a bare upper-case keyword ("Stop." -> "STOP"); "" for anything longer."""
+    text = (body or "").strip()
+    if not text or len(text) > 20 or len(text.split()) > 2:
+        return ""
+    return re.sub(r"[^A-Z]", "", text.upper())
+
+
+def _opt_out_reason(body: str | None) -> str:
+    keyword = _keyword(body)
+    return f"texted {keyword}" if keyword in OPT_OUT_WORDS else "asked by text not to be contacted"
+
+
+def receive_text(text: InboundText) -> TextOutcome:
+    """Handle an inbound SMS once per MessageSid: opt out, opt in, help, or a lead touch."""
+    phone = parse_phone(text.from_number).e164
+    kind = classify_text(text.body)
+    if kind == "opt_in_if_opted_out":
+        kind = "opt_in" if phone and _opted_out(phone) else "message"
+    message = TextMessage(message_sid=text.message_sid, direction="inbound", phone=phone, body=text.body)
+    first_delivery = _insert_once(message)
+    if kind == "opt_out":
+        if first_delivery and phone:
+            _set_number_preference(phone, do_not_contact=True, why=_opt_out_reason(text.body))
+        return TextOutcome("opted_out")
+    if kind == "opt_in":
+        if first_delivery and phone:
+            _set_number_preference(phone, do_not_contact=False, why=f"texted {_keyword(text.body)}")
+        return TextOutcome("opted_in")
+    if kind == "help":
+        return TextOutcome("help")
+    if phone and is_blocked(phone):
+        if first_delivery:
+            _audit_once("blocked_sms", f"sms:{text.message_sid}", phone)
+        return TextOutcome("blocked")
+    if not first_delivery:
+        stored = db.session.scalar(select(TextMessage).where(TextMessage.message_sid == text.message_sid))
+        lead = db.session.get(Lead, stored.lead_id) if stored and stored.lead_id else None
+        return TextOutcome("lead", lead, created=False, urgent=bool(lead and lead.emergency))
+    if not (text.body or "").strip():
+        return TextOutcome("ignored")
+    data = LeadInput(
+        source="sms",
+        phone=phone,
+        message=text.body[:5000],
+        from_state=normalize_state(text.from_state),
+        campaign=campaign_for(parse_phone(text.to_number).e164),
+    )
+    result = record_lead(data, ACTOR)
+    message.lead_id = result.lead.id
+    add_event(
+        result.lead,
+        "sms",
+        ACTOR,
+        {"direction": "inbound", "message_sid": text.message_sid},
+        dedupe_key=f"sms:{text.message_sid}",
+    )
+    db.session.flush()
+    log.info("sms %s from %s for lead %s", text.message_sid, mask_phone(phone), result.lead.id)
+    return TextOutcome("lead", result.lead, created=result.created, urgent=result.lead.emergency)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _insert_once(row) -> bool:
+    """Insert a row keyed by a Twilio id; False when another delivery already did."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _relock(call: Call) -> Call:
+    """Lock the call row so concurrent callbacks for one call apply one at a time."""
+    return find_call(call.call_sid, lock=True) or call
+
+
+def _lead_of(call: Call | None) -> Lead | None:
+    if call is None or call.lead_id is None:
+        return None
+    return db.session.get(Lead, call.lead_id)
+
+
+def _set_outcome(call: Call, outcome: str) -> None:
+    if OUTCOME_RANK[outcome] > OUTCOME_RANK.get(call.outcome, 0):
+        call.outcome = outcome
+
+
+def _mark_missed(call: Call, lead: Lead | None, why: str, now: datetime) -> None:
+    """No advisor took the call: the lead needs a callback soon (at least high)."""
+    _set_outcome(call, "missed")
+    if lead is None:
+        return
+    _raise_urgency(lead, missed_call=True)
+    add_event(
+        lead,
+        "call",
+        ACTOR,
+        {"call_sid": call.call_sid, "outcome": "missed", "detail": why},
+        dedupe_key=f"call:{call.call_sid}:missed",
+        at=now,
+    )
+
+
+def _raise_urgency(
+    lead: Lead,
+    *,
+    texts=(),
+    source: str = "call",
+    missed_call: bool = False,
+    abandoned_call: bool = False,
+    emergency_pressed: bool = False,
+) -> None:
+    """Re-score with the call's signals; urgency only rises, and the SLA tightens with it."""
+    signals = UrgencySignals(
+        texts=tuple(texts),
+        severity=lead.severity,
+        dsm_criteria=frozenset(lead.dsm_criteria or ()),
+        substances=frozenset(lead.substances or ()),
+        source=source,
+        missed_call=missed_call,
+        abandoned_call=abandoned_call,
+        emergency_pressed=emergency_pressed,
+        for_whom=lead.for_whom,
+    )
+    previous = {
+        "level": lead.urgency,
+        "score": lead.urgency_score,
+        "reasons": lead.urgency_reasons,
+        "emergency": lead.emergency,
+    }
+    urgency = raise_only(previous, score_urgency(signals))
+    if (
+        urgency.level == lead.urgency
+        and urgency.score == lead.urgency_score
+        and list(urgency.reasons) == list(lead.urgency_reasons or ())
+    ):
+        return
+    lead.set_urgency(urgency.level, urgency.score, urgency.reasons, urgency.emergency)
+    if lead.owner_id is not None and lead.first_contact_at is None and lead.sla_due_at is not None:
+        due = sla_due_at(lead.urgency, lead.created_at, load_policy(), lead.timezone, lead.region)
+        lead.sla_due_at = min(lead.sla_due_at, due)
+
+
+def _first_contact(lead: Lead, now: datetime) -> None:
+    """An advisor spoke with the caller: that is the first contact (stops the SLA clock)."""
+    if lead.first_contact_at is None:
+        lead.first_contact_at = now
+    if "contacted" in TRANSITIONS.get(lead.status, ()) and lead.status in ("new", "queued", "assigned"):
+        change_status(lead, "contacted", ACTOR, now=now)
+
+
+def _route_later(lead: Lead) -> None:
+    """An unowned callback lead goes to the router after the commit (not in the caller's path)."""
+    if lead.owner_id is None and lead.is_open:
+        enqueue("routing.route_lead", lead.id)
+
+
+def _can_take_call(advisor: Advisor) -> bool:
+    return bool(advisor.active and advisor.status == "available" and parse_phone(advisor.phone).e164)
+
+
+def _opted_out(phone: str) -> bool:
+    return bool(
+        db.session.scalar(select(ContactPreference.do_not_contact).where(ContactPreference.phone == phone))
+    )
+
+
+def _set_number_preference(phone: str, *, do_not_contact: bool, why: str) -> None:
+    """Opt the number out (or back in) at once: on the number and on every lead that has it."""
+    if db.session.get(ContactPreference, phone) is None:
+        _insert_once(
+            ContactPreference(phone=phone, do_not_contact=do_not_contact, reason=why, updated_by=ACTOR)
+        )
+    leads = list(db.session.scalars(select(Lead).where(Lead.phone == phone).order_by(Lead.created_at.desc())))
+    for lead in leads:
+        # The newest lead always records the choice on its timeline; older ones when it changes them.
+        if lead is leads[0] or lead.do_not_contact != do_not_contact:
+            set_do_not_contact(lead, do_not_contact, ACTOR, why)
+    preference = db.session.get(ContactPreference, phone)
+    preference.do_not_contact, preference.reason, preference.updated_by = do_not_contact, why, ACTOR
+    db.session.flush()
+    log.info("number %s %s by SMS", mask_phone(phone), "opted out" if do_not_contact else "opted in")
+
+
+def _audit_once(action: str, target: str, phone: str) -> None:
+    """Audit a declined call or text from a blocked number, once per Twilio id."""
+    exists = db.session.scalar(
+        select(AuditEntry.id).where(AuditEntry.action == action, AuditEntry.target == target)
+    )
+    if exists is None:
+        db.session.add(
+            AuditEntry(actor=ACTOR, action=action, target=target, detail={"phone": mask_phone(phone)})
+        )
+        db.session.flush()
+
+
+def _clean_name(name: str | None) -> str | None:
+    """Twilio's CNAM caller name, as plain text (it is escaped wherever it is shown)."""
+    name = (name or "").strip()
+    return name[:200] or None
+
+
+def _to_int(value) -> int | None:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
