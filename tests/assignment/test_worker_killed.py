@@ -45,7 +45,8 @@ def _worker_is_waiting(stack) -> bool:
     with stack.app.app_context():
         waiting = db.session.scalar(
             text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%advisors%'"
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND query ILIKE '%advisors%'"
             )
         )
         db.session.remove()
