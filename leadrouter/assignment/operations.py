@@ -17,6 +17,7 @@ from leadrouter.assignment.facts import advisor_facts, lead_facts
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
+from leadrouter.leads.deadlines import refresh_next_due
 from leadrouter.leads.intake import has_consent
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import (
@@ -187,7 +188,7 @@ def reassign_lead(
         {"advisor_id": advisor.id, "advisor": advisor.name, "why": why},
         at=now,
     )
-    db.session.flush()
+    refresh_next_due(lead)
     return assignment
 
 
@@ -329,6 +330,7 @@ def _assign(
         at=now,
     )
     _schedule_callback(lead, advisor, now, policy)
+    refresh_next_due(lead)
     if notify and lead.urgency in NOTIFY_BY_SMS and advisor.phone:
         db.session.add(Notification(assignment_id=assignment.id, channel="sms"))
         db.session.flush()

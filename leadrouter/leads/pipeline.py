@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from leadrouter.assignment.operations import release_lead
 from leadrouter.extensions import db
+from leadrouter.leads.deadlines import refresh_next_due
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import ContactPreference, FollowUp, Lead, utcnow
 
@@ -72,6 +73,7 @@ def change_status(
     if was_open and not lead.is_open:
         release_lead(lead, f"status {new_status}", now)
         _cancel_open_follow_ups(lead, now)
+    refresh_next_due(lead)
 
 
 def log_contact_attempt(
@@ -91,6 +93,7 @@ def log_contact_attempt(
         change_status(lead, "contacted", actor, now=now)
     elif outcome == "asked_not_to_be_contacted":
         set_do_not_contact(lead, True, actor, "asked during a call", now=now)
+    refresh_next_due(lead)
 
 
 def add_note(lead: Lead, text: str, actor: str, now: datetime | None = None) -> None:
@@ -131,6 +134,7 @@ def schedule_follow_up(
         {"action": "scheduled", "id": follow_up.id, "due_at": due_at.isoformat()},
         at=now,
     )
+    refresh_next_due(lead)
     return follow_up
 
 
@@ -141,6 +145,7 @@ def complete_follow_up(follow_up: FollowUp, actor: str, now: datetime | None = N
     follow_up.status, follow_up.completed_at = "done", now
     lead = db.session.get(Lead, follow_up.lead_id)
     add_event(lead, "follow_up", actor, {"action": "completed", "id": follow_up.id}, at=now)
+    refresh_next_due(lead)
 
 
 def reschedule_follow_up(
@@ -163,6 +168,7 @@ def reschedule_follow_up(
         },
         at=now or utcnow(),
     )
+    refresh_next_due(lead)
 
 
 def set_do_not_contact(lead: Lead, value: bool, actor: str, why: str, now: datetime | None = None) -> None:
@@ -178,6 +184,7 @@ def set_do_not_contact(lead: Lead, value: bool, actor: str, why: str, now: datet
     add_event(lead, "opted_out" if value else "opted_in", actor, {"why": why}, at=now)
     if value:
         _cancel_open_follow_ups(lead, now)
+        refresh_next_due(lead)
 
 
 def _cancel_open_follow_ups(lead: Lead, now: datetime) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -36,6 +36,7 @@ URGENCIES = ("critical", "high", "normal", "low")
 # Sort key stored on the row so "most urgent first" is an index scan.
 URGENCY_RANK = {"critical": 0, "high": 1, "normal": 2, "low": 3}
 SEVERITIES = ("none", "mild", "moderate", "severe")
+NOTHING_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def _sql_in(values) -> str:
@@ -55,8 +56,8 @@ class Lead(db.Model):
         CheckConstraint(f"severity IN ({_sql_in(SEVERITIES)})", name="severity"),
         CheckConstraint("for_whom IN ('self', 'loved_one')", name="for_whom"),
         CheckConstraint("urgency_score BETWEEN 0 AND 100", name="urgency_score_range"),
-        # The advisor queue: my open leads, most urgent first, then by due time.
-        Index("ix_leads_owner_queue", "owner_id", "is_open", "urgency_rank", "sla_due_at", "id"),
+        # The advisor queue: my open leads, most urgent first, then by what is due next.
+        Index("ix_leads_owner_queue", "owner_id", "is_open", "urgency_rank", "next_due_at", "id"),
         # The routing queue and the sweep of never-routed leads.
         Index("ix_leads_waiting", "status", "urgency_rank", "created_at"),
         # Deduplication: the same phone within 24 h.
@@ -111,6 +112,9 @@ class Lead(db.Model):
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the owner must do next, and by when: first contact, then the next follow-up.
+    # Never NULL (NOTHING_DUE sorts last) so the queue can page with a plain keyset.
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: NOTHING_DUE)
     first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reassignment_count: Mapped[int] = mapped_column(Integer, default=0)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

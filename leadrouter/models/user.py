@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -15,6 +16,13 @@ from leadrouter.models.base import UTCDateTime, utcnow
 
 ROLES = ("advisor", "manager", "admin")
 _hasher = PasswordHasher()
+_TIMING_HASH = _hasher.hash("spends-the-time-of-a-real-check")
+
+
+def spend_password_check(password: str) -> None:
+    """Take as long as a real password check, so a missing account is not revealed by timing."""
+    with suppress(VerificationError, InvalidHashError):
+        _hasher.verify(_TIMING_HASH, password)
 
 
 class User(UserMixin, db.Model):
