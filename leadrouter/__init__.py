@@ -63,15 +63,25 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from leadrouter.api import bp as api_bp
+    from leadrouter.auth.views import bp as auth_bp
+    from leadrouter.dashboard import views as dashboard_views
     from leadrouter.errors import register_error_handlers
     from leadrouter.health import bp as health_bp
     from leadrouter.intake.views import bp as public_bp
+    from leadrouter.security_headers import init_security_headers
+    from leadrouter.telephony.click_to_call import bp as outbound_bp
     from leadrouter.telephony.webhooks import bp as twilio_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(twilio_bp)
+    app.register_blueprint(outbound_bp)
+    app.register_blueprint(auth_bp)
+    dashboard_views.register(app)
     register_error_handlers(app)
+    init_security_headers(app)
 
 
 def _configure_logging(app: Flask) -> None:

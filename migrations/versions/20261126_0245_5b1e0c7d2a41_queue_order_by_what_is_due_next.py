@@ -8,6 +8,8 @@ The advisor queue sorts by urgency, then by the next deadline: first contact whi
 lead has had none, then its next open follow-up.
 """
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -16,19 +18,17 @@ down_revision = "94aff3d62ae6"
 branch_labels = None
 depends_on = None
 
-NOTHING_DUE = "9999-12-31 00:00:00+00:00"
+NOTHING_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def upgrade():
     with op.batch_alter_table("leads", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=True))
     op.execute(
         sa.text(
             "UPDATE leads SET next_due_at = CASE WHEN first_contact_at IS NULL AND sla_due_at IS NOT NULL"
             " THEN sla_due_at ELSE :nothing END"
-        ).bindparams(nothing=NOTHING_DUE if op.get_bind().dialect.name != "sqlite" else "9999-12-31 00:00:00.000000")
+        ).bindparams(sa.bindparam("nothing", value=NOTHING_DUE, type_=sa.DateTime(timezone=True)))
     )
     with op.batch_alter_table("leads", schema=None) as batch_op:
         batch_op.alter_column("next_due_at", existing_type=sa.DateTime(timezone=True), nullable=False)

@@ -1,0 +1,42 @@
+"""Who may see which lead: advisors their own (now or before), managers all."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import exists, select
+
+from leadrouter.extensions import db
+from leadrouter.models import Assignment, Lead
+
+
+def current_advisor_id() -> int | None:
+    advisor = getattr(current_user, "advisor", None)
+    return None if advisor is None else advisor.id
+
+
+def can_see(lead: Lead) -> bool:
+    if current_user.is_manager:
+        return True
+    advisor_id = current_advisor_id()
+    if advisor_id is None:
+        return False
+    if lead.owner_id == advisor_id:
+        return True
+    held_before = select(Assignment.id).where(
+        Assignment.lead_id == lead.id, Assignment.advisor_id == advisor_id
+    )
+    return bool(db.session.scalar(select(exists(held_before))))
+
+
+def lead_or_404(lead_id: int) -> Lead:
+    """The lead, if this user may see it; otherwise 404, so its existence is not revealed."""
+    lead = db.session.get(Lead, lead_id)
+    if lead is None or not can_see(lead):
+        abort(404)
+    return lead
+
+
+def manager_required() -> None:
+    if not current_user.is_manager:
+        abort(403)

@@ -1,0 +1,94 @@
+"""Turn rows into what a tired advisor can read at a glance: local times, countdowns, labels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from leadrouter.routing.region import US_STATES
+from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS, count_criteria, suggested_level_of_care
+
+SOURCE_LABELS = {
+    "web_form": "Web form",
+    "call": "Call",
+    "voicemail": "Voicemail",
+    "sms": "Text",
+    "api": "Partner",
+}
+SUBSTANCE_LABELS = {
+    "heroin": "Heroin",
+    "fentanyl": "Fentanyl",
+    "prescription_opioids": "Prescription opioids",
+    "alcohol": "Alcohol",
+    "methamphetamine": "Methamphetamine",
+    "cocaine": "Cocaine",
+    "benzodiazepines": "Benzodiazepines",
+    "other": "Other",
+}
+
+
+def local_time(moment: datetime | None, zone: str | None, fmt: str = "%a %b %-d, %-I:%M %p %Z") -> str:
+    """A moment as wall time in a zone (the lead's), e.g. 'Tue Nov 24, 2:05 PM CST'."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(ZoneInfo(zone or "America/New_York")).strftime(fmt)
+
+
+def duration_words(seconds: float) -> str:
+    seconds = abs(int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{hours // 24} days"
+
+
+def countdown(due: datetime | None, now: datetime) -> dict:
+    """'due in 12 min' / 'overdue by 5 min', with a CSS state."""
+    if due is None or due.year >= 9999:
+        return {"text": "nothing due", "state": "none", "iso": ""}
+    delta = (due - now).total_seconds()
+    if delta < 0:
+        return {"text": f"overdue by {duration_words(delta)}", "state": "overdue", "iso": due.isoformat()}
+    state = "soon" if delta < 15 * 60 else "later"
+    return {"text": f"due in {duration_words(delta)}", "state": state, "iso": due.isoformat()}
+
+
+def ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "—"
+    return f"{duration_words((now - moment).total_seconds())} ago"
+
+
+def state_name(code: str | None) -> str:
+    return US_STATES.get(code or "", "Unknown region") if code else "Unknown region"
+
+
+def lead_view(lead, detail, now: datetime) -> dict:
+    """Display values for the lead page."""
+    count = count_criteria(lead.dsm_criteria or ())
+    return {
+        "local_now": local_time(now, lead.timezone, "%-I:%M %p %Z"),
+        "criteria": [(key, DSM_LABELS[key], key in (lead.dsm_criteria or ())) for key in DSM_CRITERIA],
+        "criteria_count": count,
+        "level_of_care": suggested_level_of_care(lead.severity),
+        "substances": [SUBSTANCE_LABELS.get(s, s) for s in lead.substances or ()],
+        "first_contact": countdown(lead.sla_due_at, now) if lead.first_contact_at is None else None,
+        "speed_to_lead": duration_words((lead.first_contact_at - lead.created_at).total_seconds())
+        if lead.first_contact_at
+        else None,
+        "open_follow_ups": [f for f in detail.follow_ups if f.status == "open"],
+        "region": state_name(lead.region),
+    }
+
+
+FILTERS = {
+    "local_time": local_time,
+    "state_name": state_name,
+    "source_label": lambda source: SOURCE_LABELS.get(source, source),
+    "label": lambda key: (key or "").replace("_", " "),
+}

@@ -1,0 +1,158 @@
+"""Read queries for the advisor screens, shaped for their indexes (no query per row)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, select, tuple_
+from sqlalchemy.orm import joinedload, selectinload
+
+from leadrouter.extensions import db
+from leadrouter.models import Advisor, Assignment, Call, ConsentRecord, Event, FollowUp, Lead
+from leadrouter.models.lead import NOTHING_DUE
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    leads: list[Lead]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    open: int
+    overdue: int
+    critical: int
+    due_today: int
+
+
+def _queue_filter(owner_id: int | None):
+    conditions = [Lead.is_open.is_(True)]
+    if owner_id is not None:
+        conditions.insert(0, Lead.owner_id == owner_id)
+    else:
+        conditions.append(Lead.owner_id.is_not(None))
+    return conditions
+
+
+def queue_page(owner_id: int | None, cursor: str | None = None, limit: int = PAGE_SIZE) -> QueuePage:
+    """Open leads (of one owner, or every owned lead for managers), most urgent and most due first.
+
+    Keyset pagination on (urgency_rank, next_due_at, id): the cost of a page does not grow
+    with the number of leads in the database.
+    """
+    query = (
+        select(Lead)
+        .where(*_queue_filter(owner_id))
+        .options(joinedload(Lead.owner))
+        .order_by(Lead.urgency_rank, Lead.next_due_at, Lead.id)
+        .limit(limit + 1)
+    )
+    position = decode_cursor(cursor)
+    if position is not None:
+        query = query.where(tuple_(Lead.urgency_rank, Lead.next_due_at, Lead.id) > tuple_(*position))
+    leads = list(db.session.scalars(query).unique())
+    next_cursor = encode_cursor(leads[limit - 1]) if len(leads) > limit else None
+    return QueuePage(leads=leads[:limit], next_cursor=next_cursor)
+
+
+def encode_cursor(lead: Lead) -> str:
+    raw = json.dumps([lead.urgency_rank, lead.next_due_at.isoformat(), lead.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None):
+    """The (rank, due, id) position a cursor points after; None for the first page or junk."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        rank, due, lead_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return int(rank), datetime.fromisoformat(due), int(lead_id)
+    except (ValueError, TypeError):
+        return None
+
+
+def queue_counts(owner_id: int | None, now: datetime) -> QueueCounts:
+    """The numbers at the top of the queue, in one aggregate query."""
+    end_of_day = now + timedelta(hours=24)
+    overdue = and_(Lead.first_contact_at.is_(None), Lead.sla_due_at < now)
+    row = db.session.execute(
+        select(
+            func.count(Lead.id),
+            func.coalesce(func.sum(case((overdue, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Lead.urgency == "critical", 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Lead.next_due_at < end_of_day, 1), else_=0)), 0),
+        ).where(*_queue_filter(owner_id))
+    ).one()
+    return QueueCounts(open=row[0], overdue=row[1], critical=row[2], due_today=row[3])
+
+
+def queue_fingerprint(owner_id: int | None) -> dict:
+    """What the live queue polls: which leads are open and whether any is critical."""
+    rows = db.session.execute(
+        select(Lead.id, Lead.urgency)
+        .where(*_queue_filter(owner_id))
+        .order_by(Lead.urgency_rank, Lead.next_due_at, Lead.id)
+        .limit(PAGE_SIZE)
+    ).all()
+    return {
+        "ids": [row.id for row in rows],
+        "critical": [row.id for row in rows if row.urgency == "critical"],
+    }
+
+
+@dataclass(frozen=True)
+class LeadDetail:
+    lead: Lead
+    consent: ConsentRecord | None
+    events: list[Event]
+    follow_ups: list[FollowUp]
+    calls: list[Call]
+    history: list[Assignment]
+
+
+def lead_detail(lead: Lead) -> LeadDetail:
+    """Everything the lead page shows, in a fixed number of queries."""
+    consent = db.session.scalar(
+        select(ConsentRecord)
+        .where(ConsentRecord.lead_id == lead.id)
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+    )
+    events = list(
+        db.session.scalars(select(Event).where(Event.lead_id == lead.id).order_by(Event.at, Event.id))
+    )
+    follow_ups = list(
+        db.session.scalars(select(FollowUp).where(FollowUp.lead_id == lead.id).order_by(FollowUp.due_at))
+    )
+    calls = list(
+        db.session.scalars(
+            select(Call)
+            .where(Call.lead_id == lead.id)
+            .options(selectinload(Call.recordings))
+            .order_by(Call.started_at)
+        )
+    )
+    history = list(
+        db.session.scalars(
+            select(Assignment)
+            .where(Assignment.lead_id == lead.id)
+            .options(joinedload(Assignment.advisor))
+            .order_by(Assignment.started_at)
+        )
+    )
+    return LeadDetail(lead, consent, events, follow_ups, calls, history)
+
+
+def advisors_for_reassignment() -> list[Advisor]:
+    return list(db.session.scalars(select(Advisor).where(Advisor.active.is_(True)).order_by(Advisor.name)))
+
+
+def is_nothing_due(moment: datetime) -> bool:
+    return moment >= NOTHING_DUE - timedelta(days=1)

@@ -1,0 +1,275 @@
+"""The advisor's screens: my queue, and the whole story of each lead with its actions."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from twilio.base.exceptions import TwilioRestException
+
+from leadrouter.assignment.operations import reassign_lead
+from leadrouter.auth.access import log_access
+from leadrouter.dashboard import presenters
+from leadrouter.dashboard.access import current_advisor_id, lead_or_404, manager_required
+from leadrouter.dashboard.queries import (
+    advisors_for_reassignment,
+    lead_detail,
+    queue_counts,
+    queue_fingerprint,
+    queue_page,
+)
+from leadrouter.extensions import db
+from leadrouter.jobs import enqueue
+from leadrouter.leads import pipeline
+from leadrouter.leads.compliance import outbound_refusal, refuse_outbound
+from leadrouter.models import ADVISOR_STATUSES, Advisor, FollowUp, Lead, utcnow
+from leadrouter.telephony.click_to_call import place_click_to_call
+from leadrouter.telephony.client import TwilioNotConfigured
+
+bp = Blueprint("dashboard", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.before_request
+@login_required
+def _signed_in_only():
+    """Every screen here needs a signed-in user."""
+
+
+@bp.after_request
+def _never_cache(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _queue_owner() -> int | None:
+    """Advisors see their own queue; managers everyone's, or one advisor's with ?advisor=."""
+    if current_user.is_manager:
+        return request.args.get("advisor", type=int)
+    return current_advisor_id() or -1
+
+
+@bp.get("/dashboard")
+def queue():
+    owner_id = _queue_owner()
+    now = utcnow()
+    page = queue_page(owner_id, request.args.get("after"))
+    advisor = db.session.get(Advisor, current_advisor_id()) if current_advisor_id() else None
+    return render_template(
+        "staff/queue.html",
+        page=page,
+        counts=queue_counts(owner_id, now),
+        now=now,
+        advisor=advisor,
+        statuses=ADVISOR_STATUSES,
+        showing_all=owner_id is None,
+    )
+
+
+@bp.get("/dashboard/rows")
+def queue_rows():
+    """The queue's rows alone, for the page's live refresh."""
+    owner_id = _queue_owner()
+    now = utcnow()
+    return render_template(
+        "staff/_queue_rows.html", page=queue_page(owner_id), now=now, showing_all=owner_id is None
+    )
+
+
+@bp.get("/dashboard/feed")
+def queue_feed():
+    owner_id = _queue_owner()
+    counts = queue_counts(owner_id, utcnow())
+    return jsonify(**queue_fingerprint(owner_id), open=counts.open, overdue=counts.overdue)
+
+
+@bp.post("/dashboard/status")
+def set_availability():
+    advisor = db.session.get(Advisor, current_advisor_id() or -1)
+    status = request.form.get("status")
+    if advisor is None:
+        return render_template("staff/message.html", message="Only advisors have an availability."), 403
+    if status not in ADVISOR_STATUSES:
+        flash(f"status: must be one of {', '.join(ADVISOR_STATUSES)}", "error")
+        return redirect(url_for("dashboard.queue"), 303)
+    if advisor.status != status:
+        advisor.status, advisor.status_changed_at = status, utcnow()
+        if status == "available":
+            enqueue("routing.drain_queue")
+    db.session.commit()
+    flash(f"You are now {status}.")
+    return redirect(url_for("dashboard.queue"), 303)
+
+
+@bp.get("/leads/<int:lead_id>")
+def lead_page(lead_id: int):
+    lead = lead_or_404(lead_id)
+    log_access("view_lead", lead.id, user_id=current_user.id)
+    db.session.commit()
+    return _render_lead(lead)
+
+
+def _render_lead(lead: Lead, errors: dict | None = None, status: int = 200):
+    detail = lead_detail(lead)
+    now = utcnow()
+    return (
+        render_template(
+            "staff/lead.html",
+            d=detail,
+            lead=lead,
+            now=now,
+            errors=errors or {},
+            view=presenters.lead_view(lead, detail, now),
+            transitions=pipeline.TRANSITIONS.get(lead.status, ()),
+            close_reasons=pipeline.CLOSE_REASONS,
+            outcomes=pipeline.CONTACT_OUTCOMES,
+            advisors=advisors_for_reassignment() if current_user.is_manager else [],
+            refusal=outbound_refusal(lead, "call", now),
+        ),
+        status,
+    )
+
+
+def _actor() -> str:
+    return f"user:{current_user.id}"
+
+
+def _done(lead: Lead, message: str):
+    db.session.commit()
+    flash(message)
+    return redirect(url_for("dashboard.lead_page", lead_id=lead.id), 303)
+
+
+def _invalid(lead: Lead, error: pipeline.PipelineError):
+    db.session.rollback()
+    return _render_lead(lead, {error.field: error.message}, 422)
+
+
+@bp.post("/leads/<int:lead_id>/attempts")
+def log_attempt(lead_id: int):
+    lead = lead_or_404(lead_id)
+    try:
+        pipeline.log_contact_attempt(
+            lead, request.form.get("outcome", ""), _actor(), request.form.get("note")
+        )
+    except pipeline.PipelineError as error:
+        return _invalid(lead, error)
+    return _done(lead, "Contact attempt logged.")
+
+
+@bp.post("/leads/<int:lead_id>/notes")
+def add_note(lead_id: int):
+    lead = lead_or_404(lead_id)
+    try:
+        pipeline.add_note(lead, request.form.get("text", ""), _actor())
+    except pipeline.PipelineError as error:
+        return _invalid(lead, error)
+    return _done(lead, "Note added.")
+
+
+@bp.post("/leads/<int:lead_id>/status")
+def change_status(lead_id: int):
+    lead = lead_or_404(lead_id)
+    try:
+        pipeline.change_status(
+            lead, request.form.get("status", ""), _actor(), request.form.get("reason") or None
+        )
+    except pipeline.PipelineError as error:
+        return _invalid(lead, error)
+    return _done(lead, f"Status is now {lead.status}.")
+
+
+@bp.post("/leads/<int:lead_id>/follow-ups")
+def schedule_follow_up(lead_id: int):
+    lead = lead_or_404(lead_id)
+    try:
+        due_at = _parse_local(request.form.get("due_at"), lead)
+        pipeline.schedule_follow_up(lead, due_at, _actor(), request.form.get("note") or None)
+    except pipeline.PipelineError as error:
+        return _invalid(lead, error)
+    return _done(lead, "Follow-up scheduled.")
+
+
+@bp.post("/leads/<int:lead_id>/follow-ups/<int:follow_up_id>")
+def update_follow_up(lead_id: int, follow_up_id: int):
+    lead = lead_or_404(lead_id)
+    follow_up = db.session.get(FollowUp, follow_up_id)
+    if follow_up is None or follow_up.lead_id != lead.id:
+        return _render_lead(lead, {"follow_up": "not found"}, 404)
+    try:
+        if request.form.get("action") == "complete":
+            pipeline.complete_follow_up(follow_up, _actor())
+            message = "Follow-up done."
+        else:
+            pipeline.reschedule_follow_up(follow_up, _parse_local(request.form.get("due_at"), lead), _actor())
+            message = "Follow-up rescheduled."
+    except pipeline.PipelineError as error:
+        return _invalid(lead, error)
+    return _done(lead, message)
+
+
+@bp.post("/leads/<int:lead_id>/do-not-contact")
+def do_not_contact(lead_id: int):
+    lead = lead_or_404(lead_id)
+    value = request.form.get("value") == "on"
+    pipeline.set_do_not_contact(lead, value, _actor(), request.form.get("why") or "marked by advisor")
+    return _done(lead, "Marked do-not-contact." if value else "Contact allowed again.")
+
+
+@bp.post("/leads/<int:lead_id>/call")
+def click_to_call(lead_id: int):
+    lead = lead_or_404(lead_id)
+    advisor = db.session.get(Advisor, current_advisor_id() or -1)
+    refusal = outbound_refusal(lead, "call")
+    if refusal is None and (advisor is None or not advisor.phone):
+        error = pipeline.PipelineError("call", "your advisor profile has no phone number to ring first")
+        return _invalid(lead, error)
+    if refusal is not None:
+        refuse_outbound(lead, "call", refusal, _actor())
+        db.session.commit()
+        return _render_lead(lead, {"call": refusal.message}, 409)
+    try:
+        place_click_to_call(lead, advisor, _actor())
+    except TwilioNotConfigured as error:
+        db.session.rollback()
+        return _render_lead(lead, {"call": str(error)}, 503)
+    except TwilioRestException as error:
+        db.session.rollback()
+        log.warning("click-to-call failed for lead %s: Twilio %s", lead.id, error.code)
+        return _render_lead(lead, {"call": "Twilio could not place the call; try again."}, 502)
+    return _done(lead, "Calling your phone now; answer it to be connected to the lead.")
+
+
+@bp.post("/leads/<int:lead_id>/reassign")
+def reassign(lead_id: int):
+    manager_required()
+    lead = lead_or_404(lead_id)
+    advisor = db.session.get(Advisor, request.form.get("advisor_id", type=int) or -1)
+    why = (request.form.get("why") or "").strip()
+    if advisor is None:
+        return _invalid(lead, pipeline.PipelineError("advisor_id", "choose an advisor"))
+    if not why:
+        return _invalid(lead, pipeline.PipelineError("why", "say why the lead is being reassigned"))
+    reassign_lead(lead, advisor, _actor(), why)
+    return _done(lead, f"Reassigned to {advisor.name}.")
+
+
+def _parse_local(value: str | None, lead: Lead) -> datetime:
+    """A datetime-local value from the form, read in the lead's own time zone."""
+    try:
+        naive = datetime.fromisoformat(value or "")
+    except ValueError:
+        raise pipeline.PipelineError("due_at", "give a date and time") from None
+    aware = naive.replace(tzinfo=ZoneInfo(lead.timezone or "America/New_York"))
+    if aware < utcnow():
+        raise pipeline.PipelineError("due_at", "must be in the future")
+    return aware
+
+
+def register(app) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.filters.update(presenters.FILTERS)
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions

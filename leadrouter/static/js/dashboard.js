@@ -1,0 +1,77 @@
+// Keep the advisor's queue live: poll a small feed, and when the set of open leads changes,
+// swap in fresh rows. A new critical lead flashes the tab title and plays a short tone.
+(function () {
+  "use strict";
+  var queue = document.getElementById("queue");
+  if (!queue) { return; }
+  var feedUrl = queue.getAttribute("data-feed");
+  var rowsUrl = queue.getAttribute("data-rows");
+  var pollMs = Math.max(2, parseInt(queue.getAttribute("data-poll"), 10) || 10) * 1000;
+  var status = document.getElementById("live-status");
+  var baseTitle = document.title;
+  var known = currentIds();
+  var knownCritical = null;
+
+  function currentIds() {
+    return Array.prototype.map.call(
+      document.querySelectorAll("#queue-rows tr[data-lead]"),
+      function (row) { return parseInt(row.getAttribute("data-lead"), 10); }
+    );
+  }
+
+  function same(a, b) {
+    return a.length === b.length && a.every(function (value, i) { return value === b[i]; });
+  }
+
+  function tone() {
+    try {
+      var Context = window.AudioContext || window.webkitAudioContext;
+      var ctx = new Context();
+      var osc = ctx.createOscillator();
+      osc.frequency.value = 880;
+      osc.connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.25);
+    } catch (err) { /* sound is a bonus; the title and the row still show it */ }
+  }
+
+  function refreshRows(feed) {
+    return fetch(rowsUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+      .then(function (html) {
+        document.getElementById("queue-rows").innerHTML = html;
+        var arrived = feed.ids.filter(function (id) { return known.indexOf(id) === -1; });
+        known = feed.ids;
+        document.querySelectorAll("[data-count=open]").forEach(function (el) { el.textContent = feed.open; });
+        document.querySelectorAll("[data-count=overdue]").forEach(function (el) { el.textContent = feed.overdue; });
+        if (arrived.length) {
+          status.textContent = arrived.length + " new lead" + (arrived.length > 1 ? "s" : "") + " in your queue.";
+          arrived.forEach(function (id) {
+            var row = document.querySelector('#queue-rows tr[data-lead="' + id + '"]');
+            if (row) { row.classList.add("arrived"); }
+          });
+        }
+      });
+  }
+
+  function poll() {
+    fetch(feedUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+      .then(function (feed) {
+        var newCritical = knownCritical === null ? [] : feed.critical.filter(function (id) {
+          return knownCritical.indexOf(id) === -1;
+        });
+        knownCritical = feed.critical;
+        if (newCritical.length) {
+          document.title = "(!) Critical lead · " + baseTitle;
+          tone();
+        }
+        if (!same(feed.ids, known)) { return refreshRows(feed); }
+      })
+      .catch(function () { status.textContent = "Live updates paused; reload the page if this stays."; })
+      .then(function () { window.setTimeout(poll, pollMs); });
+  }
+
+  window.addEventListener("focus", function () { document.title = baseTitle; });
+  window.setTimeout(poll, pollMs);
+})();

@@ -1,0 +1,153 @@
+"""The advisor's queue and lead page, and who may see what."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event, select
+
+from leadrouter.assignment import operations
+from leadrouter.extensions import db
+from leadrouter.models import AccessLog, Event, FollowUp, utcnow
+from tests.factories import make_lead
+
+
+def _assigned_lead(session, **fields):
+    lead = make_lead(**fields)
+    operations.route_lead(lead.id)
+    session.commit()  # as a finished request would; the test's outer transaction still rolls back
+    return lead
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get("/dashboard")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/leads/1").status_code == 302
+
+
+def test_my_queue_lists_my_leads_most_urgent_first(advisor_client, advisor_user, session):
+    calm = _assigned_lead(session, name="Calm Caller", message="Just some information please")
+    urgent = _assigned_lead(
+        session, name="Urgent Caller", message="my husband overdosed and is not breathing"
+    )
+    page = advisor_client.get("/dashboard").get_data(as_text=True)
+    assert page.index("Urgent Caller") < page.index("Calm Caller")
+    assert "badge-critical" in page and "2</span> open" in page
+    assert calm.owner_id == urgent.owner_id == advisor_user.advisor.id
+
+
+def test_another_advisors_lead_is_not_found(app, session, advisor_user, other_advisor_user):
+    texan = _assigned_lead(session, state="TX")
+    from tests.dashboard.conftest import sign_in
+
+    ben = app.test_client()
+    sign_in(ben, other_advisor_user.email)
+    assert ben.get(f"/leads/{texan.id}").status_code == 404
+    assert ben.post(f"/leads/{texan.id}/notes", data={"text": "x"}).status_code == 404
+
+
+def test_managers_see_every_lead(manager_client, advisor_user, session):
+    lead = _assigned_lead(session, name="Anyone")
+    assert manager_client.get(f"/leads/{lead.id}").status_code == 200
+    assert "Anyone" in manager_client.get("/dashboard").get_data(as_text=True)
+
+
+def test_viewing_a_lead_is_written_to_the_access_log(advisor_client, advisor_user, session):
+    lead = _assigned_lead(session)
+    advisor_client.get(f"/leads/{lead.id}")
+    entry = session.scalar(select(AccessLog).where(AccessLog.lead_id == lead.id))
+    assert entry.user_id == advisor_user.id and entry.action == "view_lead"
+
+
+def test_script_in_a_name_is_shown_as_text(advisor_client, advisor_user, session):
+    lead = _assigned_lead(session, name="<script>alert(1)</script>", message="<b>hi</b>")
+    page = advisor_client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    queue = advisor_client.get("/dashboard").get_data(as_text=True)
+    assert "<script>alert(1)" not in queue
+
+
+def test_working_a_lead_from_first_call_to_referral(advisor_client, advisor_user, session):
+    lead = _assigned_lead(session)
+    url = f"/leads/{lead.id}"
+    assert advisor_client.post(f"{url}/attempts", data={"outcome": "no_answer"}).status_code == 303
+    assert lead.first_contact_at is not None
+    advisor_client.post(f"{url}/attempts", data={"outcome": "reached", "note": "talked 10 min"})
+    assert lead.status == "contacted"
+    due = (utcnow() + timedelta(days=1)).astimezone(ZoneInfo(lead.timezone))
+    response = advisor_client.post(f"{url}/follow-ups", data={"due_at": due.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 303
+    follow_up = session.scalar(
+        select(FollowUp).where(FollowUp.lead_id == lead.id, FollowUp.kind == "follow_up")
+    )
+    assert abs((follow_up.due_at - due).total_seconds()) < 60
+    advisor_client.post(f"{url}/notes", data={"text": "Family supportive"})
+    advisor_client.post(f"{url}/status", data={"status": "assessment"})
+    advisor_client.post(f"{url}/status", data={"status": "referred"})
+    assert lead.status == "referred" and not lead.is_open
+    assert advisor_user.advisor.open_leads == 0
+    types = [e.type for e in session.scalars(select(Event).where(Event.lead_id == lead.id))]
+    assert types.count("contact_attempt") == 2 and "note" in types and types.count("status_changed") >= 3
+
+
+def test_closing_without_a_reason_is_refused_and_changes_nothing(advisor_client, advisor_user, session):
+    lead = _assigned_lead(session)
+    response = advisor_client.post(f"/leads/{lead.id}/status", data={"status": "closed"})
+    assert response.status_code == 422
+    assert "closing needs a reason" in response.get_data(as_text=True)
+    db.session.refresh(lead)
+    assert lead.status == "assigned"
+
+
+def test_availability_switch_is_obeyed_by_routing_at_once(advisor_client, advisor_user, session):
+    advisor_client.post("/dashboard/status", data={"status": "offline"})
+    assert advisor_user.advisor.status == "offline"
+    lead = _assigned_lead(session)
+    assert lead.owner_id is None and lead.status == "queued"
+    advisor_client.post("/dashboard/status", data={"status": "available"})
+    operations.route_lead(lead.id, trigger="drain")
+    assert lead.owner_id == advisor_user.advisor.id
+
+
+def test_do_not_contact_blocks_click_to_call_before_any_twilio_request(advisor_client, advisor_user, session):
+    lead = _assigned_lead(session)
+    advisor_client.post(f"/leads/{lead.id}/do-not-contact", data={"value": "on"})
+    response = advisor_client.post(f"/leads/{lead.id}/call")
+    assert response.status_code == 409
+    blocked = session.scalar(select(Event).where(Event.lead_id == lead.id, Event.type == "outbound_blocked"))
+    assert blocked.detail["code"] == "do_not_contact"
+
+
+def _count_queries(app):
+    statements = []
+
+    def record(*_args):
+        statements.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    return statements, lambda: event.remove(engine, "before_cursor_execute", record)
+
+
+def test_the_queue_and_lead_pages_do_not_query_per_row(app, advisor_client, advisor_user, session):
+    for _ in range(3):
+        _assigned_lead(session)
+    statements, stop = _count_queries(app)
+    advisor_client.get("/dashboard")
+    few = len(statements)
+    for _ in range(12):
+        _assigned_lead(session)
+    statements.clear()
+    advisor_client.get("/dashboard")
+    many = len(statements)
+    stop()
+    assert many == few, f"{few} queries for 3 leads but {many} for 15"
+
+
+def test_security_headers_forbid_inline_script_and_framing(advisor_client):
+    response = advisor_client.get("/dashboard")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
