@@ -15,7 +15,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
-    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,

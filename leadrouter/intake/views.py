@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -23,11 +24,10 @@ from sqlalchemy import select
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db, limiter
 from leadrouter.intake.consent import CONSENT_VERSION, consent_text
-from leadrouter.intake.forms import UTM_KEYS, URL_MAX, ContactForm, pick
+from leadrouter.intake.forms import URL_MAX, UTM_KEYS, ContactForm, pick
 from leadrouter.leads.intake import ConsentInput, has_consent, record_lead
 from leadrouter.models import Lead, utcnow
 from leadrouter.routing.hours import sla_due_at, to_local, within_contact_window
-from leadrouter.routing.phone import mask_phone
 from leadrouter.routing.region import US_STATES, normalize_state
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,8 @@ def _helpline_context() -> dict:
 
 def page_language() -> str:
     """'es' when the page was asked for in Spanish (?lang=es), else 'en'."""
+    if not has_request_context():  # a template rendered by a task or a command
+        return "en"
     return "es" if request.args.get("lang") == "es" else "en"
 
 
@@ -115,8 +117,12 @@ def helpline_details() -> dict:
         display = f"1-{national[:3]}-{national[3:6]}-{national[6:]}"
     else:
         display = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return {"e164": e164, "tel": f"tel:{e164}", "display": display,
-            "operator": current_app.config["HELPLINE_OPERATOR"]}
+    return {
+        "e164": e164,
+        "tel": f"tel:{e164}",
+        "display": display,
+        "operator": current_app.config["HELPLINE_OPERATOR"],
+    }
 
 
 def _language_switch_url(lang: str) -> str:
@@ -187,8 +193,9 @@ def _blank_form(state: str | None) -> ContactForm:
     return ContactForm(formdata=None, data=data, lang=lang)
 
 
-def _render_page(form: ContactForm, status: int = 200, *, place=None, canonical=None,
-                 notice: str | None = None):
+def _render_page(
+    form: ContactForm, status: int = 200, *, place=None, canonical=None, notice: str | None = None
+):
     lang = form.lang
     return render_template(
         "public/helpline.html",
@@ -295,7 +302,7 @@ def _render_thanks(lead: Lead | None, lang: str):
             consented=consented,
             can_call=bool(lead.phone and consented and not lead.do_not_contact),
             show_details=lead.public_id in session.get(_SESSION_KEY, []),
-            masked_phone=mask_phone(lead.phone),
+            phone_last4=(lead.phone or "")[-4:],
             reference=lead.public_id[:8].upper(),
             timing=contact_timing(lead, utcnow(), lang),
         )
@@ -308,14 +315,11 @@ def contact_timing(lead: Lead, now: datetime, lang: str) -> dict:
     if lead.urgency == "critical":
         minutes = load_policy().sla_minutes["critical"] or 5
         return {"minutes": minutes, "clock": None, "quiet_now": False}
-    due = lead.sla_due_at or sla_due_at(
-        lead.urgency, lead.created_at, load_policy(), tz_name, lead.region
-    )
+    due = lead.sla_due_at or sla_due_at(lead.urgency, lead.created_at, load_policy(), tz_name, lead.region)
     quiet_now = not within_contact_window(now, tz_name)
     if due <= now:
         return {"minutes": None, "clock": None, "quiet_now": quiet_now}
-    return {"minutes": None, "clock": describe_local_time(due, now, tz_name, lang),
-            "quiet_now": quiet_now}
+    return {"minutes": None, "clock": describe_local_time(due, now, tz_name, lang), "quiet_now": quiet_now}
 
 
 def describe_local_time(moment: datetime, now: datetime, tz_name: str, lang: str) -> str:
