@@ -98,6 +98,7 @@ def load_settings(env: dict | None = None) -> dict:
         "SECRET_KEY": secret_key or _instance_secret(instance_path),
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or None,
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,
+        "TWILIO_WEBHOOK_SHARED_KEY": env.get("TWILIO_WEBHOOK_SHARED_KEY") or None,
         "TWILIO_VALIDATE_SIGNATURE": validate_signature,
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
         "HELPLINE_NUMBER": _check_e164("HELPLINE_NUMBER", env.get("HELPLINE_NUMBER")) or "+18005550100",

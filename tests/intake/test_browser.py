@@ -2,59 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from leadrouter import create_app
-from tests.conftest import base_config, migrate_to_head
+from tests.browser import SCREENSHOTS, launch_chromium, serve_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless=new",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = os.environ.get("LEADROUTER_SCREENSHOTS", "/tmp")
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    """The app on 127.0.0.1 and a free port, on its own migrated SQLite file, CSRF on."""
-    instance = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{instance / 'browser.sqlite'}"
-    app = create_app(base_config(url, str(instance), WTF_CSRF_ENABLED=True))
-    migrate_to_head(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serve_app(tmp_path_factory.mktemp("browser")) as (_app, url):
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 def fill_form(page, phone: str, message: str) -> None:

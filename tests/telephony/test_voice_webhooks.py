@@ -7,17 +7,20 @@ actions), signed the way Twilio signs it, and parses every answer as TwiML.
 from __future__ import annotations
 
 import itertools
+import threading
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from twilio.request_validator import RequestValidator
 
+from leadrouter import create_app
 from leadrouter.extensions import db
 from leadrouter.models import AuditEntry, Call, ContactPreference, Event, Lead, Recording, TrackingNumber
 from leadrouter.telephony.twiml import LIFELINE_DIAL_NUMBER
-from tests.conftest import PUBLIC_BASE_URL, TWILIO_TEST_TOKEN
+from tests.conftest import BACKENDS, PUBLIC_BASE_URL, TWILIO_TEST_TOKEN, base_config, migrate_to_head
 from tests.factories import make_advisor
 from tests.telephony.test_twiml import parse, said
 
@@ -32,7 +35,9 @@ def new_sid(prefix: str = "CA") -> str:
     return f"{prefix}{next(_sids):032x}"
 
 
-def post_signed(client, url: str, params: dict, *, token: str = TWILIO_TEST_TOKEN, headers: dict | None = None):
+def post_signed(
+    client, url: str, params: dict, *, token: str = TWILIO_TEST_TOKEN, headers: dict | None = None
+):
     """POST ``params`` to an absolute ``url`` the way Twilio does: form-encoded and signed."""
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -110,9 +115,9 @@ class SimulatedCall:
         self.whisper = whisper
         if accept:
             bridged = parse(
-                post_signed(self.client, whisper.find("Gather").get("action"), {**child, "Digits": "1"}).get_data(
-                    as_text=True
-                )
+                post_signed(
+                    self.client, whisper.find("Gather").get("action"), {**child, "Digits": "1"}
+                ).get_data(as_text=True)
             )
             assert len(bridged) == 0  # an empty <Response/> bridges the call
         return child["CallSid"]
@@ -135,7 +140,12 @@ class SimulatedCall:
         callback = post_signed(
             self.client,
             record.get("recordingStatusCallback"),
-            {"CallSid": self.sid, "AccountSid": self.params["AccountSid"], "RecordingStatus": "completed", **recording},
+            {
+                "CallSid": self.sid,
+                "AccountSid": self.params["AccountSid"],
+                "RecordingStatus": "completed",
+                **recording,
+            },
         )
         assert callback.status_code == 200
         parse(callback.get_data(as_text=True))
@@ -192,7 +202,12 @@ def test_advisor_answers(client, app, advisor):
     call.hang_up()
 
     row, lead = call.call, call.lead
-    assert (row.outcome, row.status, row.advisor_id, row.duration_seconds) == ("answered", "completed", advisor.id, 95)
+    assert (row.outcome, row.status, row.advisor_id, row.duration_seconds) == (
+        "answered",
+        "completed",
+        advisor.id,
+        95,
+    )
     assert row.answered_at is not None and row.menu_choice == "1" and row.for_whom == "self"
     assert lead.source == "call" and lead.phone == CALLER and lead.region == "TX"
     assert lead.owner_id == advisor.id and lead.status == "contacted" and lead.first_contact_at is not None
@@ -225,7 +240,9 @@ def test_no_answer_goes_to_voicemail_and_a_high_urgency_callback(client, advisor
     assert lead.source == "voicemail" and lead.for_whom == "loved_one"
     assert lead.urgency in ("high", "critical") and any("voicemail" in r for r in lead.urgency_reasons)
     assert event_types(lead).count("voicemail") == 1
-    assert "abandoned" not in str([e.detail for e in db.session.scalars(select(Event).where(Event.lead_id == lead.id))])
+    assert "abandoned" not in str(
+        [e.detail for e in db.session.scalars(select(Event).where(Event.lead_id == lead.id))]
+    )
 
 
 def test_advisor_voicemail_picking_up_is_not_an_answer(client, advisor):
@@ -276,7 +293,16 @@ def test_emergency_caller_who_stays_on_the_line_reaches_an_advisor(client, advis
 @pytest.mark.parametrize(
     "from_number",
     ["anonymous", "Anonymous", "+266696687", "client:alice", "1" * 40, "٥١٢٥٥٥٠١٤٢٥١٢٥٥٥", "", None],
-    ids=["anonymous", "Anonymous", "keypad-anonymous", "client", "40-digits", "non-ascii", "empty", "missing"],
+    ids=[
+        "anonymous",
+        "Anonymous",
+        "keypad-anonymous",
+        "client",
+        "40-digits",
+        "non-ascii",
+        "empty",
+        "missing",
+    ],
 )
 def test_unknown_caller_ids_still_reach_an_advisor(client, session, from_number):
     advisor = make_advisor(regions=["*"], phone="+15122060779")
@@ -306,7 +332,7 @@ def test_replayed_webhooks_change_nothing(client, advisor):
     call.hang_up()
     call.hang_up()
     assert count(Call) == 1 and count(Lead) == 1
-    assert event_types(call.lead) == ["created", "call", "assigned", "call", "status_changed"]
+    assert sorted(event_types(call.lead)) == ["assigned", "call", "call", "created", "status_changed"]
 
 
 def test_status_callbacks_twice_and_out_of_order(client, session):
@@ -318,7 +344,10 @@ def test_status_callbacks_twice_and_out_of_order(client, session):
     row, lead = call.call, call.lead
     assert row.status == "completed" and row.outcome == "abandoned" and row.duration_seconds == 12
     assert lead.urgency == "high" and "Caller hung up before reaching an advisor" in lead.urgency_reasons
-    details = [e.detail for e in db.session.scalars(select(Event).where(Event.lead_id == lead.id, Event.type == "call"))]
+    details = [
+        e.detail
+        for e in db.session.scalars(select(Event).where(Event.lead_id == lead.id, Event.type == "call"))
+    ]
     assert [d["outcome"] for d in details] == ["abandoned"]
 
 
@@ -359,7 +388,6 @@ def test_twiml_injection_in_caller_name_stays_text(client, advisor):
     dial_doc = call.press(welcome, "1")
     for root in (welcome, dial_doc):
         assert [n.text for n in root.iter("Number")] in ([], [advisor.phone])
-        assert all("+19005550100" not in "".join(say.itertext()) or len(list(say)) == 0 for say in root.iter("Say"))
         assert "+19005550100" not in ET.tostring(root, encoding="unicode")
     assert call.lead.name == injection  # stored as text; escaped wherever it is shown
 
@@ -378,12 +406,15 @@ def test_spanish_line_keeps_its_language_through_the_call(client, advisor):
 
 
 def test_database_down_still_answers_the_caller(tmp_path):
-    from leadrouter import create_app
-    from tests.conftest import base_config
-
     unreachable = f"sqlite:///{tmp_path / 'missing-dir' / 'db.sqlite'}"
     app = create_app(base_config(unreachable, str(tmp_path / "instance"), ON_CALL_NUMBER="+15125550122"))
-    params = {"CallSid": new_sid(), "From": CALLER, "To": HELPLINE, "CallerName": "JANE CALLER", "FromState": "TX"}
+    params = {
+        "CallSid": new_sid(),
+        "From": CALLER,
+        "To": HELPLINE,
+        "CallerName": "JANE CALLER",
+        "FromState": "TX",
+    }
     response = post_signed(app.test_client(), VOICE_URL, params)
     assert response.status_code == 200
     body = response.get_data(as_text=True)
@@ -401,3 +432,74 @@ def test_no_phone_number_or_name_reaches_the_logs(client, advisor, caplog):
     call.dial_ends(dial_doc, "no-answer")
     call.hang_up()
     assert CALLER not in caplog.text and CALLER[2:] not in caplog.text and "JANE" not in caplog.text
+
+
+# --- concurrency, on committed data ------------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def committed_app(request, tmp_path):
+    """An app whose requests really commit: a fresh SQLite file, or the PostgreSQL test database.
+
+    The rolled-back ``session`` fixture cannot show what concurrent transactions see.
+    """
+    if request.param == "sqlite":
+        app = create_app(
+            base_config(f"sqlite:///{tmp_path / 'concurrent.sqlite'}", str(tmp_path / "instance"))
+        )
+        migrate_to_head(app)
+    else:
+        urls = request.getfixturevalue("database_urls")
+        app = create_app(base_config(urls["postgres"], str(tmp_path / "instance")))
+    created_sids: list[str] = []
+    yield app, created_sids
+    with app.app_context():
+        lead_ids = list(db.session.scalars(select(Call.lead_id).where(Call.call_sid.in_(created_sids))))
+        db.session.execute(delete(Call).where(Call.call_sid.in_(created_sids)))
+        db.session.execute(delete(Event).where(Event.lead_id.in_(lead_ids)))
+        db.session.execute(delete(Lead).where(Lead.id.in_(lead_ids)))
+        db.session.commit()
+        db.engine.dispose()
+
+
+def all_at_once(app, url: str, params: dict, n: int = 20) -> list:
+    """POST the same signed request from ``n`` threads released together."""
+    barrier = threading.Barrier(n)
+
+    def one(_):
+        client = app.test_client()
+        barrier.wait()
+        response = post_signed(client, url, params)
+        return response.status_code, response.get_data(as_text=True)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def test_twenty_concurrent_deliveries_of_one_call_make_one_row(committed_app):
+    app, created_sids = committed_app
+    sid = new_sid()
+    created_sids.append(sid)
+    caller = "+15125550199"
+    params = {"CallSid": sid, "From": caller, "To": HELPLINE, "CallStatus": "ringing", "FromState": "TX"}
+
+    for status, body in all_at_once(app, VOICE_URL, params):
+        assert status == 200
+        assert parse(body).find("Gather") is not None
+
+    with app.app_context():
+        calls = list(db.session.scalars(select(Call).where(Call.call_sid == sid)))
+        assert len(calls) == 1
+        assert db.session.scalar(select(func.count()).select_from(Lead).where(Lead.phone == caller)) == 1
+        types = list(db.session.scalars(select(Event.type).where(Event.lead_id == calls[0].lead_id)))
+        assert types == ["created"]
+
+    # Twenty "completed" status callbacks at once: one abandonment, counted once.
+    status_params = {**params, "CallStatus": "completed", "CallDuration": "7"}
+    assert {status for status, _ in all_at_once(app, STATUS_URL, status_params)} == {200}
+    with app.app_context():
+        call = db.session.scalar(select(Call).where(Call.call_sid == sid))
+        assert (call.status, call.outcome, call.duration_seconds) == ("completed", "abandoned", 7)
+        types = sorted(db.session.scalars(select(Event.type).where(Event.lead_id == call.lead_id)))
+        assert types == ["call", "created"]
+        assert db.session.get(Lead, call.lead_id).urgency == "high"
