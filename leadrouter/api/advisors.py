@@ -6,13 +6,14 @@ wider coverage), the waiting queue is drained right after the commit.
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g, jsonify, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound
 
 from leadrouter.api.auth import api_actor, require_api_key
+from leadrouter.api.leads import MAX_ID
 from leadrouter.api.schemas import (
     AdvisorListQuerySchema,
     AdvisorListSchema,
@@ -32,21 +33,23 @@ _COVERAGE_FIELDS = ("regions", "languages", "timezone", "shift_hours", "active")
 
 def find_advisors(filters: dict) -> list[Advisor]:
     """Advisors matching the filters, by id."""
-    advisors = db.session.scalars(select(Advisor).order_by(Advisor.id)).all()
+    query = select(Advisor).order_by(Advisor.id)
     if filters.get("email"):
-        advisors = [a for a in advisors if a.email.lower() == filters["email"]]
+        query = query.where(func.lower(Advisor.email) == filters["email"])
     if filters.get("status"):
-        advisors = [a for a in advisors if a.status == filters["status"]]
+        query = query.where(Advisor.status == filters["status"])
+    advisors = list(db.session.scalars(query))
     if filters.get("region"):
+        # Regions are a JSON list; a call center has tens of advisors, so filter here
+        # rather than write dialect-specific JSON SQL.
         region = filters["region"]
-        advisors = [
-            a for a in advisors if region in (a.regions or ()) or NATIONAL_POOL in (a.regions or ())
-        ]
+        advisors = [a for a in advisors if region in (a.regions or ()) or NATIONAL_POOL in (a.regions or ())]
     return advisors
 
 
 def get_advisor(advisor_id: int) -> Advisor:
-    advisor = db.session.get(Advisor, advisor_id)
+    """The advisor, or 404."""
+    advisor = db.session.get(Advisor, advisor_id) if 0 < advisor_id <= MAX_ID else None
     if advisor is None:
         raise NotFound(f"There is no advisor {advisor_id}.")
     return advisor
@@ -75,11 +78,19 @@ def update_advisor(advisor: Advisor, changes: dict, actor: str) -> Advisor:
         advisor.status_changed_at = utcnow()
     _flush_advisor(advisor)
     if changed:
-        _audit(actor, "advisor.updated", advisor, {
-            "changed": {field: {"from": _plain(before[field]), "to": _plain(changes[field])}
-                        for field in changed if field not in ("name", "email", "phone")},
-            "fields": changed,
-        })
+        _audit(
+            actor,
+            "advisor.updated",
+            advisor,
+            {
+                "changed": {
+                    field: {"from": _plain(before[field]), "to": _plain(changes[field])}
+                    for field in changed
+                    if field not in ("name", "email", "phone")
+                },
+                "fields": changed,
+            },
+        )
     if _can_take_more(advisor, before, changed):
         enqueue("routing.drain_queue")
     return advisor
@@ -140,7 +151,7 @@ def create_advisor_view():
     db.session.commit()
     response = jsonify(AdvisorSchema().dump(advisor))
     response.status_code = 201
-    response.headers["Location"] = f"{request.script_root}/api/v1/advisors/{advisor.id}"
+    response.headers["Location"] = url_for("api.show_advisor", advisor_id=advisor.id)
     return response
 
 

@@ -13,7 +13,7 @@ from leadrouter.auth.api_keys import find_api_key
 from leadrouter.models import ApiKey
 
 REALM = "leadrouter"
-_LOOKUP = "api_key_lookup"
+_LOOKUP = "leadrouter.api_key"
 
 
 def bearer_token() -> str | None:
@@ -27,10 +27,11 @@ def bearer_token() -> str | None:
 
 def current_api_key() -> ApiKey | None:
     """The live API key this request presents (looked up once per request), or None."""
-    if _LOOKUP not in g:
+    # Cached in the WSGI environ, not in `g`: an app context can outlive one request.
+    if _LOOKUP not in request.environ:
         token = bearer_token()
-        setattr(g, _LOOKUP, find_api_key(token) if token else None)
-    return getattr(g, _LOOKUP)
+        request.environ[_LOOKUP] = find_api_key(token) if token else None
+    return request.environ[_LOOKUP]
 
 
 def authenticate(roles: tuple[str, ...]) -> ApiKey:
@@ -44,9 +45,7 @@ def authenticate(roles: tuple[str, ...]) -> ApiKey:
     if api_key is None:
         raise Unauthorized(
             "The API key is not valid or has been revoked.",
-            www_authenticate=WWWAuthenticate(
-                "bearer", {"realm": REALM, "error": "invalid_token"}
-            ),
+            www_authenticate=WWWAuthenticate("bearer", {"realm": REALM, "error": "invalid_token"}),
         )
     if api_key.role not in roles:
         raise Forbidden(f"This endpoint needs a {' or '.join(roles)} API key.")

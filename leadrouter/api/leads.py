@@ -7,7 +7,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, jsonify, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +32,7 @@ from leadrouter.models import ApiKey, IdempotencyRecord, Lead
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,7 @@ def claim_idempotency_key(api_key: ApiKey, key: str, fingerprint: str) -> Idempo
     """
     record = _idempotency_record(api_key.id, key)
     if record is None:
-        claim = IdempotencyRecord(
-            api_key_id=api_key.id, key=key, request_hash=fingerprint, status_code=0
-        )
+        claim = IdempotencyRecord(api_key_id=api_key.id, key=key, request_hash=fingerprint, status_code=0)
         try:
             with db.session.begin_nested():
                 db.session.add(claim)
@@ -149,6 +148,8 @@ def lead_input_from(fields: dict, *, client_ip: str | None, user_agent: str | No
 
 def get_lead(lead_id: int) -> Lead:
     """The lead with everything its full view shows, or 404."""
+    if not 0 < lead_id <= MAX_ID:  # beyond the column's range the database would raise
+        raise NotFound(f"There is no lead {lead_id}.")
     lead = db.session.scalar(
         select(Lead)
         .where(Lead.id == lead_id)
@@ -185,9 +186,7 @@ def find_leads(filters: dict, report_timezone: str) -> tuple[list[Lead], str | N
             )
         )
     limit = filters["limit"]
-    rows = db.session.scalars(
-        query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit + 1)
-    ).all()
+    rows = db.session.scalars(query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit + 1)).all()
     page = list(rows[:limit])
     next_cursor = encode_cursor(page[-1]) if len(rows) > limit else None
     return page, next_cursor
@@ -203,7 +202,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, _, lead_id = raw.partition("|")
         created_at = datetime.fromisoformat(stamp)
-        if created_at.tzinfo is None or not lead_id.isdigit() or int(lead_id) > 2**31:
+        if created_at.tzinfo is None or not lead_id.isdigit() or int(lead_id) > MAX_ID:
             raise ValueError(cursor)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationError(
@@ -242,7 +241,7 @@ def create_lead():
     db.session.commit()
     response = jsonify(LeadReceiptSchema().dump(submission.lead))
     response.status_code = submission.status_code
-    response.headers["Location"] = f"{request.script_root}/api/v1/leads/{submission.lead.id}"
+    response.headers["Location"] = url_for("api.show_lead", lead_id=submission.lead.id)
     if idempotency_key is not None:
         response.headers["Idempotent-Replayed"] = "true" if submission.replayed else "false"
     return response
@@ -253,8 +252,9 @@ def show_lead(lead_id: int):
     """GET /leads/<id>: the full lead; the read is access-logged."""
     lead = get_lead(lead_id)
     log_lead_reads([lead], "api_view_lead", g.api_key)
+    payload = LeadSchema().dump(lead)
     db.session.commit()
-    return jsonify(LeadSchema().dump(lead))
+    return jsonify(payload)
 
 
 @require_api_key("manager")
@@ -263,8 +263,9 @@ def list_leads():
     filters = LeadListQuerySchema().load(request.args.to_dict())
     leads, next_cursor = find_leads(filters, current_app.config["REPORT_TIMEZONE"])
     log_lead_reads(leads, "api_list_leads", g.api_key)
+    payload = LeadListSchema().dump({"leads": leads, "next_cursor": next_cursor})
     db.session.commit()
-    return jsonify(LeadListSchema().dump({"leads": leads, "next_cursor": next_cursor}))
+    return jsonify(payload)
 
 
 def _idempotency_key_header() -> str | None:
@@ -278,4 +279,3 @@ def _idempotency_key_header() -> str | None:
             "characters, e.g. a UUID."
         )
     return value
-

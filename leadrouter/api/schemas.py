@@ -58,7 +58,7 @@ ISO_639_1 = frozenset(
     kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr
     nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq
     sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh
-    yi yo za zh zu""".split()
+    yi yo za zh zu""".split()  # noqa: SIM905  (184 codes read better as text)
 )
 
 EMERGENCY_GUIDANCE = (
@@ -162,6 +162,7 @@ class Choice(Text):
         metadata = {"enum": list(self.choices), **kwargs.pop("metadata", {})}
         max_length = max(len(choice) for choice in self.choices)
         super().__init__(max_length=max_length, metadata=metadata, **kwargs)
+        self.metadata.pop("maxLength")  # the enum says it all
         self.error_messages["too_long"] = self.message
 
     def convert(self, text: str) -> str:
@@ -176,8 +177,7 @@ class Phone(Text):
 
     def __init__(self, **kwargs):
         metadata = {
-            "description": "Any common format, e.g. (512) 555-0100 or +44 20 7946 0958; "
-            "returned as E.164.",
+            "description": "Any common format, e.g. (512) 555-0100 or +44 20 7946 0958; returned as E.164.",
             "example": "(512) 555-0100",
             **kwargs.pop("metadata", {}),
         }
@@ -225,7 +225,7 @@ class ZipCode(Text):
     """A 5-digit US ZIP code (ZIP+4 accepted, stored as its first five digits)."""
 
     def __init__(self, **kwargs):
-        metadata = {"pattern": "^[0-9]{5}(-[0-9]{4})?$", "example": "78701"}
+        metadata = {"pattern": "^[0-9]{5}(-[0-9]{4})?$", "example": "78701", **kwargs.pop("metadata", {})}
         super().__init__(max_length=10, metadata=metadata, **kwargs)
         self.error_messages["too_long"] = "Must be a 5-digit ZIP code, e.g. 78701."
 
@@ -258,7 +258,11 @@ class TimeZoneName(Text):
     """An IANA time zone name such as America/Chicago."""
 
     def __init__(self, **kwargs):
-        metadata = {"example": "America/Chicago", "description": "IANA time zone name."}
+        metadata = {
+            "example": "America/Chicago",
+            "description": "IANA time zone name.",
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(max_length=64, metadata=metadata, **kwargs)
 
     def convert(self, text: str) -> str:
@@ -273,7 +277,7 @@ class LanguageCode(Text):
     """An ISO 639-1 language code, loaded in lower case."""
 
     def __init__(self, **kwargs):
-        metadata = {"pattern": "^[a-z]{2}$", "example": "en"}
+        metadata = {"pattern": "^[a-z]{2}$", "example": "en", **kwargs.pop("metadata", {})}
         super().__init__(max_length=2, metadata=metadata, **kwargs)
         self.error_messages["too_long"] = "Must be a two-letter ISO 639-1 code such as en or es."
 
@@ -287,7 +291,7 @@ class LanguageCode(Text):
 class ShiftHours(fields.Field):
     """Weekly shift ranges in the advisor's time zone: {"mon": [["08:00", "17:00"]], ...}."""
 
-    default_error_messages = {"invalid": 'Must be an object like {"mon": [["08:00", "17:00"]]}.'}
+    default_error_messages = {"invalid": 'Must be an object like {{"mon": [["08:00", "17:00"]]}}.'}
 
     def __init__(self, **kwargs):
         ranges = {
@@ -355,7 +359,7 @@ class DateOrDateTime(fields.Field):
     }
 
     def __init__(self, **kwargs):
-        metadata = {"type": "string", "example": "2024-05-31"}
+        metadata = {"type": "string", "example": "2024-05-31", **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -403,9 +407,7 @@ class ConsentInputSchema(Schema):
         multiline=True,
         metadata={"description": "The exact consent wording shown to the person."},
     )
-    version = Text(
-        required=True, max_length=32, metadata={"description": "Version of that wording."}
-    )
+    version = Text(required=True, max_length=32, metadata={"description": "Version of that wording."})
     ip = IPAddress(
         allow_none=True,
         metadata={"description": "The person's IP address; defaults to the caller of the API."},
@@ -449,16 +451,12 @@ class LeadInputSchema(Schema):
     dsm_criteria = fields.List(Choice(DSM_CRITERIA), validate=validate.Length(max=20))
     message = Text(max_length=5000, multiline=True, allow_none=True)
     language = Choice(INTAKE_LANGUAGES, allow_none=True, metadata={"default": "en"})
-    preferred_time = Text(
-        max_length=120, allow_none=True, metadata={"example": "weekday evenings"}
-    )
+    preferred_time = Text(max_length=120, allow_none=True, metadata={"example": "weekday evenings"})
     contact_preferences = fields.Nested(ContactPreferencesSchema, allow_none=True)
     consent = fields.Nested(
         ConsentInputSchema,
         allow_none=True,
-        metadata={
-            "description": "Without consent the lead is routed, but nobody calls or texts it."
-        },
+        metadata={"description": "Without consent the lead is routed, but nobody calls or texts it."},
     )
     page_url = WebAddress(allow_none=True, metadata={"description": "The page the form was on."})
     referrer = WebAddress(allow_none=True)
@@ -468,11 +466,16 @@ class LeadInputSchema(Schema):
     def _needs_a_contact_route(self, data, original, **kwargs):
         if not isinstance(original, dict):
             return
-        given = [key for key in ("phone", "email") if original.get(key) not in (None, "")]
+        # A value that failed its own field check still counts as given: that error says why.
+        given = [key for key in ("phone", "email") if _given(original.get(key))]
         if not given:
             raise ValidationError(
                 "Give a phone number or an email address; at least one is required.", "phone"
             )
+
+
+def _given(value) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 # --- output -------------------------------------------------------------------------
@@ -611,12 +614,16 @@ class LeadListQuerySchema(Schema):
     urgency = Choice(URGENCIES)
     source = Choice(LEAD_SOURCES)
     created_from = DateOrDateTime(
-        metadata={"description": "Created on or after: a date (from its start, in the report "
-                  "time zone) or an ISO 8601 date-time (naive means UTC)."}
+        metadata={
+            "description": "Created on or after: a date (from its start, in the report "
+            "time zone) or an ISO 8601 date-time (naive means UTC)."
+        }
     )
     created_to = DateOrDateTime(
-        metadata={"description": "Created on or before: a date (through its end, in the report "
-                  "time zone) or an ISO 8601 date-time (exclusive)."}
+        metadata={
+            "description": "Created on or before: a date (through its end, in the report "
+            "time zone) or an ISO 8601 date-time (exclusive)."
+        }
     )
     limit = fields.Integer(
         load_default=DEFAULT_PAGE_SIZE,

@@ -89,8 +89,10 @@ def log_contact_attempt(
     if note:
         detail["note"] = note
     add_event(lead, "contact_attempt", actor, detail, at=now)
-    if outcome == "reached" and lead.status in ("new", "queued", "assigned"):
-        change_status(lead, "contacted", actor, now=now)
+    if outcome == "reached":
+        _complete_open_callbacks(lead, now)
+        if lead.status in ("new", "queued", "assigned"):
+            change_status(lead, "contacted", actor, now=now)
     elif outcome == "asked_not_to_be_contacted":
         set_do_not_contact(lead, True, actor, "asked during a call", now=now)
     refresh_next_due(lead)
@@ -193,3 +195,14 @@ def _cancel_open_follow_ups(lead: Lead, now: datetime) -> None:
     )
     for follow_up in open_follow_ups:
         follow_up.status, follow_up.completed_at = "cancelled", now
+
+
+def _complete_open_callbacks(lead: Lead, now: datetime) -> None:
+    """Reaching the person fulfils the callback that routing scheduled."""
+    callbacks = db.session.scalars(
+        select(FollowUp).where(
+            FollowUp.lead_id == lead.id, FollowUp.kind == "callback", FollowUp.status == "open"
+        )
+    )
+    for callback in callbacks:
+        callback.status, callback.completed_at = "done", now

@@ -9,12 +9,12 @@
   var pollMs = Math.max(2, parseInt(queue.getAttribute("data-poll"), 10) || 10) * 1000;
   var status = document.getElementById("live-status");
   var baseTitle = document.title;
-  var known = currentIds();
-  var knownCritical = null;
+  var known = currentIds("");
+  var knownCritical = currentIds(".urgency-critical");
 
-  function currentIds() {
+  function currentIds(extra) {
     return Array.prototype.map.call(
-      document.querySelectorAll("#queue-rows tr[data-lead]"),
+      document.querySelectorAll("#queue-rows tr[data-lead]" + extra),
       function (row) { return parseInt(row.getAttribute("data-lead"), 10); }
     );
   }
@@ -58,9 +58,7 @@
     fetch(feedUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
       .then(function (feed) {
-        var newCritical = knownCritical === null ? [] : feed.critical.filter(function (id) {
-          return knownCritical.indexOf(id) === -1;
-        });
+        var newCritical = feed.critical.filter(function (id) { return knownCritical.indexOf(id) === -1; });
         knownCritical = feed.critical;
         if (newCritical.length) {
           document.title = "(!) Critical lead · " + baseTitle;

@@ -1,0 +1,1 @@
+"""Managers' reports: the routing report (page, JSON, CSV) and the decision explorer."""

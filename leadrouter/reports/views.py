@@ -1,0 +1,346 @@
+"""Managers' reports: the routing report as JSON/CSV API and as a page, and the decision explorer.
+
+Everything here is for managers only (API: a manager key; pages: a signed-in manager,
+advisors get 403). Every CSV export is written to the access log. Reports show counts,
+durations and statuses; never names, phone numbers, messages or notes about a lead.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from sqlalchemy import select
+
+from leadrouter.api.auth import require_api_key
+from leadrouter.auth.access import log_access
+from leadrouter.dashboard.access import manager_required
+from leadrouter.extensions import csrf, db
+from leadrouter.models import LEAD_SOURCES, Advisor, Lead, RoutingDecision, utcnow
+from leadrouter.models.lead import URGENCIES
+from leadrouter.reports import charts
+from leadrouter.reports.csv_export import csv_response
+from leadrouter.reports.queries import (
+    CALL_OUTCOMES,
+    MAX_RANGE_DAYS,
+    UNKNOWN_REGION,
+    ReportFilters,
+    routing_report,
+)
+from leadrouter.routing.region import US_STATES
+
+DEFAULT_DAYS = 30
+FORMATS = ("json", "csv")
+
+bp = Blueprint("reports", __name__)
+api_bp = Blueprint("reports_api", __name__, url_prefix="/api/v1")
+csrf.exempt(api_bp)
+
+
+# --- parsing ----------------------------------------------------------------------
+
+
+class ReportQuerySchema(Schema):
+    """The report's query string: inclusive dates, optional filters and the output format."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    start = fields.Date(required=True, format="%Y-%m-%d")
+    end = fields.Date(required=True, format="%Y-%m-%d")
+    region = fields.String(validate=validate.OneOf((*sorted(US_STATES), UNKNOWN_REGION)))
+    source = fields.String(validate=validate.OneOf(LEAD_SOURCES))
+    urgency = fields.String(validate=validate.OneOf(URGENCIES))
+    advisor = fields.Integer(strict=False, validate=validate.Range(min=1))
+    format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
+
+    @pre_load
+    def _drop_blanks(self, data, **_kwargs):
+        """An empty form field means 'no filter'; state codes are accepted in any case."""
+        cleaned = {key: value.strip() for key, value in data.items() if value and value.strip()}
+        if "region" in cleaned and cleaned["region"].lower() != UNKNOWN_REGION:
+            cleaned["region"] = cleaned["region"].upper()
+        return cleaned
+
+    @validates_schema
+    def _range(self, data, **_kwargs):
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            raise ValidationError("must be on or after start", "end")
+        if start and end and (end - start).days + 1 > MAX_RANGE_DAYS:
+            raise ValidationError(f"the range may cover at most {MAX_RANGE_DAYS} days", "end")
+        advisor_id = data.get("advisor")
+        if advisor_id is not None and db.session.get(Advisor, advisor_id) is None:
+            raise ValidationError("no advisor has this id", "advisor")
+
+
+def parse_report_args(args: dict, *, default_range: bool = False) -> tuple[ReportFilters, str]:
+    """Validate query arguments into filters and a format; raise ValidationError naming each field."""
+    values = {key: value for key, value in args.items() if isinstance(value, str)}
+    if default_range:
+        today = _today()
+        if not values.get("end", "").strip():
+            values["end"] = today.isoformat()
+        if not values.get("start", "").strip():
+            end = _date_or(values["end"], today)
+            values["start"] = (end - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+    data = ReportQuerySchema().load(values)
+    filters = ReportFilters(
+        start=data["start"],
+        end=data["end"],
+        region=data.get("region"),
+        source=data.get("source"),
+        urgency=data.get("urgency"),
+        advisor_id=data.get("advisor"),
+    )
+    return filters, data["format"]
+
+
+def _timezone() -> str:
+    return current_app.config.get("REPORT_TIMEZONE") or "UTC"
+
+
+def _today() -> date:
+    return utcnow().astimezone(ZoneInfo(_timezone())).date()
+
+
+def _date_or(text: str, fallback: date) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return fallback
+
+
+def _export_detail(filters: ReportFilters, via: str) -> dict:
+    return {
+        "export": "routing_report_csv",
+        "via": via,
+        "start": filters.start.isoformat(),
+        "end": filters.end.isoformat(),
+        **{key: value for key, value in filters.as_dict().items() if value is not None},
+    }
+
+
+# --- the JSON / CSV API -----------------------------------------------------------
+
+
+@api_bp.get("/reports/routing")
+@require_api_key("manager")
+def routing_report_api():
+    """GET /api/v1/reports/routing: the routing report as JSON, or its leads as CSV."""
+    try:
+        filters, output = parse_report_args(request.args.to_dict())
+    except ValidationError as error:
+        db.session.rollback()
+        return jsonify(errors=error.messages), 422
+    if output == "csv":
+        log_access("export_report", api_key_id=g.api_key.id, detail=_export_detail(filters, "api"))
+        db.session.commit()
+        return csv_response(filters, _timezone())
+    report = routing_report(filters, _timezone())
+    db.session.commit()  # the API key's last use
+    return jsonify(report)
+
+
+# --- pages ------------------------------------------------------------------------
+
+
+@bp.before_request
+@login_required
+def _managers_only():
+    """Signed-in managers only; an advisor gets 403."""
+    manager_required()
+
+
+@bp.after_request
+def _never_cache(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/reports")
+def page():
+    """The routing report page: every number, the charts, the export link."""
+    args = request.args.to_dict()
+    advisors = db.session.execute(select(Advisor.id, Advisor.name).order_by(Advisor.name)).all()
+    try:
+        filters, _ = parse_report_args(args, default_range=True)
+    except ValidationError as error:
+        db.session.rollback()
+        return (
+            render_template(
+                "reports/report.html",
+                report=None,
+                errors=error.messages,
+                form=args,
+                **_form_choices(advisors),
+            ),
+            422,
+        )
+    report = routing_report(filters, _timezone())
+    form = {"start": filters.start.isoformat(), "end": filters.end.isoformat(), **filters.as_dict()}
+    export_args = {key: value for key, value in form.items() if value is not None}
+    return render_template(
+        "reports/report.html",
+        report=report,
+        errors={},
+        form=form,
+        export_url=url_for("reports.export_csv", **export_args),
+        charts=_charts(report),
+        **_form_choices(advisors),
+    )
+
+
+@bp.get("/reports/export.csv")
+def export_csv():
+    """The report's leads as a streamed CSV download; access-logged."""
+    try:
+        filters, _ = parse_report_args(request.args.to_dict(), default_range=True)
+    except ValidationError as error:
+        db.session.rollback()
+        return jsonify(errors=error.messages), 422
+    log_access("export_report", user_id=current_user.id, detail=_export_detail(filters, "page"))
+    db.session.commit()
+    return csv_response(filters, _timezone())
+
+
+@bp.get("/reports/leads")
+def find_lead_routing():
+    """The explorer's look-up form: go to the lead number typed in."""
+    lead_id = request.args.get("lead", type=int)
+    if lead_id is None or lead_id < 1:
+        return redirect(url_for("reports.page"), 303)
+    return redirect(url_for("reports.lead_routing", lead_id=lead_id), 303)
+
+
+@bp.get("/reports/leads/<int:lead_id>/routing")
+def lead_routing(lead_id: int):
+    """The decision explorer: every routing decision for one lead, newest first, in plain words."""
+    lead = db.session.get(Lead, lead_id)
+    if lead is None:
+        return render_template("reports/routing.html", lead=None, lead_id=lead_id, decisions=[]), 404
+    decisions = db.session.scalars(
+        select(RoutingDecision)
+        .where(RoutingDecision.lead_id == lead.id)
+        .order_by(RoutingDecision.decided_at.desc(), RoutingDecision.id.desc())
+    ).all()
+    names = dict(db.session.execute(select(Advisor.id, Advisor.name)).all())
+    log_access("view_routing", lead.id, user_id=current_user.id)
+    db.session.commit()
+    return render_template(
+        "reports/routing.html",
+        lead=lead,
+        lead_id=lead.id,
+        decisions=[explain_decision(decision, names) for decision in decisions],
+        owner=names.get(lead.owner_id),
+        timezone=_timezone(),
+    )
+
+
+def explain_decision(decision: RoutingDecision, names: dict[int, str]) -> dict:
+    """One decision as the explorer shows it: a headline, the engine's explanation, the candidates."""
+    trace = decision.trace or {}
+    advisor = names.get(decision.advisor_id) if decision.advisor_id else None
+    if trace.get("manual"):
+        headline = f"Reassigned by hand to {advisor or 'an advisor'}"
+        by = trace.get("by", "unknown")
+        explanation = f"A manager ({by}) moved the lead. Reason given: {trace.get('why')}"
+    elif decision.outcome == "assigned":
+        headline = f"Assigned to {advisor or 'an advisor'}" + (
+            f" by the {decision.rule.replace('_', ' ')} rule" if decision.rule else ""
+        )
+        explanation = trace.get("explanation") or decision.reason
+    else:
+        headline = "Queued: no advisor could take the lead"
+        explanation = trace.get("explanation") or decision.reason
+    candidates = [
+        {
+            "name": candidate.get("name") or f"Advisor {candidate.get('advisor_id')}",
+            "group": candidate.get("group") or "",
+            "verdict": "chosen"
+            if candidate.get("chosen")
+            else ("eligible, not chosen" if candidate.get("eligible") else "passed over"),
+            "reasons": candidate.get("reasons") or [],
+            "load": f"{candidate.get('open_leads', '?')}/{candidate.get('capacity', '?')}",
+            "idle": "never assigned"
+            if candidate.get("idle_minutes") is None
+            else f"idle {candidate['idle_minutes']} min",
+            "rank": candidate.get("rank"),
+        }
+        for candidate in trace.get("candidates") or []
+    ]
+    return {
+        "id": decision.id,
+        "decided_at": decision.decided_at,
+        "trigger": decision.trigger,
+        "outcome": decision.outcome,
+        "headline": headline,
+        "explanation": explanation,
+        "candidates": candidates,
+    }
+
+
+# --- presentation -----------------------------------------------------------------
+
+
+def _form_choices(advisors) -> dict:
+    return {
+        "advisors": advisors,
+        "states": sorted(US_STATES.items()),
+        "sources": LEAD_SOURCES,
+        "urgencies": URGENCIES,
+        "call_outcomes": CALL_OUTCOMES,
+        "max_days": MAX_RANGE_DAYS,
+    }
+
+
+def _charts(report: dict) -> dict:
+    days = list(report["by_day"].items())
+    funnel = report["funnel"]
+    return {
+        "volume": charts.column_chart(
+            "Leads per day",
+            [(day[5:], count) for day, count in days],
+            label_every=max(1, round(len(days) / 10)),
+        ),
+        "hours": charts.column_chart(
+            "Leads by hour of day", list(report["by_hour"].items()), label_every=3, height=180
+        ),
+        "speed": charts.bar_chart(
+            "Speed to lead",
+            [(row["label"], row["count"]) for row in report["speed_to_lead_distribution"]],
+        ),
+        "funnel": charts.bar_chart(
+            "Pipeline funnel",
+            [("Leads", report["leads"])]
+            + [(stage.capitalize(), funnel[stage]) for stage in ("contacted", "assessment", "referred")]
+            + [("Admitted", funnel["admitted"]), ("Closed", funnel["closed"])],
+        ),
+    }
+
+
+def register(app) -> None:
+    """Attach the report pages and the report API to the app."""
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
+    app.jinja_env.filters.setdefault("duration", duration_text)
+
+
+def duration_text(seconds: float | None) -> str:
+    """Seconds as '42 s', '7 min 5 s', '2 h 10 min' or '3 d 4 h'; '—' when there is none."""
+    if seconds is None:
+        return "—"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
