@@ -83,7 +83,13 @@ def queue_rows():
 def queue_feed():
     owner_id = _queue_owner()
     counts = queue_counts(owner_id, utcnow())
-    return jsonify(**queue_fingerprint(owner_id), open=counts.open, overdue=counts.overdue)
+    return jsonify(
+        **queue_fingerprint(owner_id),
+        open=counts.open,
+        overdue=counts.overdue,
+        critical=counts.critical,
+        due_today=counts.due_today,
+    )
 
 
 @bp.post("/dashboard/status")

@@ -42,8 +42,9 @@
         document.getElementById("queue-rows").innerHTML = html;
         var arrived = feed.ids.filter(function (id) { return known.indexOf(id) === -1; });
         known = feed.ids;
-        document.querySelectorAll("[data-count=open]").forEach(function (el) { el.textContent = feed.open; });
-        document.querySelectorAll("[data-count=overdue]").forEach(function (el) { el.textContent = feed.overdue; });
+        ["open", "overdue", "critical", "due_today"].forEach(function (name) {
+          document.querySelectorAll("[data-count=" + name + "]").forEach(function (el) { el.textContent = feed[name]; });
+        });
         if (arrived.length) {
           status.textContent = arrived.length + " new lead" + (arrived.length > 1 ? "s" : "") + " in your queue.";
           arrived.forEach(function (id) {
