@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -83,13 +84,7 @@ def queue_rows():
 def queue_feed():
     owner_id = _queue_owner()
     counts = queue_counts(owner_id, utcnow())
-    return jsonify(
-        **queue_fingerprint(owner_id),
-        open=counts.open,
-        overdue=counts.overdue,
-        critical=counts.critical,
-        due_today=counts.due_today,
-    )
+    return jsonify(**queue_fingerprint(owner_id), counts=asdict(counts))
 
 
 @bp.post("/dashboard/status")

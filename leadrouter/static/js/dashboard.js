@@ -43,7 +43,7 @@
         var arrived = feed.ids.filter(function (id) { return known.indexOf(id) === -1; });
         known = feed.ids;
         ["open", "overdue", "critical", "due_today"].forEach(function (name) {
-          document.querySelectorAll("[data-count=" + name + "]").forEach(function (el) { el.textContent = feed[name]; });
+          document.querySelectorAll("[data-count=" + name + "]").forEach(function (el) { el.textContent = feed.counts[name]; });
         });
         if (arrived.length) {
           status.textContent = arrived.length + " new lead" + (arrived.length > 1 ? "s" : "") + " in your queue.";
