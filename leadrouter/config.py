@@ -120,6 +120,7 @@ def load_settings(env: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "CELERY_TASK_ALWAYS_EAGER": _flag(env, "CELERY_TASK_ALWAYS_EAGER", False),
         "TRUSTED_PROXIES": _integer(env, "TRUSTED_PROXIES", 1),
+        "REQUIRE_MANAGER_TOTP": _flag(env, "REQUIRE_MANAGER_TOTP", False),
         "DASHBOARD_POLL_SECONDS": _integer(env, "DASHBOARD_POLL_SECONDS", 10, minimum=2),
     }
     return settings

@@ -55,6 +55,9 @@ def login():
             login_user(user)
             user.last_login_at = utcnow()
             db.session.commit()
+            if must_enrol_totp(user):
+                session[_ENROL] = True
+                return redirect(url_for("auth.two_factor"))
             return redirect(_safe_next(request.args.get("next")) or _home_for(user))
         else:
             form.password.errors.append("Email or password is not right.")
@@ -74,6 +77,51 @@ def logout():
     session.clear()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
+
+
+class TwoFactorForm(FlaskForm):
+    code = StringField("Code from your authenticator app", validators=[DataRequired(), Length(min=6, max=8)])
+
+
+_ENROL = "must_enrol_totp"
+_PENDING_SECRET = "pending_totp_secret"
+
+
+def must_enrol_totp(user: User) -> bool:
+    """Managers need a second factor when REQUIRE_MANAGER_TOTP is on."""
+    return bool(current_app.config.get("REQUIRE_MANAGER_TOTP") and user.is_manager and not user.totp_secret)
+
+
+@bp.before_app_request
+def _hold_until_enrolled():
+    """A manager who must enrol a second factor sees nothing else until they have."""
+    if session.get(_ENROL) and request.endpoint not in ("auth.two_factor", "auth.logout", "static"):
+        return redirect(url_for("auth.two_factor"))
+    return None
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@login_required
+def two_factor():
+    """Turn on a TOTP second factor: scan the secret, then prove it with one code."""
+    secret = session.get(_PENDING_SECRET) or pyotp.random_base32()
+    session[_PENDING_SECRET] = secret
+    form = TwoFactorForm()
+    status = 200
+    if form.validate_on_submit():
+        if pyotp.TOTP(secret).verify(form.code.data.strip().replace(" ", ""), valid_window=1):
+            current_user.totp_secret = secret
+            db.session.commit()
+            session.pop(_PENDING_SECRET, None)
+            session.pop(_ENROL, None)
+            flash("Two-step sign-in is on. You will be asked for a code each time you sign in.")
+            return redirect(_home_for(current_user))
+        form.code.errors.append("That code is not right; try the current one.")
+        status = 422
+    uri = pyotp.TOTP(secret).provisioning_uri(name=current_user.email, issuer_name="leadrouter")
+    return render_template(
+        "auth/two_factor.html", form=form, secret=secret, uri=uri, required=bool(session.get(_ENROL))
+    ), status
 
 
 def authenticate(email: str, password: str) -> User | None:

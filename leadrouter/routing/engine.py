@@ -216,9 +216,7 @@ def assign_batch(
         decision = decide(lead, list(roster.values()), now, policy)
         if decision.advisor_id is not None:
             advisor = roster[decision.advisor_id]
-            roster[advisor.id] = replace(
-                advisor, open_leads=advisor.open_leads + 1, last_assigned_at=now
-            )
+            roster[advisor.id] = replace(advisor, open_leads=advisor.open_leads + 1, last_assigned_at=now)
         decisions.append(decision)
     return decisions
 
@@ -297,9 +295,7 @@ def evaluate_rule(
     checks = {a.id: check_advisor(a, lead, rule, now) for a in in_scope}
     language_waived = False
     if rule.language_fallback and not any(not blocking for blocking, _ in checks.values()):
-        relaxed = {
-            a.id: check_advisor(a, lead, rule, now, require_language=False) for a in in_scope
-        }
+        relaxed = {a.id: check_advisor(a, lead, rule, now, require_language=False) for a in in_scope}
         if any(not blocking for blocking, _ in relaxed.values()):
             checks, language_waived = relaxed, True
     eligible = [a for a in in_scope if not checks[a.id][0]]
@@ -330,9 +326,7 @@ def rank_key(advisor: AdvisorFacts, needs_override: bool = False) -> tuple[Any, 
     )
 
 
-def _eligible_owner(
-    lead: LeadFacts, advisors: Sequence[AdvisorFacts], now: datetime
-) -> AdvisorFacts | None:
+def _eligible_owner(lead: LeadFacts, advisors: Sequence[AdvisorFacts], now: datetime) -> AdvisorFacts | None:
     owner = next((a for a in advisors if a.id == lead.owner_id), None)
     if owner is None or check_advisor(owner, lead, _CONTINUITY_RULE, now)[0]:
         return None
@@ -397,9 +391,7 @@ def _trace(
 def _scope_of(advisor: AdvisorFacts, results: list[_RuleResult]) -> _RuleResult | None:
     """Return the rule the advisor is reported under: first where eligible, else first in scope."""
     in_scope = [r for r in results if advisor.id in r.blocking]
-    return next((r for r in in_scope if not r.blocking[advisor.id]), None) or next(
-        iter(in_scope), None
-    )
+    return next((r for r in in_scope if not r.blocking[advisor.id]), None) or next(iter(in_scope), None)
 
 
 def _trace_in_scope(
@@ -466,9 +458,7 @@ def _trace_out_of_scope(
     )
 
 
-def _out_of_scope_reason(
-    advisor: AdvisorFacts, lead: LeadFacts, policy: RoutingPolicy, waited: float
-) -> str:
+def _out_of_scope_reason(advisor: AdvisorFacts, lead: LeadFacts, policy: RoutingPolicy, waited: float) -> str:
     for rule in policy.rules:
         waiting_is_all_that_is_missing = covers(rule, advisor, lead) and rule.matches(
             lead.urgency, lead.source, float("inf")
@@ -496,9 +486,7 @@ def _summarise(
 ) -> str:
     """Return the one-sentence reason stored with the decision."""
     if chosen is None:
-        pending = [
-            c.reasons[0] for c in candidates if c.rule is None and "opens after" in c.reasons[0]
-        ]
+        pending = [c.reasons[0] for c in candidates if c.rule is None and "opens after" in c.reasons[0]]
         hint = f"; {pending[0]}" if pending else ""
         return f"No eligible advisor among {len(candidates)}: lead queued{hint}."
     load = f"{chosen.open_leads}/{chosen.capacity} open"

@@ -44,9 +44,7 @@ def describe_shift(shift_hours: ShiftHours | None, tz_name: str, now: datetime) 
     local = to_local(now, tz_name)
     today, yesterday = _day_keys(local.date())
     spans = [
-        f"{_clock(start)}-{_clock(end)}"
-        for start, end in _ranges(shift_hours, yesterday)
-        if start > end
+        f"{_clock(start)}-{_clock(end)}" for start, end in _ranges(shift_hours, yesterday) if start > end
     ] + [f"{_clock(start)}-{_clock(end)}" for start, end in _ranges(shift_hours, today)]
     if not spans:
         return f"no shift on {today} {tz_name}"
@@ -81,9 +79,7 @@ def _clock(minutes: int) -> str:
 # --- contact window (SPEC §3: non-critical callbacks 08:00-21:00 local) -----------
 
 
-def within_contact_window(
-    now: datetime, tz_name: str, start: time = time(8), end: time = time(21)
-) -> bool:
+def within_contact_window(now: datetime, tz_name: str, start: time = time(8), end: time = time(21)) -> bool:
     """Return whether contacting someone in `tz_name` is allowed at `now`."""
     local_time = to_local(now, tz_name).time()
     return start <= local_time < end
@@ -97,9 +93,7 @@ def quiet_hours_window(
     return at_local(day, start, tz_name), at_local(day, end, tz_name)
 
 
-def next_contact_time(
-    now: datetime, tz_name: str, start: time = time(8), end: time = time(21)
-) -> datetime:
+def next_contact_time(now: datetime, tz_name: str, start: time = time(8), end: time = time(21)) -> datetime:
     """Return `now` if contact is allowed, else the next local `start` (DST-safe)."""
     if within_contact_window(now, tz_name, start, end):
         return now
@@ -138,9 +132,7 @@ def next_business_day(day: date, business_hours: BusinessHours) -> date:
     raise ValueError("business hours never open: check weekdays and holidays")
 
 
-def next_business_open(
-    now: datetime, business_hours: BusinessHours, state: str | None = None
-) -> datetime:
+def next_business_open(now: datetime, business_hours: BusinessHours, state: str | None = None) -> datetime:
     """Return the next opening time after `now` (today's, if it has not opened yet)."""
     hours = business_hours.for_state(state)
     local = to_local(now, hours.timezone)

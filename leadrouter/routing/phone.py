@@ -33,9 +33,7 @@ _ANONYMOUS_VALUES = frozenset(
 _MAX_INPUT_LENGTH = 64
 
 # When an area code spans zones, the one most of its callers live in.
-_PREFERRED_ZONES = frozenset(
-    {"America/Anchorage", "America/Los_Angeles", "America/North_Dakota/Center"}
-)
+_PREFERRED_ZONES = frozenset({"America/Anchorage", "America/Los_Angeles", "America/North_Dakota/Center"})
 
 
 @dataclass(frozen=True)

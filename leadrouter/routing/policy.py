@@ -225,9 +225,7 @@ def policy_from_dict(d: Mapping[str, Any]) -> RoutingPolicy:
         window = _expect(d["contact_window"], list, "contact_window", "[start, end]")
         if len(window) != 2:
             raise ValueError("contact_window: must be [start, end]")
-        kwargs["contact_window"] = tuple(
-            _read_time(t, f"contact_window[{i}]") for i, t in enumerate(window)
-        )
+        kwargs["contact_window"] = tuple(_read_time(t, f"contact_window[{i}]") for i, t in enumerate(window))
     return RoutingPolicy(**kwargs)
 
 
@@ -249,15 +247,11 @@ def _read_rule(value: Any, path: str) -> Rule:
         _expect(data[key], str, f"{path}.{key}", "a string")
     kwargs: dict[str, Any] = {"name": data["name"], "target": data["target"]}
     if "urgencies" in data:
-        kwargs["urgencies"] = frozenset(
-            _read_choices(data["urgencies"], URGENCY_ORDER, f"{path}.urgencies")
-        )
+        kwargs["urgencies"] = frozenset(_read_choices(data["urgencies"], URGENCY_ORDER, f"{path}.urgencies"))
     if data.get("sources") is not None:
         kwargs["sources"] = frozenset(_read_choices(data["sources"], SOURCES, f"{path}.sources"))
     if "after_wait_minutes" in data:
-        kwargs["after_wait_minutes"] = _read_minutes(
-            data["after_wait_minutes"], f"{path}.after_wait_minutes"
-        )
+        kwargs["after_wait_minutes"] = _read_minutes(data["after_wait_minutes"], f"{path}.after_wait_minutes")
     for key in ("ignore_capacity", "ignore_shift", "language_fallback"):
         if key in data:
             kwargs[key] = _expect(data[key], bool, f"{path}.{key}", "true or false")
@@ -290,8 +284,7 @@ def _read_hours(value: Any, path: str, parent: BusinessHours | None) -> Business
     return replace(
         hours,
         overrides={
-            state: _read_hours(sub, f"{path}.overrides.{state}", hours)
-            for state, sub in overrides.items()
+            state: _read_hours(sub, f"{path}.overrides.{state}", hours) for state, sub in overrides.items()
         },
     )
 

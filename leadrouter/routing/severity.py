@@ -74,6 +74,4 @@ def suggested_level_of_care(severity: str) -> str:
     try:
         return _LEVEL_OF_CARE[severity]
     except KeyError:
-        raise ValueError(
-            f"unknown severity {severity!r}; expected one of {SEVERITY_LEVELS}"
-        ) from None
+        raise ValueError(f"unknown severity {severity!r}; expected one of {SEVERITY_LEVELS}") from None

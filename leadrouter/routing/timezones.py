@@ -65,8 +65,6 @@ STATE_TIMEZONES = {
 }
 
 
-def timezone_for(
-    state: str | None, phone_timezone: str | None = None, default: str = _EASTERN
-) -> str:
+def timezone_for(state: str | None, phone_timezone: str | None = None, default: str = _EASTERN) -> str:
     """Prefer the phone's own zone, then the state's main zone, then the default."""
     return phone_timezone or STATE_TIMEZONES.get(state or "", default)

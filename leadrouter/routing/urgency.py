@@ -196,9 +196,7 @@ def _context_allows(term: Term, tokens: Sequence[_Token], start: int, end: int) 
     """Apply a term's cue, blocker and negation rules around a candidate match."""
     if term.needs_cue and not set(term.needs_cue) & set(_words_before(tokens, start, _CUE_WINDOW)):
         return False
-    if term.not_after and set(term.not_after) & set(
-        _words_before(tokens, start, _NOT_AFTER_WINDOW)
-    ):
+    if term.not_after and set(term.not_after) & set(_words_before(tokens, start, _NOT_AFTER_WINDOW)):
         return False
     if term.not_before and end < len(tokens) and tokens[end].word in term.not_before:
         return False
@@ -285,9 +283,7 @@ def _first_by_topic(matches: Iterable[TermMatch]) -> dict[str, TermMatch]:
 def _emergency_findings(matches: Sequence[TermMatch]) -> list[_Finding]:
     """Each emergency topic in the text makes the lead critical."""
     return [
-        _Finding(
-            "critical", 5, f"Message mentions {lexicon.EMERGENCY_TOPICS[topic]} ('{m.surface}')"
-        )
+        _Finding("critical", 5, f"Message mentions {lexicon.EMERGENCY_TOPICS[topic]} ('{m.surface}')")
         for topic, m in _first_by_topic(matches).items()
     ]
 

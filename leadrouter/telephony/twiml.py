@@ -137,9 +137,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         ),
     },
     "988_fallback": {
-        "en": (
-            "If the call did not go through, please hang up and call or text [988] from your phone."
-        ),
+        "en": ("If the call did not go through, please hang up and call or text [988] from your phone."),
         "es": (
             "Si la llamada no se completó, cuelgue y llame o envíe un mensaje de texto "
             "al [988] desde su teléfono."
@@ -165,22 +163,13 @@ PROMPTS: dict[str, dict[str, str]] = {
     },
     "voicemail_fallthrough": {
         "en": (
-            "Thank you for calling. If you left a message, an advisor will call you back "
-            "as soon as possible."
+            "Thank you for calling. If you left a message, an advisor will call you back as soon as possible."
         ),
-        "es": (
-            "Gracias por llamar. Si dejó un mensaje, un asesor le devolverá la llamada lo "
-            "antes posible."
-        ),
+        "es": ("Gracias por llamar. Si dejó un mensaje, un asesor le devolverá la llamada lo antes posible."),
     },
     "voicemail_thanks": {
-        "en": (
-            "Thank you. We have your message, and an advisor will call you back as soon "
-            "as possible."
-        ),
-        "es": (
-            "Gracias. Recibimos su mensaje y un asesor le devolverá la llamada lo antes posible."
-        ),
+        "en": ("Thank you. We have your message, and an advisor will call you back as soon as possible."),
+        "es": ("Gracias. Recibimos su mensaje y un asesor le devolverá la llamada lo antes posible."),
     },
     "goodbye": {
         "en": "Take care. Goodbye.",
@@ -200,10 +189,7 @@ PROMPTS: dict[str, dict[str, str]] = {
     },
     "degraded_no_answer": {
         "en": "We're sorry, no one could take your call. Please call us back in a few minutes.",
-        "es": (
-            "Lo sentimos, nadie pudo atender su llamada. Por favor, vuelva a llamarnos en "
-            "unos minutos."
-        ),
+        "es": ("Lo sentimos, nadie pudo atender su llamada. Por favor, vuelva a llamarnos en unos minutos."),
     },
     "blocked": {
         "en": "We're sorry, we are not able to take your call on this line.",
@@ -312,9 +298,7 @@ class Helpline:
 # --- voice -------------------------------------------------------------------------------
 
 
-def welcome_menu(
-    helpline: Helpline, gather_action: str, *, announce_recording: bool = False
-) -> str:
+def welcome_menu(helpline: Helpline, gather_action: str, *, announce_recording: bool = False) -> str:
     """Disclose who answers, give the emergency notice and ask who the call is for.
 
     No input is not a reason to hang up: the trailing <Redirect> posts to

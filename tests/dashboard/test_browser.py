@@ -23,8 +23,17 @@ PASSWORD = "correct-horse-battery"
 def live(tmp_path_factory):
     with serve_app(tmp_path_factory.mktemp("dashboard"), DASHBOARD_POLL_SECONDS=2) as (app, url):
         with app.app_context():
-            create_user("ana@example.org", PASSWORD, "advisor", "Ana Torres", regions=["TX"],
-                        status="available", capacity=10, phone="+15122060111", timezone="America/Chicago")
+            create_user(
+                "ana@example.org",
+                PASSWORD,
+                "advisor",
+                "Ana Torres",
+                regions=["TX"],
+                status="available",
+                capacity=10,
+                phone="+15122060111",
+                timezone="America/Chicago",
+            )
             db.session.commit()
         yield app, url
 
@@ -68,7 +77,8 @@ def test_an_advisor_works_a_new_lead_from_arrival_to_assessment(live, browser):
     page.get_by_role("button", name="Log attempt").click()
     page.get_by_text("Contact attempt logged.").wait_for()
 
-    tomorrow = (utcnow() + timedelta(days=1)).astimezone(ZoneInfo("America/Chicago")).replace(hour=10, minute=0)
+    tomorrow = (utcnow() + timedelta(days=1)).astimezone(ZoneInfo("America/Chicago"))
+    tomorrow = tomorrow.replace(hour=10, minute=0)
     page.locator("#due_at").fill(tomorrow.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Schedule", exact=True).click()
     page.get_by_text("Follow-up scheduled.").wait_for()

@@ -8,6 +8,7 @@ from tests.browser import SCREENSHOTS, launch_chromium, serve_app
 
 pytestmark = pytest.mark.browser
 
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     with serve_app(tmp_path_factory.mktemp("browser")) as (_app, url):

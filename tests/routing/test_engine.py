@@ -44,9 +44,7 @@ def advisor(id, name=None, regions=("TX",), **kw):
 
 
 def lead(id=100, urgency="normal", region="TX", **kw):
-    return LeadFacts(
-        id=id, urgency=urgency, region=region, created_at=kw.pop("created_at", NOW), **kw
-    )
+    return LeadFacts(id=id, urgency=urgency, region=region, created_at=kw.pop("created_at", NOW), **kw)
 
 
 def trace_of(decision, advisor_id):
@@ -87,9 +85,7 @@ def test_pool_overflow_waits_before_using_national_pool():
 
 def test_queued_since_not_created_at_measures_the_wait():
     policy = default_policy(pool_overflow_minutes=10)
-    old_but_requeued = lead(
-        created_at=NOW - timedelta(hours=5), queued_since=NOW - timedelta(minutes=1)
-    )
+    old_but_requeued = lead(created_at=NOW - timedelta(hours=5), queued_since=NOW - timedelta(minutes=1))
     decision = decide(old_but_requeued, [advisor(2, regions={"*"})], NOW, policy)
     assert decision.outcome == "queued"
 
@@ -312,9 +308,7 @@ def test_explain_reads_like_the_manager_view():
     advisors = [
         advisor(1, "Ana", open_leads=3, capacity=3),
         advisor(2, "Ben", status="offline"),
-        advisor(
-            3, "Cleo", regions={"*"}, open_leads=1, last_assigned_at=NOW - timedelta(minutes=42)
-        ),
+        advisor(3, "Cleo", regions={"*"}, open_leads=1, last_assigned_at=NOW - timedelta(minutes=42)),
         advisor(4, "Eve", regions={"CA"}),
     ]
     decision = decide(lead(), advisors, NOW)

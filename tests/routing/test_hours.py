@@ -95,9 +95,7 @@ def test_describe_shift():
     monday = local(NY, 2025, 3, 3, 7, 0)
     shifts = {"sun": [["22:00", "06:00"]], "mon": [["08:00", "12:00"]]}
     assert describe_shift(shifts, NY, monday) == "shift 22:00-06:00, 08:00-12:00 America/New_York"
-    assert describe_shift(DAY_SHIFT, NY, local(NY, 2025, 3, 4, 7)) == (
-        "no shift on tue America/New_York"
-    )
+    assert describe_shift(DAY_SHIFT, NY, local(NY, 2025, 3, 4, 7)) == ("no shift on tue America/New_York")
 
 
 # --- contact window -------------------------------------------------------------------
@@ -158,9 +156,7 @@ def test_quiet_hours_window_on_a_dst_day_is_in_local_time():
 
 
 @given(
-    st.datetimes(
-        min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
-    ),
+    st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)),
     st.sampled_from(US_ZONES),
 )
 def test_next_contact_time_is_the_first_allowed_moment(now, tz):
@@ -260,9 +256,7 @@ def test_sla_refuses_unknown_urgency():
 
 @given(
     st.sampled_from(("critical", "high", "normal", "low")),
-    st.datetimes(
-        min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
-    ),
+    st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)),
     st.sampled_from(US_ZONES),
 )
 def test_sla_is_after_creation_and_inside_contact_hours(urgency, created, tz):

@@ -74,9 +74,7 @@ def top_level(root: ET.Element) -> list[str]:
 def all_voice_documents(helpline: Helpline) -> dict[str, str]:
     return {
         "welcome_menu": twiml.welcome_menu(helpline, URLS["gather"]),
-        "welcome_menu_recorded": twiml.welcome_menu(
-            helpline, URLS["gather"], announce_recording=True
-        ),
+        "welcome_menu_recorded": twiml.welcome_menu(helpline, URLS["gather"], announce_recording=True),
         "emergency_guidance": twiml.emergency_guidance(helpline, URLS["988"]),
         "emergency_guidance_no_988": twiml.emergency_guidance(
             helpline, None, continue_action=URLS["continue"]
@@ -190,9 +188,7 @@ def test_recording_notice_only_when_announced():
     announced = said(parse(twiml.welcome_menu(EN, URLS["gather"], announce_recording=True)))
     assert "recorded" not in quiet
     assert "recorded" in announced
-    assert "grabadas" in said(
-        parse(twiml.welcome_menu(ES, URLS["gather"], announce_recording=True))
-    )
+    assert "grabadas" in said(parse(twiml.welcome_menu(ES, URLS["gather"], announce_recording=True)))
 
 
 @pytest.mark.parametrize(
@@ -317,9 +313,7 @@ def test_dial_advisor_refuses_bad_input():
 def test_whisper_briefs_the_advisor_without_personal_data():
     root = parse(twiml.whisper("Texas", "critical", "loved_one"))
     assert top_level(root) == ["Say"]
-    assert said(root) == (
-        "Helpline call. Caller in Texas. Urgency: critical. Calling for a loved one."
-    )
+    assert said(root) == ("Helpline call. Caller in Texas. Urgency: critical. Calling for a loved one.")
     assert not re.search(r"\d{3}", said(root))
     # Nothing in its signature could carry a name or a phone number.
     assert set(inspect.signature(twiml.whisper).parameters) == {
@@ -336,16 +330,11 @@ def test_whisper_handles_unknowns_and_spanish():
     assert said(parse(twiml.whisper(None, "normal", "self"))) == (
         "Helpline call. Caller location unknown. Urgency: normal. Calling for themselves."
     )
-    assert said(parse(twiml.whisper("  ", "made-up", "?"))) == (
-        "Helpline call. Caller location unknown."
-    )
-    assert "Caller chose Spanish." in said(
-        parse(twiml.whisper("Ohio", "low", "self", caller_language="es"))
-    )
+    assert said(parse(twiml.whisper("  ", "made-up", "?"))) == ("Helpline call. Caller location unknown.")
+    assert "Caller chose Spanish." in said(parse(twiml.whisper("Ohio", "low", "self", caller_language="es")))
     spanish = said(parse(twiml.whisper("Texas", "high", "loved_one", language="es")))
     assert spanish == (
-        "Llamada de la línea de ayuda. Llamada desde Texas. Urgencia: alta. "
-        "Busca ayuda para un ser querido."
+        "Llamada de la línea de ayuda. Llamada desde Texas. Urgencia: alta. Busca ayuda para un ser querido."
     )
 
 
