@@ -122,7 +122,7 @@ def find_recent_lead(phone_e164: str | None, email: str | None, now: datetime) -
         return None
     query = (
         select(Lead)
-        .where(condition, Lead.created_at >= since, Lead.created_at <= now)
+        .where(condition, Lead.created_at >= since)
         .order_by(Lead.created_at.desc())
         .limit(1)
     )
