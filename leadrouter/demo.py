@@ -367,15 +367,18 @@ def _work_the_lead(rng, lead: Lead, created_at, now) -> None:
     step = first_touch + timedelta(hours=rng.randint(2, 48))
     if step >= now:
         return
-    settled = age > timedelta(days=4)
-    weights = [0.3, 0.5, 3, 2, 4] if settled else [3, 3, 1, 1, 1]
+    settled = age > timedelta(days=9)
+    weights = [0.3, 0.5, 3, 2, 4] if settled else [5, 4, 1, 1, 1]
     final = rng.choices(["contacted", "assessment", "referred", "admitted", "closed"], weights)[0]
-    if final == "contacted":
+    if final in ("contacted", "assessment"):
+        if final == "assessment":
+            pipeline.change_status(lead, "assessment", actor, now=step)
+        next_call = now + timedelta(hours=rng.randint(2, 60))
+        pipeline.schedule_follow_up(lead, next_call, actor, "Check in after they talk it over", now=step)
         return
     if final == "closed":
         reason = rng.choice(["not_interested", "unreachable", "declined_treatment", "no_coverage"])
         pipeline.change_status(lead, "closed", actor, reason, now=step)
         return
     pipeline.change_status(lead, "assessment", actor, now=step)
-    if final != "assessment":
-        pipeline.change_status(lead, final, actor, now=step + timedelta(hours=rng.randint(1, 72)))
+    pipeline.change_status(lead, final, actor, now=step + timedelta(hours=rng.randint(1, 72)))
