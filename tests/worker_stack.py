@@ -58,7 +58,9 @@ class WorkerStack:
         migrate_to_head(self.app)
         self.workers: list[subprocess.Popen] = []
         if kind == "postgres+redis":
-            self.app.extensions["celery"].control.purge()
+            # TEST_REDIS_URL names a database the tests own: start from an empty broker, with
+            # no messages left unacknowledged by a worker an earlier test killed.
+            self._redis().flushdb()
 
     def start_worker(self, *extra_args: str, log_name: str | None = None) -> subprocess.Popen:
         env = dict(
@@ -97,10 +99,13 @@ class WorkerStack:
         self.workers.append(process)
         return process
 
+    def _redis(self):
+        return self.app.extensions["celery"].connection_for_write().channel().client
+
     def pending_messages(self) -> int:
         """Messages still waiting in the broker (delivered-but-unacknowledged ones included)."""
         if self.kind == "postgres+redis":
-            client = self.app.extensions["celery"].connection_for_write().channel().client
+            client = self._redis()
             unacked = client.hlen("unacked")
             return sum(client.llen(queue) for queue in ("routing", "notify", "default")) + unacked
         engine = create_engine(self.broker_url.removeprefix("sqla+"))
@@ -122,6 +127,8 @@ class WorkerStack:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        if self.kind == "postgres+redis":
+            self._redis().flushdb()
         with self.app.app_context():
             from leadrouter.extensions import db
 
