@@ -43,6 +43,7 @@ class Assignment(db.Model):
         ),
         Index("ix_assignments_advisor_started", "advisor_id", "started_at"),
         Index("ix_assignments_started", "started_at"),
+        Index("ix_assignments_lead_started", "lead_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

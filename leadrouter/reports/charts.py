@@ -26,10 +26,10 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude
 
 
-def _svg(title: str, description: str, height: int, body: list[str], css_class: str) -> Markup:
+def _svg(title: str, description: str, width: int, height: int, body: list[str], css_class: str) -> Markup:
     ident = "chart-" + "".join(ch if ch.isalnum() else "-" for ch in title.lower())
     return Markup(
-        f'<svg class="chart {css_class}" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'<svg class="chart {css_class}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="{ident}-t {ident}-d" preserveAspectRatio="xMinYMin meet">'
         f'<title id="{ident}-t">{escape(title)}</title><desc id="{ident}-d">{escape(description)}</desc>'
         + "".join(body)
@@ -43,20 +43,21 @@ def column_chart(
     *,
     unit: str = "leads",
     label_every: int | None = None,
+    width: int = WIDTH,
     height: int = 220,
 ) -> Markup:
     """Vertical bars, one per (label, value), with a y axis and thinned x labels."""
     left, bottom, top = 44, 28, 12
-    plot_w, plot_h = WIDTH - left - 8, height - bottom - top
+    plot_w, plot_h = width - left - 8, height - bottom - top
     peak = _nice_max(max((value for _, value in points), default=0))
     count = max(len(points), 1)
     slot = plot_w / count
     every = label_every or max(1, round(count / 12))
     body = [
-        f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{WIDTH - 8}" y2="{top + plot_h}"/>',
+        f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - 8}" y2="{top + plot_h}"/>',
         f'<text class="tick" x="{left - 6}" y="{top + 4}" text-anchor="end">{peak:g}</text>',
         f'<text class="tick" x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>',
-        f'<line class="grid" x1="{left}" y1="{top}" x2="{WIDTH - 8}" y2="{top}"/>',
+        f'<line class="grid" x1="{left}" y1="{top}" x2="{width - 8}" y2="{top}"/>',
     ]
     for index, (label, value) in enumerate(points):
         bar_h = plot_h * value / peak
@@ -74,13 +75,15 @@ def column_chart(
     total = sum(value for _, value in points)
     highest = max((value for _, value in points), default=0)
     description = f"{total:,} {unit} across {len(points)} bars; highest bar {highest:,}."
-    return _svg(title, description, height, body, "chart-columns")
+    return _svg(title, description, width, height, body, "chart-columns")
 
 
-def bar_chart(title: str, rows: Sequence[tuple[str, int]], *, unit: str = "leads") -> Markup:
+def bar_chart(
+    title: str, rows: Sequence[tuple[str, int]], *, unit: str = "leads", width: int = 480
+) -> Markup:
     """Horizontal labelled bars (a funnel or a distribution), values printed at the bar end."""
-    label_w, row_h, top = 150, 30, 6
-    plot_w = WIDTH - label_w - 80
+    label_w, row_h, top = 110, 30, 6
+    plot_w = width - label_w - 70
     peak = max((value for _, value in rows), default=0) or 1
     height = top * 2 + row_h * max(len(rows), 1)
     body = []
@@ -95,4 +98,4 @@ def bar_chart(title: str, rows: Sequence[tuple[str, int]], *, unit: str = "leads
             f'<text class="value" x="{label_w + bar_w + 6:.1f}" y="{y + row_h / 2 + 5:.1f}">{value:,}</text>'
         )
     description = "; ".join(f"{label}: {value:,}" for label, value in rows) + "."
-    return _svg(title, description, height, body, "chart-bars")
+    return _svg(title, description, width, height, body, "chart-bars")

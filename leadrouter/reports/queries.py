@@ -25,9 +25,12 @@ Definitions managers read the numbers by:
   over the leads contacted while theirs plus uncontacted overdue leads they own now.
 - The `advisor` filter keeps the leads that advisor held at some point.
 
-Each number is one grouped query over the range, served by the created_at indexes; the
-percentiles fetch just the durations column (a 30-day range is tens of thousands of
-numbers) so one portable code path serves SQLite and PostgreSQL.
+How it stays fast without rollups: one pass reads the range's leads (ix_leads_created_at)
+joined to their assignments (ix_assignments_started / ix_assignments_lead_started) as
+plain tuples and folds them in Python; a second, index-only pass counts leads per UTC
+quarter hour for the day and hour charts; the calls are one grouped count. The
+percentiles are exact, from the sorted durations (a 30-day range is tens of thousands of
+numbers), so SQLite and PostgreSQL share one code path. See bench/report_latency.py.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import bisect
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -119,12 +122,9 @@ def routing_report(filters: ReportFilters, timezone: str = "UTC", now: datetime 
     sql = DialectSql(db.session.get_bind().dialect.name)
     conditions = lead_conditions(filters, low, high)
 
-    mix = _status_mix(conditions, now)
-    speeds = _speed_to_lead(sql, conditions, now)
-    held = _held_by_advisor(conditions)
-    owned = _owned_by_advisor(conditions, now)
+    mix, held = _scan_leads(sql, conditions, low, now)
 
-    report = {
+    return {
         "start": filters.start.isoformat(),
         "end": filters.end.isoformat(),
         "timezone": timezone,
@@ -135,24 +135,24 @@ def routing_report(filters: ReportFilters, timezone: str = "UTC", now: datetime 
         "by_region": dict(sorted(mix.by_region.items(), key=lambda item: (-item[1], item[0]))),
         "by_urgency": _ordered(mix.by_urgency, URGENCIES),
         **_by_day_and_hour(sql, conditions, filters, timezone),
-        "speed_to_lead_seconds": _percentiles(speeds.all, (0.5, 0.9)),
+        "speed_to_lead_seconds": _percentiles(held.speeds, (0.5, 0.9)),
         "speed_to_lead_by_urgency": {
-            urgency: _percentiles(speeds.by_urgency.get(urgency, []), (0.5, 0.9)) for urgency in URGENCIES
+            urgency: _percentiles(held.speeds_by_urgency.get(urgency, []), (0.5, 0.9))
+            for urgency in URGENCIES
         },
-        "speed_to_lead_distribution": _histogram(speeds.all),
+        "speed_to_lead_distribution": _histogram(held.speeds),
         "sla": {"met": mix.sla["met"], "missed": mix.sla["missed"], "pending": mix.sla["pending"]},
         "sla_met_pct": _pct(mix.sla["met"], mix.sla["met"] + mix.sla["missed"]),
-        "assignment_latency_seconds": _percentiles(_assignment_latencies(sql, conditions), (0.5, 0.99)),
-        "reassignments": sum(row.reassigned for row in held.values()),
+        "assignment_latency_seconds": _percentiles(held.first_assignment, (0.5, 0.99)),
+        "reassignments": held.reassignments,
         "escalations": mix.escalations,
         "calls": _calls(filters, low, high),
         "funnel": {
             **{stage: mix.funnel[stage] for stage in FUNNEL_STAGES},
             "closed_by_reason": dict(sorted(mix.closed_by_reason.items(), key=lambda item: -item[1])),
         },
-        "advisors": _advisor_rows(filters, held, owned, speeds),
+        "advisors": _advisor_rows(filters, mix, held),
     }
-    return report
 
 
 # --- the queries ------------------------------------------------------------------
@@ -201,6 +201,7 @@ def filter_conditions(filters: ReportFilters) -> list[ColumnElement]:
 
 
 def sla_state_of(now: datetime) -> ColumnElement:
+    """'met', 'missed' or 'pending' for a lead, as of now."""
     contacted = Lead.first_contact_at.is_not(None)
     return case(
         (and_(contacted, Lead.sla_due_at.is_not(None), Lead.first_contact_at <= Lead.sla_due_at), "met"),
@@ -212,40 +213,19 @@ def sla_state_of(now: datetime) -> ColumnElement:
 
 @dataclass
 class _Mix:
-    total: int
-    by_source: Counter
-    by_region: Counter
-    by_urgency: Counter
-    sla: Counter
-    escalations: int
-    funnel: Counter
-    closed_by_reason: Counter
+    total: int = 0
+    by_source: Counter = field(default_factory=Counter)
+    by_region: Counter = field(default_factory=Counter)
+    by_urgency: Counter = field(default_factory=Counter)
+    sla: Counter = field(default_factory=Counter)
+    escalations: int = 0
+    funnel: Counter = field(default_factory=Counter)
+    closed_by_reason: Counter = field(default_factory=Counter)
 
 
-def _status_mix(conditions, now: datetime) -> _Mix:
-    """One grouped scan gives the counts by source, region, urgency, status, SLA and escalation."""
-    sla_state = sla_state_of(now).label("sla_state")
-    escalated = case((Lead.escalated_at.is_not(None), 1), else_=0).label("escalated")
-    columns = (Lead.source, Lead.region, Lead.urgency, Lead.status, Lead.closed_reason)
-    query = (
-        select(*columns, sla_state, escalated, func.count().label("n"))
-        .where(*conditions)
-        .group_by(*columns, sla_state, escalated)
-    )
-    mix = _Mix(0, Counter(), Counter(), Counter(), Counter(), 0, Counter(), Counter())
-    for row in db.session.execute(query):
-        mix.total += row.n
-        mix.by_source[row.source] += row.n
-        mix.by_region[row.region or UNKNOWN_REGION] += row.n
-        mix.by_urgency[row.urgency] += row.n
-        mix.sla[row.sla_state] += row.n
-        mix.escalations += row.n if row.escalated else 0
-        for stage, statuses in _AT_OR_PAST.items():
-            if row.status in statuses:
-                mix.funnel[stage] += row.n
-        if row.status == "closed":
-            mix.closed_by_reason[row.closed_reason or "unspecified"] += row.n
-    return mix
+def _rows(query) -> list:
+    """Plain result tuples straight from the connection, fetched at once (no ORM row processing)."""
+    return db.session.connection().execute(query).all()
 
 
 def _by_day_and_hour(sql: DialectSql, conditions, filters: ReportFilters, timezone: str) -> dict:
@@ -258,7 +238,7 @@ def _by_day_and_hour(sql: DialectSql, conditions, filters: ReportFilters, timezo
         for offset in range((filters.end - filters.start).days + 1)
     }
     hours = {f"{hour:02d}": 0 for hour in range(24)}
-    for row in db.session.execute(query):
+    for row in _rows(query):
         local = datetime.fromtimestamp(row.bucket * _BUCKET_SECONDS, zone)
         days[local.date().isoformat()] = days.get(local.date().isoformat(), 0) + row.n
         hours[f"{local.hour:02d}"] += row.n
@@ -266,86 +246,114 @@ def _by_day_and_hour(sql: DialectSql, conditions, filters: ReportFilters, timezo
 
 
 @dataclass
-class _Speeds:
-    all: list[float]
-    by_urgency: dict[str, list[float]]
-    by_advisor: dict[int, list[float]]
-    sla_by_advisor: dict[int, Counter]
+class _Held:
+    """What the leads' assignments say: speeds, first assignments, who held what."""
+
+    speeds: list[float] = field(default_factory=list)
+    speeds_by_urgency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    first_assignment: list[float] = field(default_factory=list)
+    reassignments: int = 0
+    leads_by_advisor: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    speeds_by_advisor: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    sla_by_advisor: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    open_by_owner: Counter = field(default_factory=Counter)
+    overdue_by_owner: Counter = field(default_factory=Counter)
 
 
-def _speed_to_lead(sql: DialectSql, conditions, now: datetime) -> _Speeds:
-    """Created → first contact for every contacted lead, with who held the lead at that moment."""
-    seconds = sql.seconds_between(Lead.first_contact_at, Lead.created_at).label("seconds")
+def _scan_leads(sql: DialectSql, conditions, low: datetime, now: datetime) -> tuple[_Mix, _Held]:
+    """One pass over the range's leads joined to their assignments (a row per assignment, or per lead).
+
+    Everything but the time buckets and the calls comes from this pass: the counts by
+    source, region, urgency, status and SLA state; speed to lead (overall, per urgency, and
+    per advisor holding the lead at first contact); created → first assignment;
+    reassignments; who held which lead; each current owner's open and overdue leads. Rows
+    are read straight from the connection and each lead's categorical columns are counted
+    as one tuple key, so Python does one dictionary update per lead.
+    """
     holder = and_(
-        Assignment.lead_id == Lead.id,
         Assignment.started_at <= Lead.first_contact_at,
         or_(Assignment.ended_at.is_(None), Assignment.ended_at > Lead.first_contact_at),
     )
-    query = (
-        select(Lead.urgency, seconds, Assignment.advisor_id, sla_state_of(now).label("sla_state"))
-        .outerjoin(Assignment, holder)
-        .where(*conditions, Lead.first_contact_at.is_not(None))
-    )
-    speeds = _Speeds([], defaultdict(list), defaultdict(list), defaultdict(Counter))
-    for urgency, value, advisor_id, sla_state in db.session.execute(query):
-        value = max(0.0, float(value))
-        speeds.all.append(value)
-        speeds.by_urgency[urgency].append(value)
-        if advisor_id is not None:
-            speeds.by_advisor[advisor_id].append(value)
-            speeds.sla_by_advisor[advisor_id][sla_state] += 1
-    speeds.all.sort()
-    for values in (*speeds.by_urgency.values(), *speeds.by_advisor.values()):
-        values.sort()
-    return speeds
-
-
-def _assignment_latencies(sql: DialectSql, conditions) -> list[float]:
-    """Created → first assignment, per assigned lead, sorted."""
-    query = (
-        select(sql.seconds_between(func.min(Assignment.started_at), Lead.created_at))
-        .join(Assignment, Assignment.lead_id == Lead.id)
-        .where(*conditions)
-        .group_by(Lead.id, Lead.created_at)
-    )
-    return sorted(max(0.0, float(value)) for value in db.session.scalars(query))
-
-
-@dataclass
-class _Held:
-    leads: int
-    reassigned: int
-
-
-def _held_by_advisor(conditions) -> dict[int, _Held]:
-    """Per advisor: how many of the leads they held, and how many reached them by reassignment."""
-    reassigned = func.sum(case((Assignment.kind == "reassigned", 1), else_=0))
-    query = (
-        select(Assignment.advisor_id, func.count(func.distinct(Assignment.lead_id)), reassigned)
-        .join(Lead, Lead.id == Assignment.lead_id)
-        .where(*conditions)
-        .group_by(Assignment.advisor_id)
-    )
-    rows = db.session.execute(query)
-    return {advisor_id: _Held(leads, int(moved or 0)) for advisor_id, leads, moved in rows}
-
-
-def _owned_by_advisor(conditions, now: datetime) -> dict[int, Counter]:
-    """Per current owner: open leads, and uncontacted leads whose due time has passed."""
     overdue = and_(Lead.first_contact_at.is_(None), Lead.sla_due_at < now)
     query = (
         select(
+            Lead.id,
+            Lead.source,
+            Lead.region,
+            Lead.urgency,
+            Lead.status,
+            Lead.closed_reason,
+            sla_state_of(now),
+            case((Lead.escalated_at.is_not(None), 1), else_=0),
+            sql.seconds_between(Lead.first_contact_at, Lead.created_at),
             Lead.owner_id,
-            func.sum(case((Lead.is_open.is_(True), 1), else_=0)),
-            func.sum(case((overdue, 1), else_=0)),
+            case((Lead.is_open.is_(True), 1), else_=0),
+            case((overdue, 1), else_=0),
+            Assignment.advisor_id,
+            Assignment.kind,
+            sql.seconds_between(Assignment.started_at, Lead.created_at),
+            case((holder, 1), else_=0),
         )
-        .where(*conditions, Lead.owner_id.is_not(None))
-        .group_by(Lead.owner_id)
+        # An assignment never starts before its lead exists: the bound on started_at lets
+        # PostgreSQL read only this range's assignments (ix_assignments_started) when the
+        # range is recent, or probe ix_assignments_lead_started per lead when it is not.
+        .outerjoin(Assignment, and_(Assignment.lead_id == Lead.id, Assignment.started_at >= low))
+        .where(*conditions)
     )
-    return {
-        owner_id: Counter(open=int(open_ or 0), overdue=int(late or 0))
-        for owner_id, open_, late in db.session.execute(query)
-    }
+    held = _Held()
+    kinds: Counter = Counter()
+    seen: set[int] = set()
+    first: dict[int, float] = {}
+    contacted: dict[int, tuple[str, float, str]] = {}
+    holders: dict[int, int] = {}
+    for row in _rows(query):
+        lead_id, advisor = row[0], row[12]
+        if lead_id not in seen:
+            seen.add(lead_id)
+            kinds[row[1:8]] += 1  # source, region, urgency, status, closed reason, SLA, escalated
+            speed, owner = row[8], row[9]
+            if speed is not None:
+                contacted[lead_id] = (row[3], speed if speed > 0 else 0.0, row[6])
+            if owner is not None:
+                held.open_by_owner[owner] += row[10]
+                held.overdue_by_owner[owner] += row[11]
+        if advisor is None:
+            continue
+        held.leads_by_advisor[advisor].add(lead_id)
+        if row[13] == "reassigned":
+            held.reassignments += 1
+        if row[14] < first.get(lead_id, math.inf):
+            first[lead_id] = row[14]
+        if row[15]:
+            holders[lead_id] = advisor
+    for lead_id, (urgency, speed, sla) in contacted.items():
+        held.speeds.append(speed)
+        held.speeds_by_urgency[urgency].append(speed)
+        advisor = holders.get(lead_id)
+        if advisor is not None:
+            held.speeds_by_advisor[advisor].append(speed)
+            held.sla_by_advisor[advisor][sla] += 1
+    held.first_assignment = sorted(max(0.0, float(value)) for value in first.values())
+    for values in (held.speeds, *held.speeds_by_urgency.values(), *held.speeds_by_advisor.values()):
+        values.sort()
+    return _count_kinds(kinds), held
+
+
+def _count_kinds(kinds: Counter) -> _Mix:
+    mix = _Mix()
+    for (source, region, urgency, status, closed_reason, sla, escalated), n in kinds.items():
+        mix.total += n
+        mix.by_source[source] += n
+        mix.by_region[region or UNKNOWN_REGION] += n
+        mix.by_urgency[urgency] += n
+        mix.sla[sla] += n
+        mix.escalations += n if escalated else 0
+        for stage, reached in _AT_OR_PAST.items():
+            if status in reached:
+                mix.funnel[stage] += n
+        if status == "closed":
+            mix.closed_by_reason[closed_reason or "unspecified"] += n
+    return mix
 
 
 def _calls(filters: ReportFilters, low: datetime, high: datetime) -> dict[str, int]:
@@ -363,25 +371,22 @@ def _calls(filters: ReportFilters, low: datetime, high: datetime) -> dict[str, i
     return {outcome: int(counts.get(outcome, 0)) for outcome in CALL_OUTCOMES}
 
 
-def _advisor_rows(
-    filters: ReportFilters, held: dict[int, _Held], owned: dict[int, Counter], speeds: _Speeds
-) -> list[dict]:
-    ids = [advisor_id for advisor_id in held if filters.advisor_id in (None, advisor_id)]
+def _advisor_rows(filters: ReportFilters, mix: _Mix, held: _Held) -> list[dict]:
+    ids = [advisor_id for advisor_id in held.leads_by_advisor if filters.advisor_id in (None, advisor_id)]
     names = dict(db.session.execute(select(Advisor.id, Advisor.name).where(Advisor.id.in_(ids))).all())
     rows = []
     for advisor_id in ids:
-        contacted = speeds.by_advisor.get(advisor_id, [])
-        sla = speeds.sla_by_advisor.get(advisor_id, Counter())
-        met = sla["met"]
-        missed = sla["missed"] + owned.get(advisor_id, Counter())["overdue"]
+        speeds = held.speeds_by_advisor.get(advisor_id, [])
+        sla = held.sla_by_advisor.get(advisor_id, Counter())
+        met, missed = sla["met"], sla["missed"] + held.overdue_by_owner[advisor_id]
         rows.append(
             {
                 "id": advisor_id,
                 "name": names.get(advisor_id, f"Advisor {advisor_id}"),
-                "assigned": held[advisor_id].leads,
-                "contacted": len(contacted),
-                "open": owned.get(advisor_id, Counter())["open"],
-                "median_speed_to_lead_seconds": _round(percentile(contacted, 0.5)),
+                "assigned": len(held.leads_by_advisor[advisor_id]),
+                "contacted": len(speeds),
+                "open": held.open_by_owner[advisor_id],
+                "median_speed_to_lead_seconds": _round(percentile(speeds, 0.5)),
                 "sla_met_pct": _pct(met, met + missed),
             }
         )

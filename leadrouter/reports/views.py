@@ -307,7 +307,7 @@ def _charts(report: dict) -> dict:
             label_every=max(1, round(len(days) / 10)),
         ),
         "hours": charts.column_chart(
-            "Leads by hour of day", list(report["by_hour"].items()), label_every=3, height=180
+            "Leads by hour of day", list(report["by_hour"].items()), label_every=3, width=480, height=180
         ),
         "speed": charts.bar_chart(
             "Speed to lead",

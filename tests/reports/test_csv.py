@@ -1,0 +1,102 @@
+"""The CSV export: the report's leads without personal data, formulas neutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+
+from leadrouter.reports.csv_export import COLUMNS, neutralise, stream_csv
+from leadrouter.reports.queries import ReportFilters
+from tests.factories import at, make_advisor
+from tests.reports.conftest import add_lead
+
+NOW = at("2026-03-10 00:00")
+RANGE = ReportFilters(start=date(2026, 3, 1), end=date(2026, 3, 3))
+
+
+def export(filters: ReportFilters = RANGE, timezone: str = "UTC") -> list[dict]:
+    text = "".join(stream_csv(filters, timezone, now=NOW))
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tTab", "'\tTab"),
+        ("\rReturn", "'\rReturn"),
+        ("Ana Torres", "Ana Torres"),
+        ("a=b", "a=b"),
+        (None, ""),
+        (42, "42"),
+    ],
+)
+def test_neutralise(value, cell):
+    assert neutralise(value) == cell
+
+
+def test_formula_cells_from_the_database_are_neutralised(session):
+    for name in ("=cmd|' /C calc'!A0", "+Ana", "-Ben", "@Cleo"):
+        advisor = make_advisor(name=name)
+        add_lead(at("2026-03-02 10:00"), owner_id=advisor.id, status="closed", closed_reason="=1+1")
+    rows = export()
+    assert sorted(row["advisor"] for row in rows) == sorted(
+        ["'=cmd|' /C calc'!A0", "'+Ana", "'-Ben", "'@Cleo"]
+    )
+    assert {row["closed_reason"] for row in rows} == {"'=1+1"}
+
+
+def test_the_columns_and_values_with_no_personal_data(week):
+    text = "".join(stream_csv(RANGE, "UTC", now=NOW))
+    header = text.splitlines()[0].split(",")
+    assert tuple(header) == COLUMNS
+    for personal in ("name", "phone", "email", "message", "note", "patient_name", "zip", "city"):
+        assert personal not in header
+    assert "Private Person" not in text
+    assert "+15125550199" not in text
+    assert "private.person@example.org" not in text
+    assert "PRIVATE MESSAGE" not in text
+
+    rows = {int(row["id"]): row for row in export()}
+    first = rows[week.l1.id]
+    assert first == {
+        "id": str(week.l1.id),
+        "created_at": "2026-03-01T10:00:00+00:00",
+        "source": "web_form",
+        "region": "TX",
+        "urgency": "critical",
+        "status": "contacted",
+        "closed_reason": "",
+        "advisor": "Ana Torres",
+        "first_contact_at": "2026-03-01T10:03:00+00:00",
+        "speed_to_lead_seconds": "180",
+        "sla_met": "yes",
+    }
+    assert rows[week.l2.id]["sla_met"] == "no"
+    assert rows[week.l3.id]["sla_met"] == "no"
+    assert rows[week.l4.id]["sla_met"] == ""
+    assert rows[week.l4.id]["advisor"] == ""
+    assert rows[week.l4.id]["region"] == ""
+
+
+def test_times_are_written_in_the_report_time_zone(session):
+    add_lead(at("2026-03-04 05:30"))  # 23:30 CST on the 3rd
+    rows = export(timezone="America/Chicago")
+    assert [row["created_at"] for row in rows] == ["2026-03-03T23:30:00-06:00"]
+
+
+def test_the_export_streams_in_batches(session, monkeypatch):
+    from leadrouter.reports import csv_export
+
+    monkeypatch.setattr(csv_export, "BATCH", 2)
+    for minute in range(5):
+        add_lead(at(f"2026-03-02 10:0{minute}"))
+    chunks = list(stream_csv(RANGE, "UTC", now=NOW))
+    assert len(chunks) >= 3
+    assert sum(chunk.count("\r\n") for chunk in chunks) == 6  # header + 5 leads
