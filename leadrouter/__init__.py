@@ -72,6 +72,7 @@ def _register_blueprints(app: Flask) -> None:
     from leadrouter.reports import views as report_views
     from leadrouter.security_headers import init_security_headers
     from leadrouter.telephony.click_to_call import bp as outbound_bp
+    from leadrouter.team.views import bp as team_bp
     from leadrouter.telephony.webhooks import bp as twilio_bp
 
     app.register_blueprint(health_bp)
@@ -80,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(twilio_bp)
     app.register_blueprint(outbound_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(team_bp)
     dashboard_views.register(app)
     report_views.register(app)
     register_error_handlers(app)

@@ -120,12 +120,7 @@ def find_recent_lead(phone_e164: str | None, email: str | None, now: datetime) -
         condition = (Lead.email == email.lower()) & Lead.phone.is_(None)
     else:
         return None
-    query = (
-        select(Lead)
-        .where(condition, Lead.created_at >= since)
-        .order_by(Lead.created_at.desc())
-        .limit(1)
-    )
+    query = select(Lead).where(condition, Lead.created_at >= since).order_by(Lead.created_at.desc()).limit(1)
     return db.session.scalar(query)
 
 

@@ -1,0 +1,137 @@
+"""Read queries for the manager's team board and staffing forecast."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, select
+
+from leadrouter.extensions import db
+from leadrouter.models import Advisor, AuditEntry, Call, Lead
+from leadrouter.routing.hours import on_shift
+
+
+@dataclass(frozen=True)
+class AdvisorLoad:
+    advisor: Advisor
+    overdue: int
+    critical: int
+    oldest_overdue_id: int | None
+    oldest_overdue_due: datetime | None
+
+
+def team_board(now: datetime) -> list[AdvisorLoad]:
+    """Every advisor with their load, overdue first contacts and the oldest of them, in two queries."""
+    overdue = and_(Lead.first_contact_at.is_(None), Lead.sla_due_at < now)
+    rows = db.session.execute(
+        select(
+            Lead.owner_id,
+            func.coalesce(func.sum(case((overdue, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Lead.urgency == "critical", 1), else_=0)), 0),
+            func.min(case((overdue, Lead.sla_due_at))),
+        )
+        .where(Lead.is_open.is_(True), Lead.owner_id.is_not(None))
+        .group_by(Lead.owner_id)
+    ).all()
+    per_owner = {row[0]: row for row in rows}
+    oldest_ids = _oldest_overdue_ids(now)
+    board = []
+    for advisor in db.session.scalars(select(Advisor).order_by(Advisor.active.desc(), Advisor.name)):
+        row = per_owner.get(advisor.id)
+        oldest_due = row[3] if row else None
+        board.append(
+            AdvisorLoad(
+                advisor=advisor,
+                overdue=row[1] if row else 0,
+                critical=row[2] if row else 0,
+                oldest_overdue_id=oldest_ids.get(advisor.id),
+                oldest_overdue_due=_aware(oldest_due),
+            )
+        )
+    return board
+
+
+def _oldest_overdue_ids(now: datetime) -> dict[int, int]:
+    """Advisor id -> the id of their longest-overdue lead."""
+    ranked = (
+        select(
+            Lead.owner_id,
+            Lead.id,
+            func.row_number()
+            .over(partition_by=Lead.owner_id, order_by=(Lead.sla_due_at, Lead.id))
+            .label("n"),
+        )
+        .where(
+            Lead.is_open.is_(True),
+            Lead.owner_id.is_not(None),
+            Lead.first_contact_at.is_(None),
+            Lead.sla_due_at < now,
+        )
+        .subquery()
+    )
+    return dict(db.session.execute(select(ranked.c.owner_id, ranked.c.id).where(ranked.c.n == 1)).all())
+
+
+def _aware(moment):
+    """Aggregates bypass the column type; SQLite hands back naive (or text) UTC values."""
+    if moment is None or getattr(moment, "tzinfo", None) is not None:
+        return moment
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC)
+
+
+def recent_policy_changes(limit: int = 10) -> list[AuditEntry]:
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.action == "routing_policy.updated")
+        .order_by(AuditEntry.at.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class ArrivalProfile:
+    """Average calls per hour of the week, and the measured handling time."""
+
+    per_hour: dict[tuple[int, int], float]  # (weekday 0=Mon, hour) -> mean arrivals
+    handle_seconds: float
+    weeks: int
+
+
+def arrival_profile(now: datetime, zone: str, weeks: int = 4, region: str | None = None) -> ArrivalProfile:
+    """Arrival rates per weekday-hour over the last weeks, in the report time zone."""
+    since = now - timedelta(weeks=weeks)
+    query = select(Lead.created_at).where(Lead.created_at >= since, Lead.source.in_(("call", "voicemail")))
+    if region:
+        query = query.where(Lead.region == region)
+    tz = ZoneInfo(zone)
+    counts = Counter()
+    for (created_at,) in db.session.execute(query):
+        local = _aware(created_at).astimezone(tz)
+        counts[(local.weekday(), local.hour)] += 1
+    handle = db.session.scalar(
+        select(func.avg(Call.duration_seconds)).where(
+            Call.started_at >= since, Call.outcome == "answered", Call.duration_seconds.is_not(None)
+        )
+    )
+    per_hour = {key: count / weeks for key, count in counts.items()}
+    return ArrivalProfile(per_hour=per_hour, handle_seconds=float(handle or 600), weeks=weeks)
+
+
+def active_advisors() -> list[Advisor]:
+    return list(db.session.scalars(select(Advisor).where(Advisor.active.is_(True))))
+
+
+def scheduled_advisors(advisors: list[Advisor], moment: datetime, region: str | None = None) -> int:
+    """How many of these advisors are on shift at `moment` (no shift hours = always on)."""
+    return sum(
+        1
+        for advisor in advisors
+        if on_shift(advisor.shift_hours, advisor.timezone, moment)
+        and (region is None or region in (advisor.regions or ()) or "*" in (advisor.regions or ()))
+    )

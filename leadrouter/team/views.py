@@ -1,0 +1,162 @@
+"""The manager's team board: who is working, how loaded, what is overdue; advisors, routing
+settings and the staffing forecast."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+
+from leadrouter.api.advisors import update_advisor
+from leadrouter.api.schemas import AdvisorSchema
+from leadrouter.assignment.policy_store import load_policy, save_policy
+from leadrouter.dashboard.access import manager_required
+from leadrouter.extensions import db
+from leadrouter.models import ADVISOR_STATUSES, Advisor, utcnow
+from leadrouter.routing.hours import to_local
+from leadrouter.routing.policy import URGENCY_ORDER
+from leadrouter.routing.staffing import advisors_needed
+from leadrouter.team.queries import (
+    active_advisors,
+    arrival_profile,
+    recent_policy_changes,
+    scheduled_advisors,
+    team_board,
+)
+
+bp = Blueprint("team", __name__, url_prefix="/team")
+
+
+@bp.before_request
+@login_required
+def _managers_only():
+    manager_required()
+
+
+@bp.after_request
+def _never_cache(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("")
+def board():
+    return render_template("team/board.html", board=team_board(utcnow()), now=utcnow())
+
+
+@bp.get("/rows")
+def board_rows():
+    return render_template("team/_board_rows.html", board=team_board(utcnow()), now=utcnow())
+
+
+@bp.route("/advisors/<int:advisor_id>", methods=["GET", "POST"])
+def edit_advisor(advisor_id: int):
+    advisor = db.session.get(Advisor, advisor_id)
+    if advisor is None:
+        return render_template("staff/message.html", message="No such advisor."), 404
+    errors: dict = {}
+    if request.method == "POST":
+        try:
+            changes = AdvisorSchema(partial=True).load(_advisor_form_data(request.form))
+            update_advisor(advisor, changes, f"user:{current_user.id}")
+        except ValidationError as error:
+            db.session.rollback()
+            errors = error.normalized_messages()
+        except ValueError as error:
+            db.session.rollback()
+            errors = {"shift_hours": [str(error)]}
+        else:
+            db.session.commit()
+            flash(f"Saved {advisor.name}.")
+            return redirect(url_for("team.board"), 303)
+    return (
+        render_template(
+            "team/advisor.html", advisor=advisor, errors=errors, statuses=ADVISOR_STATUSES, form=request.form
+        ),
+        422 if errors else 200,
+    )
+
+
+def _advisor_form_data(form) -> dict:
+    """The edit form's plain text fields, as the API schema expects them."""
+    shift_text = (form.get("shift_hours") or "").strip()
+    try:
+        shift_hours = json.loads(shift_text) if shift_text else None
+    except json.JSONDecodeError:
+        raise ValueError('shift hours must be JSON like {"mon": [["08:00", "17:00"]]}, or empty') from None
+    return {
+        "regions": [part.strip() for part in form.get("regions", "").split(",") if part.strip()],
+        "languages": [part.strip() for part in form.get("languages", "").split(",") if part.strip()],
+        "capacity": int(form["capacity"])
+        if form.get("capacity", "").strip().isdigit()
+        else form.get("capacity"),
+        "status": form.get("status"),
+        "timezone": form.get("timezone"),
+        "shift_hours": shift_hours,
+        "active": form.get("active") == "on",
+    }
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def routing_settings():
+    policy = load_policy()
+    errors: dict = {}
+    if request.method == "POST":
+        data = policy.to_dict()
+        try:
+            for urgency in URGENCY_ORDER:
+                raw = request.form.get(f"sla_{urgency}", "").strip()
+                data["sla_minutes"][urgency] = int(raw) if raw else None
+            data["pool_overflow_minutes"] = int(request.form.get("pool_overflow_minutes", "0"))
+            data["max_reassignments"] = int(request.form.get("max_reassignments", "2"))
+            data.pop("rules", None)  # rebuilt from the overflow delay
+            save_policy(data, f"user:{current_user.id}")
+        except ValueError as error:
+            db.session.rollback()
+            errors = {"settings": str(error)}
+        else:
+            db.session.commit()
+            flash("Routing settings saved; they apply to the next decision.")
+            return redirect(url_for("team.routing_settings"), 303)
+    return (
+        render_template(
+            "team/settings.html",
+            policy=policy,
+            urgencies=URGENCY_ORDER,
+            errors=errors,
+            changes=recent_policy_changes(),
+        ),
+        422 if errors else 200,
+    )
+
+
+@bp.get("/forecast")
+def forecast():
+    """Advisors needed per hour for the next day (Erlang C) next to those scheduled."""
+    target_share = min(max(request.args.get("share", 0.8, type=float), 0.5), 0.99)
+    target_seconds = min(max(request.args.get("within", 20, type=int), 5), 600)
+    region = (request.args.get("region") or "").upper() or None
+    zone = current_app.config["REPORT_TIMEZONE"]
+    now = utcnow()
+    profile = arrival_profile(now, zone, region=region)
+    start = to_local(now, zone).replace(minute=0, second=0, microsecond=0)
+    advisors = active_advisors()
+    hours = []
+    for offset in range(24):
+        moment = start + timedelta(hours=offset)
+        arrivals = profile.per_hour.get((moment.weekday(), moment.hour), 0.0)
+        need = advisors_needed(arrivals, profile.handle_seconds, target_seconds, target_share)
+        scheduled = scheduled_advisors(advisors, moment, region)
+        hours.append({"moment": moment, "arrivals": arrivals, "need": need, "scheduled": scheduled})
+    return render_template(
+        "team/forecast.html",
+        hours=hours,
+        profile=profile,
+        zone=zone,
+        share=target_share,
+        within=target_seconds,
+        region=region,
+    )
