@@ -8,6 +8,7 @@ python3 run.py test     # create .venv, install with test tools, run the whole t
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -37,7 +38,11 @@ def ensure_environment(extras: str) -> None:
 
 
 def wait_through_ctrl_c(process: subprocess.Popen) -> int:
-    """Ctrl-C reaches the whole process group; wait while the helpline shuts its processes down."""
+    """Ctrl-C reaches the whole process group; wait while the helpline shuts its processes down.
+
+    A SIGTERM sent to this launcher alone is passed on, so nothing is left running.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     while True:
         try:
             return process.wait()
