@@ -71,8 +71,8 @@ def _register_blueprints(app: Flask) -> None:
     from leadrouter.intake.views import bp as public_bp
     from leadrouter.reports import views as report_views
     from leadrouter.security_headers import init_security_headers
-    from leadrouter.telephony.click_to_call import bp as outbound_bp
     from leadrouter.team.views import bp as team_bp
+    from leadrouter.telephony.click_to_call import bp as outbound_bp
     from leadrouter.telephony.webhooks import bp as twilio_bp
 
     app.register_blueprint(health_bp)
