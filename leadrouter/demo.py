@@ -19,6 +19,8 @@ from leadrouter.leads import pipeline
 from leadrouter.leads.intake import ConsentInput, LeadInput, record_lead
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import Advisor, Call, Lead, Recording, TrackingNumber, User, utcnow
+from leadrouter.models.lead import SUBSTANCES
+from leadrouter.routing.severity import DSM_CRITERIA
 
 DEMO_PASSWORD = "helpline-demo"
 MANAGERS = [
@@ -151,28 +153,6 @@ MESSAGES = [
     ("My husband drinks every day and hides bottles. How does treatment work?", "loved_one"),
     ("", "self"),
 ]
-SUBSTANCES = [
-    "heroin",
-    "fentanyl",
-    "prescription_opioids",
-    "alcohol",
-    "methamphetamine",
-    "cocaine",
-    "benzodiazepines",
-]
-CRITERIA = [
-    "larger_or_longer",
-    "cannot_cut_down",
-    "time_spent",
-    "cravings",
-    "role_failure",
-    "social_problems",
-    "activities_given_up",
-    "hazardous_use",
-    "physical_or_psychological_harm",
-    "tolerance",
-    "withdrawal",
-]
 SOURCES = [("web_form", 45), ("call", 25), ("voicemail", 10), ("sms", 8), ("api", 12)]
 CAMPAIGNS = ["heroin-detox-search", "opioid-help-social", "family-support-radio", None]
 CONSENT_TEXT = (
@@ -250,7 +230,7 @@ def _demo_lead(rng, index: int, created_at, now, route_now: bool) -> None:
     area, city, state = rng.choice(PLACES)
     message, for_whom = rng.choice(MESSAGES)
     give_state = source in ("web_form", "api") and rng.random() < 0.8
-    criteria = rng.sample(CRITERIA, rng.choice([0, 0, 2, 3, 4, 5, 6, 7, 9]))
+    criteria = rng.sample(DSM_CRITERIA, rng.choice([0, 0, 2, 3, 4, 5, 6, 7, 9]))
     name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
     data = LeadInput(
         source=source,
@@ -261,7 +241,7 @@ def _demo_lead(rng, index: int, created_at, now, route_now: bool) -> None:
         patient_name=f"{rng.choice(FIRST_NAMES)} (family)" if for_whom == "loved_one" else None,
         state=state if give_state else None,
         city=city if give_state else None,
-        substances=tuple(rng.sample(SUBSTANCES, rng.randint(1, 2))),
+        substances=tuple(rng.sample(SUBSTANCES[:-1], rng.randint(1, 2))),
         dsm_criteria=tuple(criteria) if source in ("web_form", "api") else (),
         message=message or None,
         language="es" if "ú" in message or "Está" in message else "en",

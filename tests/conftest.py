@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session
 from leadrouter import create_app
 from leadrouter.extensions import db
 
+# The `stack` fixture: real worker processes on their own database and broker.
+pytest_plugins = ["tests.worker_stack"]
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if TEST_DATABASE_URL else [])

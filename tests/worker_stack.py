@@ -15,6 +15,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from leadrouter import create_app
@@ -133,6 +134,16 @@ class WorkerStack:
             from leadrouter.extensions import db
 
             db.engine.dispose()
+
+
+@pytest.fixture(params=STACKS)
+def stack(request, tmp_path):
+    with isolated_database(request.param, tmp_path) as url:
+        stack = WorkerStack(request.param, tmp_path, url)
+        try:
+            yield stack
+        finally:
+            stack.stop()
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, stack: WorkerStack | None = None):

@@ -28,21 +28,11 @@ from marshmallow import (
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from leadrouter.models import ADVISOR_STATUSES, LEAD_SOURCES, LEAD_STATUSES, NATIONAL_POOL
-from leadrouter.models.lead import SEVERITIES, URGENCIES
+from leadrouter.models.lead import SEVERITIES, SUBSTANCES, URGENCIES
 from leadrouter.routing.phone import parse_phone
 from leadrouter.routing.region import US_STATES
 from leadrouter.routing.severity import DSM_CRITERIA
 
-SUBSTANCES = (
-    "heroin",
-    "fentanyl",
-    "prescription_opioids",
-    "alcohol",
-    "methamphetamine",
-    "cocaine",
-    "benzodiazepines",
-    "other",
-)
 INTAKE_LANGUAGES = ("en", "es")
 FOR_WHOM = ("self", "loved_one")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

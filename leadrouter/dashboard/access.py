@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import abort
-from flask_login import current_user
+from flask import Blueprint, abort
+from flask_login import current_user, login_required
 from sqlalchemy import exists, select
 
 from leadrouter.extensions import db
@@ -40,3 +40,17 @@ def lead_or_404(lead_id: int) -> Lead:
 def manager_required() -> None:
     if not current_user.is_manager:
         abort(403)
+
+
+def restrict_to_managers(blueprint: Blueprint) -> None:
+    """Every page of the blueprint: signed-in managers only (advisors get 403), never cached."""
+
+    @blueprint.before_request
+    @login_required
+    def _managers_only():
+        manager_required()
+
+    @blueprint.after_request
+    def _never_cache(response):
+        response.headers["Cache-Control"] = "no-store"
+        return response

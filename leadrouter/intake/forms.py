@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.validators import ValidationError
 
 from leadrouter.leads.intake import ConsentInput, LeadInput
+from leadrouter.models.lead import SUBSTANCES
 from leadrouter.routing.phone import parse_phone
 from leadrouter.routing.region import US_STATES, normalize_state
 from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS
@@ -37,17 +38,6 @@ PHONE_MAX = 64
 URL_MAX = 2000
 UTM_MAX = 200
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
-
-SUBSTANCES = (
-    "heroin",
-    "fentanyl",
-    "prescription_opioids",
-    "alcohol",
-    "methamphetamine",
-    "cocaine",
-    "benzodiazepines",
-    "other",
-)
 
 # (English, Spanish) for every choice the form offers.
 SUBSTANCE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(

@@ -36,6 +36,17 @@ URGENCIES = ("critical", "high", "normal", "low")
 # Sort key stored on the row so "most urgent first" is an index scan.
 URGENCY_RANK = {"critical": 0, "high": 1, "normal": 2, "low": 3}
 SEVERITIES = ("none", "mild", "moderate", "severe")
+# The substances a form or partner may name (SPEC §2b).
+SUBSTANCES = (
+    "heroin",
+    "fentanyl",
+    "prescription_opioids",
+    "alcohol",
+    "methamphetamine",
+    "cocaine",
+    "benzodiazepines",
+    "other",
+)
 NOTHING_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 

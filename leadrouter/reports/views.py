@@ -11,13 +11,13 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 from sqlalchemy import select
 
 from leadrouter.api.auth import require_api_key
 from leadrouter.auth.access import log_access
-from leadrouter.dashboard.access import manager_required
+from leadrouter.dashboard.access import restrict_to_managers
 from leadrouter.extensions import csrf, db
 from leadrouter.models import LEAD_SOURCES, Advisor, Lead, RoutingDecision, utcnow
 from leadrouter.models.lead import URGENCIES
@@ -148,17 +148,7 @@ def routing_report_api():
 # --- pages ------------------------------------------------------------------------
 
 
-@bp.before_request
-@login_required
-def _managers_only():
-    """Signed-in managers only; an advisor gets 403."""
-    manager_required()
-
-
-@bp.after_request
-def _never_cache(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
+restrict_to_managers(bp)
 
 
 @bp.get("/reports")

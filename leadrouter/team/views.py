@@ -7,13 +7,13 @@ import json
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from marshmallow import ValidationError
 
 from leadrouter.api.advisors import update_advisor
 from leadrouter.api.schemas import AdvisorSchema
 from leadrouter.assignment.policy_store import load_policy, save_policy
-from leadrouter.dashboard.access import manager_required
+from leadrouter.dashboard.access import restrict_to_managers
 from leadrouter.extensions import db
 from leadrouter.models import ADVISOR_STATUSES, Advisor, utcnow
 from leadrouter.routing.hours import to_local
@@ -30,16 +30,7 @@ from leadrouter.team.queries import (
 bp = Blueprint("team", __name__, url_prefix="/team")
 
 
-@bp.before_request
-@login_required
-def _managers_only():
-    manager_required()
-
-
-@bp.after_request
-def _never_cache(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
+restrict_to_managers(bp)
 
 
 @bp.get("")

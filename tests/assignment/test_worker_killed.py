@@ -13,19 +13,9 @@ from sqlalchemy import create_engine, func, select, text
 from leadrouter.extensions import db
 from leadrouter.models import Advisor, Assignment, Lead, utcnow
 from tests.factories import make_advisor, make_lead
-from tests.worker_stack import STACKS, WorkerStack, isolated_database, wait_for
+from tests.worker_stack import wait_for
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(params=STACKS)
-def stack(request, tmp_path):
-    with isolated_database(request.param, tmp_path) as url:
-        stack = WorkerStack(request.param, tmp_path, url)
-        try:
-            yield stack
-        finally:
-            stack.stop()
 
 
 def _hold_advisor_lock(stack, advisor_id):

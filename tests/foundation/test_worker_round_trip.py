@@ -11,19 +11,9 @@ from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
 from leadrouter.models import Assignment, AuditEntry
 from tests.factories import make_advisor, make_lead
-from tests.worker_stack import STACKS, WorkerStack, isolated_database, wait_for
+from tests.worker_stack import wait_for
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(params=STACKS)
-def stack(request, tmp_path):
-    with isolated_database(request.param, tmp_path) as url:
-        stack = WorkerStack(request.param, tmp_path, url)
-        try:
-            yield stack
-        finally:
-            stack.stop()
 
 
 def _heartbeat_seen(app, token):
