@@ -32,6 +32,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     _configure_logging(app)
+    from leadrouter.metrics import init_metrics
+
+    init_metrics(app)
 
     from leadrouter import cli
 
@@ -51,11 +54,13 @@ def _init_extensions(app: Flask) -> None:
         migrate,
         tune_sqlite_engine,
     )
+    from leadrouter.intake.views import refuse_crowded_forms
 
     db.init_app(app)
     with app.app_context():
         tune_sqlite_engine(db.engine)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    app.before_request(refuse_crowded_forms)  # before CSRF: size a request before reading it
     csrf.init_app(app)
     limiter.init_app(app)
     init_login(app)

@@ -6,6 +6,7 @@ import click
 from flask import Flask
 
 from leadrouter.extensions import db
+from leadrouter.retention import purge_closed_command
 
 
 def register(app: Flask) -> None:
@@ -13,6 +14,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_api_key_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(embedded_command)
+    app.cli.add_command(purge_closed_command)
 
 
 @click.command("create-user")

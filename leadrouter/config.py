@@ -112,6 +112,13 @@ def load_settings(env: dict | None = None) -> dict:
         "RATELIMIT_API_LEADS": env.get("RATELIMIT_API_LEADS") or "120 per minute",
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN") or "10 per minute",
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        # Limiter storage (Redis) down: keep limiting from each process's memory rather than
+        # refusing people or letting floods through, and never turn a storage error into a
+        # 500. Twilio webhooks are exempt either way. See SECURITY.md.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # A dead or unreachable Redis must cost a request milliseconds, not a TCP timeout.
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         "RATELIMIT_ENABLED": _flag(env, "RATELIMIT_ENABLED", True),
         "SESSION_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE", False),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -120,8 +127,12 @@ def load_settings(env: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "CELERY_TASK_ALWAYS_EAGER": _flag(env, "CELERY_TASK_ALWAYS_EAGER", False),
         "TRUSTED_PROXIES": _integer(env, "TRUSTED_PROXIES", 1),
+        "RETENTION_DAYS": _integer(env, "RETENTION_DAYS", 365, minimum=1),
         "REQUIRE_MANAGER_TOTP": _flag(env, "REQUIRE_MANAGER_TOTP", False),
         "DASHBOARD_POLL_SECONDS": _integer(env, "DASHBOARD_POLL_SECONDS", 10, minimum=2),
+        # GET /metrics (Prometheus); with a token it answers only `Authorization: Bearer <token>`.
+        "METRICS_ENABLED": _flag(env, "METRICS_ENABLED", True),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
     }
     return settings
 

@@ -43,6 +43,9 @@ def run_embedded(host: str, port: int) -> int:
             "4",
             "--access-logfile",
             "-",
+            # The path only: a query string can carry a phone number (GET /api/v1/leads?phone=).
+            "--access-logformat",
+            '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
             "leadrouter.wsgi:app",
         ],
         "worker": [

@@ -80,12 +80,27 @@ def celery_settings(config) -> dict:
     # kombu's SQLAlchemy transport hands every transport option to create_engine(), so the
     # embedded broker keeps its default one-second polling interval.
     if broker_url.startswith("redis"):
-        # Longer than the slowest task (Twilio retries back off up to ~10 min) so an
-        # unacknowledged routing task is not redelivered while it is still running.
-        transport_options = {"visibility_timeout": 3600}
+        transport_options = {
+            # Longer than the slowest task (Twilio retries back off up to ~10 min) so an
+            # unacknowledged routing task is not redelivered while it is still running.
+            "visibility_timeout": 3600,
+            # Tasks are published inside requests (a caller may be on the line). Without
+            # these, kombu re-dials a dead broker until broker_connection_timeout on every
+            # publish; with them a publish to a down broker fails within about a second
+            # and the periodic sweep routes the committed lead later.
+            "max_retries": 1,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+            "socket_connect_timeout": 1,
+            # Longer than kombu's 1 s BRPOP wait, so an idle worker is not disturbed, but a
+            # broker that vanished without closing the socket cannot hang a publish.
+            "socket_timeout": 5,
+        }
     return {
         "broker_url": broker_url,
         "broker_transport_options": transport_options,
+        "broker_connection_timeout": 2,
         "broker_connection_retry_on_startup": True,
         "task_ignore_result": True,
         "result_backend": None,

@@ -155,7 +155,7 @@ def get_lead(lead_id: int) -> Lead:
         .where(Lead.id == lead_id)
         .options(
             selectinload(Lead.owner),
-            selectinload(Lead.consent),
+            selectinload(Lead.consent_records),
             selectinload(Lead.events),
             selectinload(Lead.follow_ups),
         )

@@ -107,13 +107,13 @@ def set_availability():
 
 @bp.get("/leads/<int:lead_id>")
 def lead_page(lead_id: int):
-    lead = lead_or_404(lead_id)
-    log_access("view_lead", lead.id, user_id=current_user.id)
-    db.session.commit()
-    return _render_lead(lead)
+    return _render_lead(lead_or_404(lead_id))
 
 
 def _render_lead(lead: Lead, errors: dict | None = None, status: int = 200):
+    """Every showing of a lead's page, after an action too, is written to the access log."""
+    log_access("view_lead", lead.id, user_id=current_user.id)
+    db.session.commit()
     detail = lead_detail(lead)
     now = utcnow()
     return (

@@ -73,7 +73,24 @@ class Lead(db.Model):
         Index("ix_leads_waiting", "status", "urgency_rank", "created_at"),
         # Deduplication: the same phone within 24 h.
         Index("ix_leads_phone_created", "phone", "created_at"),
-        Index("ix_leads_created_at", "created_at"),
+        # Date ranges; INCLUDE carries what the routing report reads (index-only on PostgreSQL).
+        Index(
+            "ix_leads_created_at",
+            "created_at",
+            postgresql_include=[
+                "id",
+                "source",
+                "region",
+                "urgency",
+                "status",
+                "closed_reason",
+                "is_open",
+                "owner_id",
+                "first_contact_at",
+                "sla_due_at",
+                "escalated_at",
+            ],
+        ),
         Index("ix_leads_sla_due", "is_open", "first_contact_at", "sla_due_at"),
     )
 
@@ -136,9 +153,14 @@ class Lead(db.Model):
     last_touch_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     owner = relationship("Advisor", foreign_keys=[owner_id])
-    consent = relationship("ConsentRecord", uselist=False, order_by="ConsentRecord.id.desc()", viewonly=True)
+    consent_records = relationship("ConsentRecord", order_by="ConsentRecord.id.desc()", viewonly=True)
     events = relationship("Event", order_by="Event.at", viewonly=True)
     follow_ups = relationship("FollowUp", order_by="FollowUp.due_at", viewonly=True)
+
+    @property
+    def consent(self):
+        """The latest consent record (a later form can withdraw an earlier yes), or None."""
+        return self.consent_records[0] if self.consent_records else None
 
     def set_urgency(self, level: str, score: int, reasons, emergency: bool) -> None:
         self.urgency = level

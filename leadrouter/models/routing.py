@@ -42,7 +42,12 @@ class Assignment(db.Model):
             sqlite_where=text("ended_at IS NULL"),
         ),
         Index("ix_assignments_advisor_started", "advisor_id", "started_at"),
-        Index("ix_assignments_started", "started_at"),
+        # INCLUDE: the routing report reads a range's assignments index-only on PostgreSQL.
+        Index(
+            "ix_assignments_started",
+            "started_at",
+            postgresql_include=["lead_id", "advisor_id", "kind", "ended_at"],
+        ),
         Index("ix_assignments_lead_started", "lead_id", "started_at"),
     )
 

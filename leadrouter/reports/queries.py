@@ -43,7 +43,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, Integer, and_, case, cast, exists, func, or_, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -74,6 +90,7 @@ SPEED_BUCKETS = (
     (None, "> 1 day"),
 )
 _BUCKET_SECONDS = 900  # every real time zone's offset is a whole number of quarter hours
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -122,8 +139,11 @@ def routing_report(filters: ReportFilters, timezone: str = "UTC", now: datetime 
     sql = DialectSql(db.session.get_bind().dialect.name)
     conditions = lead_conditions(filters, low, high)
 
-    mix, held = _scan_leads(sql, conditions, low, now)
+    aggregate = _aggregate_in_postgres if sql.postgres else _aggregate_in_python
+    mix, held, quarter_hours = aggregate(sql, conditions, low, now)
+    by_day_and_hour = _days_and_hours(quarter_hours, filters, timezone)
 
+    none_yet = _percentiles([], (0.5, 0.9))
     return {
         "start": filters.start.isoformat(),
         "end": filters.end.isoformat(),
@@ -134,16 +154,15 @@ def routing_report(filters: ReportFilters, timezone: str = "UTC", now: datetime 
         "by_source": _ordered(mix.by_source, LEAD_SOURCES),
         "by_region": dict(sorted(mix.by_region.items(), key=lambda item: (-item[1], item[0]))),
         "by_urgency": _ordered(mix.by_urgency, URGENCIES),
-        **_by_day_and_hour(sql, conditions, filters, timezone),
-        "speed_to_lead_seconds": _percentiles(held.speeds, (0.5, 0.9)),
+        **by_day_and_hour,
+        "speed_to_lead_seconds": held.speed,
         "speed_to_lead_by_urgency": {
-            urgency: _percentiles(held.speeds_by_urgency.get(urgency, []), (0.5, 0.9))
-            for urgency in URGENCIES
+            urgency: held.speed_by_urgency.get(urgency) or none_yet for urgency in URGENCIES
         },
-        "speed_to_lead_distribution": _histogram(held.speeds),
+        "speed_to_lead_distribution": held.distribution,
         "sla": {"met": mix.sla["met"], "missed": mix.sla["missed"], "pending": mix.sla["pending"]},
         "sla_met_pct": _pct(mix.sla["met"], mix.sla["met"] + mix.sla["missed"]),
-        "assignment_latency_seconds": _percentiles(held.first_assignment, (0.5, 0.99)),
+        "assignment_latency_seconds": held.latency,
         "reassignments": held.reassignments,
         "escalations": mix.escalations,
         "calls": _calls(filters, low, high),
@@ -228,20 +247,28 @@ def _rows(query) -> list:
     return db.session.connection().execute(query).all()
 
 
-def _by_day_and_hour(sql: DialectSql, conditions, filters: ReportFilters, timezone: str) -> dict:
-    """Leads per local day and per local hour of day, from counts per UTC quarter hour."""
+def _aggregate_in_python(
+    sql: DialectSql, conditions, low: datetime, now: datetime
+) -> tuple[_Mix, _Summary, list[tuple[int, int]]]:
+    """The portable path (SQLite): one scan folded in Python, and leads per UTC quarter hour."""
+    mix, held = _scan_leads(sql, conditions, low, now)
     bucket = sql.quarter_hour(Lead.created_at).label("bucket")
     query = select(bucket, func.count().label("n")).where(*conditions).group_by(bucket)
+    return mix, _summarise(held), [(row.bucket, row.n) for row in _rows(query)]
+
+
+def _days_and_hours(counts: Iterable[tuple[int, int]], filters: ReportFilters, timezone: str) -> dict:
+    """Leads per local day and per local hour of day, from (UTC quarter hour, leads) pairs."""
     zone = ZoneInfo(timezone)
     days = {
         (filters.start + timedelta(days=offset)).isoformat(): 0
         for offset in range((filters.end - filters.start).days + 1)
     }
     hours = {f"{hour:02d}": 0 for hour in range(24)}
-    for row in _rows(query):
-        local = datetime.fromtimestamp(row.bucket * _BUCKET_SECONDS, zone)
-        days[local.date().isoformat()] = days.get(local.date().isoformat(), 0) + row.n
-        hours[f"{local.hour:02d}"] += row.n
+    for bucket, n in counts:
+        local = datetime.fromtimestamp(bucket * _BUCKET_SECONDS, zone)
+        days[local.date().isoformat()] = days.get(local.date().isoformat(), 0) + n
+        hours[f"{local.hour:02d}"] += n
     return {"by_day": days, "by_hour": hours}
 
 
@@ -356,6 +383,224 @@ def _count_kinds(kinds: Counter) -> _Mix:
     return mix
 
 
+# --- PostgreSQL: the aggregation happens in the database ---------------------------
+
+
+def _aggregate_in_postgres(
+    sql: DialectSql, conditions, low: datetime, now: datetime
+) -> tuple[_Mix, _Summary, list[tuple[int, int]]]:
+    """The same numbers as _scan_leads + _summarise + the time buckets, in three grouped statements.
+
+    Only a few hundred rows leave the database instead of one per lead and assignment:
+    the counts come from one hashed pass with GROUPING SETS, and every percentile from
+    PostgreSQL's percentile_cont over the same float8 seconds the portable path sorts
+    (same interpolation, so the same numbers). The report's lead columns are all in
+    ix_leads_created_at (INCLUDE) and the assignment columns in ix_assignments_started /
+    ix_assignments_lead_started, so a vacuumed range is read index-only.
+    """
+    # work_mem: the sorts and hashes of 100k rows stay in memory; JIT compilation would
+    # cost more than these queries take. Both last until the end of the transaction.
+    db.session.execute(text("SET LOCAL work_mem = '32MB'"))
+    db.session.execute(text("SET LOCAL jit = off"))
+    # A parallel plan ships the 100k joined rows through a Gather to re-aggregate them: on a
+    # busy server the extra processes cost more than they save.
+    db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    mix, open_by_owner, overdue_by_owner, buckets = _pg_counts(sql, conditions, now)
+    speed, speed_by_urgency, distribution = _pg_speeds(sql, conditions)
+    latency, reassignments, advisors = _pg_assignments(sql, conditions, low, now)
+    summary = _Summary(
+        speed=speed,
+        speed_by_urgency=speed_by_urgency,
+        distribution=distribution,
+        latency=latency,
+        reassignments=reassignments,
+        advisors=advisors,
+        open_by_owner=open_by_owner,
+        overdue_by_owner=overdue_by_owner,
+    )
+    return mix, summary, buckets
+
+
+def _pg_counts(sql: DialectSql, conditions, now: datetime):
+    """The lead mix, each owner's open and overdue leads, and leads per UTC quarter hour: one pass."""
+    overdue = and_(Lead.first_contact_at.is_(None), Lead.sla_due_at < now)
+    leads = (
+        select(
+            Lead.source,
+            Lead.region,
+            Lead.urgency,
+            Lead.status,
+            Lead.closed_reason,
+            sla_state_of(now).label("sla"),
+            Lead.escalated_at.is_not(None).label("escalated"),
+            Lead.owner_id,
+            case((Lead.is_open.is_(True), 1), else_=0).label("open"),
+            case((overdue, 1), else_=0).label("overdue"),
+            # The quarter hour's start (integer arithmetic, unlike numeric EXTRACT(epoch)).
+            func.date_bin(text("interval '15 minutes'"), Lead.created_at, _EPOCH).label("bucket"),
+        )
+        .where(*conditions)
+        .subquery("l")
+    )
+    c = leads.c
+    kind_key = (c.source, c.region, c.urgency, c.status, c.closed_reason, c.sla, c.escalated)
+    query = select(
+        func.grouping(c.owner_id, c.bucket),
+        *kind_key,
+        c.owner_id,
+        c.bucket,
+        func.count(),
+        func.sum(c.open),
+        func.sum(c.overdue),
+    ).group_by(func.grouping_sets(tuple_(*kind_key), tuple_(c.owner_id), tuple_(c.bucket)))
+    kinds: Counter = Counter()
+    open_by_owner: Counter = Counter()
+    overdue_by_owner: Counter = Counter()
+    buckets: list[tuple[int, int]] = []
+    for row in _rows(query):
+        grouping, n = row[0], row[10]
+        if grouping == 3:  # the lead's categorical columns
+            kinds[row[1:8]] += n
+        elif grouping == 1 and row[8] is not None:  # its current owner
+            open_by_owner[row[8]] += int(row[11])
+            overdue_by_owner[row[8]] += int(row[12])
+        elif grouping == 2:  # its quarter hour
+            buckets.append((int(row[9].timestamp()) // _BUCKET_SECONDS, n))
+    return _count_kinds(kinds), open_by_owner, overdue_by_owner, buckets
+
+
+def _pg_speeds(sql: DialectSql, conditions):
+    """Speed to lead p50/p90 overall and per urgency, and its histogram: one pass over contacted leads."""
+    contacted = (
+        select(
+            Lead.urgency,
+            func.greatest(sql.seconds_between(Lead.first_contact_at, Lead.created_at), 0.0).label("s"),
+        )
+        .where(*conditions, Lead.first_contact_at.is_not(None))
+        # OFFSET 0 keeps the subquery from being inlined, so the seconds are computed once
+        # per lead rather than once per aggregate that reads them.
+        .offset(0)
+        .subquery("c")
+    )
+    speed = contacted.c.s
+    columns = [_pg_percentiles(speed, (0.5, 0.9)), func.count(speed)]
+    for urgency in URGENCIES:
+        # percentile_cont and count skip NULLs: CASE keeps one urgency's speeds.
+        only = case((contacted.c.urgency == urgency, speed))
+        columns += [_pg_percentiles(only, (0.5, 0.9)), func.count(only)]
+    lower = 0.0
+    for upper, _label in SPEED_BUCKETS:
+        inside = speed >= lower if upper is None else and_(speed >= lower, speed < float(upper))
+        columns.append(func.count(case((inside, 1))))
+        lower = float(upper or 0)
+    row = _rows(select(*columns))[0]
+    values = list(row)
+    overall, values = _percentile_dict(*values[:2], (0.5, 0.9)), values[2:]
+    by_urgency = {}
+    for urgency in URGENCIES:
+        by_urgency[urgency], values = _percentile_dict(*values[:2], (0.5, 0.9)), values[2:]
+    return overall, by_urgency, _histogram_rows(values)
+
+
+def _pg_assignments(sql: DialectSql, conditions, low: datetime, now: datetime):
+    """First-assignment latency, reassignments and the per-advisor figures: one statement.
+
+    `j` is the range's assignments joined to their leads (narrow: what the join itself
+    decides), `lead` one row per lead with assignments; three grouped selects over them
+    come back as a UNION of a few dozen rows. The seconds are computed once per lead.
+    """
+    holds = and_(
+        Assignment.started_at <= Lead.first_contact_at,
+        or_(Assignment.ended_at.is_(None), Assignment.ended_at > Lead.first_contact_at),
+    )
+    joined = (
+        select(
+            Assignment.lead_id,
+            Assignment.advisor_id,
+            Assignment.started_at,
+            case((Assignment.kind == "reassigned", 1), else_=0).label("re"),
+            case((holds, Assignment.advisor_id)).label("holder"),
+            Lead.created_at,
+            Lead.first_contact_at,
+            Lead.sla_due_at,
+        )
+        # As in _scan_leads: an assignment never starts before its lead exists.
+        .join(Assignment, and_(Assignment.lead_id == Lead.id, Assignment.started_at >= low))
+        .where(*conditions)
+        .cte("j")
+        .prefix_with("MATERIALIZED")
+    )
+    j = joined.c
+    per_lead = (
+        select(
+            func.min(j.started_at).label("first_at"),
+            func.sum(j.re).label("re"),
+            # Who held the lead at its first contact (one advisor unless periods overlap).
+            func.max(j.holder).label("holder"),
+            func.min(j.created_at).label("created_at"),
+            func.min(j.first_contact_at).label("first_contact_at"),
+            func.min(j.sla_due_at).label("sla_due_at"),
+        )
+        .group_by(j.lead_id)
+        .cte("lead")
+        .prefix_with("MATERIALIZED")
+    )
+    lead = per_lead.c
+    none_p, none_i = cast(null(), postgresql.ARRAY(Float)), cast(null(), Integer)
+    totals = select(
+        literal_column("0").label("part"),
+        none_i.label("advisor_id"),
+        _pg_percentiles(func.greatest(sql.seconds_between(lead.first_at, lead.created_at), 0.0), (0.5, 0.99)),
+        func.count().label("n"),
+        cast(func.coalesce(func.sum(lead.re), 0), Integer).label("a"),
+        none_i.label("b"),
+    ).select_from(per_lead)
+    held = select(
+        literal_column("1"), j.advisor_id, none_p, func.count(j.lead_id.distinct()), none_i, none_i
+    ).group_by(j.advisor_id)
+    # A holder exists only for contacted leads; sla_state_of's 'met' and 'missed' for them.
+    has_due = lead.sla_due_at.is_not(None)
+    contacts = (
+        select(
+            literal_column("2"),
+            lead.holder,
+            _pg_percentiles(
+                func.greatest(sql.seconds_between(lead.first_contact_at, lead.created_at), 0.0), (0.5,)
+            ),
+            func.count(),
+            cast(func.count(case((and_(has_due, lead.first_contact_at <= lead.sla_due_at), 1))), Integer),
+            cast(func.count(case((and_(has_due, lead.first_contact_at > lead.sla_due_at), 1))), Integer),
+        )
+        .where(lead.holder.is_not(None), lead.first_contact_at.is_not(None))
+        .group_by(lead.holder)
+    )
+    advisors: dict[int, _AdvisorFigures] = {}
+    latency_figures, reassignments = _percentile_dict(None, 0, (0.5, 0.99)), 0
+    for part, advisor_id, p, n, a, b in _rows(union_all(totals, held, contacts)):
+        if part == 0:
+            latency_figures = _percentile_dict(p, n, (0.5, 0.99))
+            reassignments = int(a)
+        elif part == 1:
+            advisors.setdefault(advisor_id, _AdvisorFigures()).assigned = n
+        else:
+            figures = advisors.setdefault(advisor_id, _AdvisorFigures())
+            figures.contacted, figures.median_speed, figures.met, figures.missed = n, p[0], a, b
+    return latency_figures, reassignments, advisors
+
+
+def _pg_percentiles(values: ColumnElement, fractions: Sequence[float]) -> ColumnElement:
+    """percentile_cont(ARRAY[…]) WITHIN GROUP (ORDER BY values): every fraction from one sort."""
+    return func.percentile_cont(postgresql.array([float(f) for f in fractions])).within_group(values)
+
+
+def _percentile_dict(values, count, fractions: Sequence[float]) -> dict:
+    """{'p50': …, 'p90': …, 'count': n} from the database's array of percentiles (NULL when empty)."""
+    values = values or [None] * len(fractions)
+    result = {f"p{round(f * 100)}": _round(value) for f, value in zip(fractions, values, strict=True)}
+    result["count"] = int(count)
+    return result
+
+
 def _calls(filters: ReportFilters, low: datetime, high: datetime) -> dict[str, int]:
     """Calls that started in the range, by outcome (only calls on matching leads when filtered)."""
     query = (
@@ -371,22 +616,72 @@ def _calls(filters: ReportFilters, low: datetime, high: datetime) -> dict[str, i
     return {outcome: int(counts.get(outcome, 0)) for outcome in CALL_OUTCOMES}
 
 
-def _advisor_rows(filters: ReportFilters, mix: _Mix, held: _Held) -> list[dict]:
-    ids = [advisor_id for advisor_id in held.leads_by_advisor if filters.advisor_id in (None, advisor_id)]
+@dataclass
+class _AdvisorFigures:
+    """One advisor's numbers before names and percentages: see the module docstring."""
+
+    assigned: int = 0
+    contacted: int = 0
+    median_speed: float | None = None
+    met: int = 0  # leads contacted in time while theirs
+    missed: int = 0  # leads contacted late while theirs
+
+
+@dataclass
+class _Summary:
+    """The report's assignment and speed figures, the same whichever path computed them."""
+
+    speed: dict
+    speed_by_urgency: dict[str, dict]
+    distribution: list[dict]
+    latency: dict
+    reassignments: int
+    advisors: dict[int, _AdvisorFigures]
+    open_by_owner: Counter
+    overdue_by_owner: Counter
+
+
+def _summarise(held: _Held) -> _Summary:
+    """The figures from the per-lead values the portable path collected (sorted lists)."""
+    advisors = {
+        advisor_id: _AdvisorFigures(
+            assigned=len(leads),
+            contacted=len(held.speeds_by_advisor.get(advisor_id, [])),
+            median_speed=percentile(held.speeds_by_advisor.get(advisor_id, []), 0.5),
+            met=held.sla_by_advisor.get(advisor_id, Counter())["met"],
+            missed=held.sla_by_advisor.get(advisor_id, Counter())["missed"],
+        )
+        for advisor_id, leads in held.leads_by_advisor.items()
+    }
+    return _Summary(
+        speed=_percentiles(held.speeds, (0.5, 0.9)),
+        speed_by_urgency={
+            urgency: _percentiles(values, (0.5, 0.9)) for urgency, values in held.speeds_by_urgency.items()
+        },
+        distribution=_histogram(held.speeds),
+        latency=_percentiles(held.first_assignment, (0.5, 0.99)),
+        reassignments=held.reassignments,
+        advisors=advisors,
+        open_by_owner=held.open_by_owner,
+        overdue_by_owner=held.overdue_by_owner,
+    )
+
+
+def _advisor_rows(filters: ReportFilters, mix: _Mix, held: _Summary) -> list[dict]:
+    ids = [advisor_id for advisor_id in held.advisors if filters.advisor_id in (None, advisor_id)]
     names = dict(db.session.execute(select(Advisor.id, Advisor.name).where(Advisor.id.in_(ids))).all())
     rows = []
     for advisor_id in ids:
-        speeds = held.speeds_by_advisor.get(advisor_id, [])
-        sla = held.sla_by_advisor.get(advisor_id, Counter())
-        met, missed = sla["met"], sla["missed"] + held.overdue_by_owner[advisor_id]
+        figures = held.advisors[advisor_id]
+        met, missed = figures.met, figures.missed + held.overdue_by_owner[advisor_id]
         rows.append(
             {
                 "id": advisor_id,
                 "name": names.get(advisor_id, f"Advisor {advisor_id}"),
-                "assigned": len(held.leads_by_advisor[advisor_id]),
-                "contacted": len(speeds),
+                "assigned": figures.assigned,
+                "contacted": figures.contacted,
                 "open": held.open_by_owner[advisor_id],
-                "median_speed_to_lead_seconds": _round(percentile(speeds, 0.5)),
+                "median_speed_to_lead_seconds": _round(figures.median_speed),
                 "sla_met_pct": _pct(met, met + missed),
             }
         )
@@ -425,3 +720,11 @@ def _histogram(sorted_values: Sequence[float]) -> list[dict]:
         rows.append({"label": label, "upto_seconds": upper, "count": upper_index - lower_index})
         lower_index = upper_index
     return rows
+
+
+def _histogram_rows(counts: Sequence[int]) -> list[dict]:
+    """The histogram's rows from one count per bucket of SPEED_BUCKETS (counted by the database)."""
+    return [
+        {"label": label, "upto_seconds": upper, "count": int(count)}
+        for (upper, label), count in zip(SPEED_BUCKETS, counts, strict=True)
+    ]
