@@ -160,3 +160,31 @@ def test_the_live_feed_reports_ids_and_counts(advisor_client, advisor_user, sess
     assert feed["counts"] == {"open": 1, "overdue": 0, "critical": 1, "due_today": 1}
     rows = advisor_client.get("/dashboard/rows").get_data(as_text=True)
     assert f'data-lead="{lead.id}"' in rows
+
+
+def test_the_lead_page_does_not_query_per_event_call_or_follow_up(app, advisor_client, advisor_user, session):
+    from leadrouter.leads import pipeline
+    from leadrouter.models import Call, Recording
+
+    def busy_lead(touches: int):
+        lead = _assigned_lead(session)
+        for n in range(touches):
+            pipeline.add_note(lead, f"note {n}", "test")
+            call = Call(call_sid=f"CA{lead.id}-{n}", lead_id=lead.id, outcome="voicemail")
+            session.add(call)
+            session.flush()
+            session.add(Recording(recording_sid=f"RE{lead.id}-{n}", call_id=call.id, url="https://x.test/r"))
+            pipeline.schedule_follow_up(lead, utcnow() + timedelta(days=n + 1), "test")
+        session.commit()
+        return lead
+
+    quiet, busy = busy_lead(1), busy_lead(8)
+    advisor_client.get(f"/leads/{busy.id}")  # warm up: first-request work is not per row
+    statements, stop = _count_queries(app)
+    advisor_client.get(f"/leads/{quiet.id}")
+    few = len(statements)
+    statements.clear()
+    advisor_client.get(f"/leads/{busy.id}")
+    many = len(statements)
+    stop()
+    assert many == few, f"{few} queries for a quiet lead but {many} for a busy one"
