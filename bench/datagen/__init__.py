@@ -1,0 +1,1 @@
+"""The benchmark data generator: a year of helpline history, loaded with COPY (see generate_data.py)."""
