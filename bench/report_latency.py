@@ -133,6 +133,10 @@ def _explain(start: date, end: date, timezone: str) -> None:
     try:
         cursor = raw.cursor()
         for statement, parameters in statements:
+            if statement.lstrip().upper().startswith("SET "):
+                cursor.execute(statement, parameters)  # the report's own settings (work_mem, jit)
+                print(statement, end="\n\n")
+                continue
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
             print("\n".join(row[0] for row in cursor.fetchall()), end="\n\n")
     finally:

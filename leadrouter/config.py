@@ -126,7 +126,8 @@ def load_settings(env: dict | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "CELERY_TASK_ALWAYS_EAGER": _flag(env, "CELERY_TASK_ALWAYS_EAGER", False),
-        "TRUSTED_PROXIES": _integer(env, "TRUSTED_PROXIES", 1),
+        # 0 unless a proxy really sits in front: otherwise X-Forwarded-For is the client's word.
+        "TRUSTED_PROXIES": _integer(env, "TRUSTED_PROXIES", 0),
         "RETENTION_DAYS": _integer(env, "RETENTION_DAYS", 365, minimum=1),
         "REQUIRE_MANAGER_TOTP": _flag(env, "REQUIRE_MANAGER_TOTP", False),
         "DASHBOARD_POLL_SECONDS": _integer(env, "DASHBOARD_POLL_SECONDS", 10, minimum=2),
@@ -134,6 +135,11 @@ def load_settings(env: dict | None = None) -> dict:
         "METRICS_ENABLED": _flag(env, "METRICS_ENABLED", True),
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
     }
+    if settings["TWILIO_ACCOUNT_SID"] and not env.get("HELPLINE_NUMBER"):
+        # The demo number as caller ID would make every advisor dial fail at Twilio.
+        raise ConfigError(
+            "HELPLINE_NUMBER must be set when TWILIO_ACCOUNT_SID is (the helpline's E.164 number)"
+        )
     return settings
 
 

@@ -10,6 +10,7 @@ import os
 import socket
 
 import pytest
+from flask import g
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -39,6 +40,8 @@ def base_config(database_url: str, instance_path: str, **overrides) -> dict:
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "HELPLINE_NUMBER": "+18005550100",
         "WTF_CSRF_ENABLED": False,
+        # As deployed behind one HTTPS proxy (the proxy tests rely on it).
+        "TRUSTED_PROXIES": 1,
         "RATELIMIT_ENABLED": False,
     }
     config.update(overrides)
@@ -87,7 +90,15 @@ def backend(request) -> str:
 
 @pytest.fixture(scope="session")
 def app(backend, database_urls, tmp_path_factory):
-    return create_app(base_config(database_urls[backend], str(tmp_path_factory.mktemp("instance"))))
+    app = create_app(base_config(database_urls[backend], str(tmp_path_factory.mktemp("instance"))))
+
+    @app.before_request
+    def _forget_the_previous_requests_user():
+        # Requests in a test share the test's app context, so `g` (where Flask-Login caches
+        # the user) outlives a request; in production every request has a fresh one.
+        g.pop("_login_user", None)
+
+    return app
 
 
 class BoundSession(Session):

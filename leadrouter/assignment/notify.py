@@ -8,6 +8,7 @@ sends again: a missed text is better than a doubled one, and the dashboard shows
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -61,3 +62,26 @@ def mark_failed(notification: Notification, error: Exception) -> None:
 
 def mark_skipped(notification: Notification, why: str) -> None:
     notification.status, notification.last_error = "skipped", why
+
+
+STALE_AFTER = timedelta(minutes=2)
+MAX_ATTEMPTS = 6
+
+
+def stale_notification_assignments(now=None, limit: int = 200) -> list[int]:
+    """Assignments whose text is still pending (or failed, with attempts left) after a while."""
+    cutoff = (now or utcnow()) - STALE_AFTER
+    query = (
+        select(Notification.assignment_id)
+        .join(Assignment, Assignment.id == Notification.assignment_id)
+        .where(
+            Notification.channel == "sms",
+            Notification.status.in_(("pending", "failed")),
+            Notification.attempts < MAX_ATTEMPTS,
+            Notification.created_at <= cutoff,
+            Assignment.ended_at.is_(None),
+        )
+        .order_by(Notification.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))

@@ -17,10 +17,11 @@ from leadrouter.assignment.facts import advisor_facts, lead_facts
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
+from leadrouter.leads.consent import has_consent
 from leadrouter.leads.deadlines import refresh_next_due
-from leadrouter.leads.intake import has_consent
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import (
+    URGENCY_RANK,
     Advisor,
     Assignment,
     FollowUp,
@@ -46,24 +47,26 @@ def route_lead(
     now: datetime | None = None,
     policy: RoutingPolicy | None = None,
     notify: bool = True,
+    wait_for_lock: bool = False,
 ) -> Decision | None:
     """Assign an unowned open lead to the best eligible advisor, or queue it.
 
     Returns None when there was nothing to do: the lead is owned, closed, gone, or being
-    routed by another worker right now.
+    routed by another worker right now. A caller on the line waits for that worker
+    (`wait_for_lock`) rather than being sent to voicemail.
     """
     now = now or utcnow()
-    lead = lock_lead(lead_id)
+    lead = lock_lead(lead_id, skip_locked=not wait_for_lock)
     if lead is None or not lead.is_open or lead.owner_id is not None:
         return None
     return _decide_and_apply(lead, trigger, now, policy or load_policy(), notify=notify)
 
 
-def lock_lead(lead_id: int) -> Lead | None:
-    """Lock the lead row for this transaction; None if another worker holds it."""
+def lock_lead(lead_id: int, *, skip_locked: bool = True) -> Lead | None:
+    """Lock the lead row for this transaction; None if another worker holds it (skip_locked)."""
     query = select(Lead).where(Lead.id == lead_id).execution_options(populate_existing=True)
     if _is_postgres():
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=skip_locked)
     return db.session.scalar(query)
 
 
@@ -152,10 +155,15 @@ def release_lead(lead: Lead, reason: str, now: datetime | None = None) -> None:
 def reassign_lead(
     lead: Lead, advisor: Advisor, actor: str, why: str, now: datetime | None = None
 ) -> Assignment:
-    """A manager moves a lead to a named advisor; recorded with who and why."""
+    """A manager moves an open lead to a named active advisor; recorded with who and why."""
     now = now or utcnow()
+    if not lead.is_open:
+        raise AssignmentRefused("lead", f"the lead is {lead.status}; reopen it before reassigning")
+    if not advisor.active:
+        raise AssignmentRefused("advisor_id", f"{advisor.name} is not active")
     _end_current_assignment(lead, now, f"reassigned by {actor}: {why}")
-    _claim_capacity(advisor.id, now, manual=True)
+    if not _claim_capacity(advisor.id, now, manual=True):
+        raise AssignmentRefused("advisor_id", f"{advisor.name} cannot take leads now")
     decision = RoutingDecision(
         lead_id=lead.id,
         advisor_id=advisor.id,
@@ -178,9 +186,11 @@ def reassign_lead(
         started_at=now,
     )
     db.session.add(assignment)
-    lead.owner_id, lead.assigned_at = advisor.id, now
+    lead.owner_id, lead.assigned_at, lead.queued_at = advisor.id, now, None
     if lead.status in ("new", "queued"):
         lead.set_status("assigned")
+    if lead.first_contact_at is None:
+        lead.sla_due_at = _due_at(lead, now, load_policy(), fresh_window=True)
     add_event(
         lead,
         "reassigned",
@@ -190,6 +200,76 @@ def reassign_lead(
     )
     refresh_next_due(lead)
     return assignment
+
+
+class AssignmentRefused(ValueError):
+    """A requested assignment is not allowed; `field` names what to change."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+def hand_over_for_call(lead: Lead, now: datetime | None = None) -> bool:
+    """The owner cannot take the call now: give the lead to an advisor who can, if any.
+
+    The person on the line matters more than continuity; with nobody else free the owner
+    keeps the lead and the caller reaches voicemail.
+    """
+    now = now or utcnow()
+    if lead.owner_id is None or not lead.is_open:
+        return False
+    policy = load_policy()
+    owner = lead.owner_id
+    facts = lead_facts(lead, exclude_ids={owner}, exclude_reason="owner not available for the call")
+    decision = decide(facts, [advisor_facts(a) for a in _load_advisors()], now, policy)
+    if decision.advisor_id is None or not _claim_capacity(
+        decision.advisor_id, now, _ignores_capacity(policy, decision)
+    ):
+        return False
+    _end_current_assignment(lead, now, "owner not available while the person called")
+    _assign(lead, decision, "call", now, policy, kind="reassigned", notify=False)
+    return True
+
+
+def respond_to_urgency_rise(lead: Lead, previous_level: str, now: datetime | None = None) -> None:
+    """A touch raised an owned lead's urgency: tighten its deadline and tell its advisor."""
+    now = now or utcnow()
+    if lead.owner_id is None or URGENCY_RANK[lead.urgency] >= URGENCY_RANK[previous_level]:
+        return
+    policy = load_policy()
+    if lead.first_contact_at is None:
+        due = sla_due_at(lead.urgency, now, policy, lead.timezone, lead.region)
+        lead.sla_due_at = min(lead.sla_due_at, due) if lead.sla_due_at else due
+    callback = db.session.scalar(
+        select(FollowUp).where(
+            FollowUp.lead_id == lead.id, FollowUp.kind == "callback", FollowUp.status == "open"
+        )
+    )
+    if callback is not None and lead.urgency == "critical":
+        callback.due_at = min(callback.due_at, now)
+    refresh_next_due(lead)
+    if lead.urgency not in NOTIFY_BY_SMS:
+        return
+    current = db.session.scalar(
+        select(Assignment).where(Assignment.lead_id == lead.id, Assignment.ended_at.is_(None))
+    )
+    already = current is not None and db.session.scalar(
+        select(Notification.id).where(Notification.assignment_id == current.id, Notification.channel == "sms")
+    )
+    if current is not None and not already and current.advisor.phone:
+        db.session.add(Notification(assignment_id=current.id, channel="sms"))
+        db.session.flush()
+        enqueue("notify.assignment", current.id)
+
+
+def schedule_callback_if_allowed(lead: Lead, now: datetime | None = None) -> None:
+    """Consent that arrives after assignment still gets the lead its callback."""
+    if lead.owner_id is None or not lead.is_open:
+        return
+    advisor = db.session.get(Advisor, lead.owner_id)
+    _schedule_callback(lead, advisor, now or utcnow(), load_policy())
+    refresh_next_due(lead)
 
 
 def _decide_and_apply(
@@ -339,10 +419,16 @@ def _assign(
     return assignment
 
 
-def _due_at(lead: Lead, now: datetime, policy: RoutingPolicy, fresh_window: bool) -> datetime:
-    """First contact is due by the SLA from creation; a reassigned lead gets a fresh window."""
-    start = now if fresh_window else lead.created_at
-    return sla_due_at(lead.urgency, start, policy, lead.timezone, lead.region)
+def _due_at(lead: Lead, now: datetime, policy: RoutingPolicy, fresh_window: bool = False) -> datetime:
+    """First contact is due by the SLA from creation.
+
+    A reassigned lead gets a fresh window from now, and so does a lead whose window ran out
+    while it waited in the queue: its new owner must not be overdue on arrival.
+    """
+    due = sla_due_at(lead.urgency, lead.created_at, policy, lead.timezone, lead.region)
+    if fresh_window or due <= now:
+        due = sla_due_at(lead.urgency, now, policy, lead.timezone, lead.region)
+    return due
 
 
 def _schedule_callback(lead: Lead, advisor: Advisor, now: datetime, policy: RoutingPolicy) -> None:

@@ -37,6 +37,18 @@ def lead_or_404(lead_id: int) -> Lead:
     return lead
 
 
+def lead_to_act_on(lead_id: int) -> Lead:
+    """The lead, if this user may change it: its current owner or a manager.
+
+    A former owner still sees the history but can no longer act on the lead (and so cannot,
+    say, stop the new owner's first-contact clock).
+    """
+    lead = lead_or_404(lead_id)
+    if not current_user.is_manager and lead.owner_id != current_advisor_id():
+        abort(403, description="This lead now belongs to another advisor.")
+    return lead
+
+
 def manager_required() -> None:
     if not current_user.is_manager:
         abort(403)

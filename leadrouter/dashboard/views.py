@@ -11,10 +11,10 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_login import current_user, login_required
 from twilio.base.exceptions import TwilioRestException
 
-from leadrouter.assignment.operations import reassign_lead
+from leadrouter.assignment.operations import AssignmentRefused, reassign_lead
 from leadrouter.auth.access import log_access
 from leadrouter.dashboard import presenters
-from leadrouter.dashboard.access import current_advisor_id, lead_or_404, manager_required
+from leadrouter.dashboard.access import current_advisor_id, lead_or_404, lead_to_act_on, manager_required
 from leadrouter.dashboard.queries import (
     advisors_for_reassignment,
     lead_detail,
@@ -107,7 +107,7 @@ def set_availability():
 
 @bp.get("/leads/<int:lead_id>")
 def lead_page(lead_id: int):
-    return _render_lead(lead_or_404(lead_id))
+    return _render_lead(lead_or_404(lead_id))  # GET
 
 
 def _render_lead(lead: Lead, errors: dict | None = None, status: int = 200):
@@ -151,7 +151,7 @@ def _invalid(lead: Lead, error: pipeline.PipelineError):
 
 @bp.post("/leads/<int:lead_id>/attempts")
 def log_attempt(lead_id: int):
-    lead = lead_or_404(lead_id)
+    lead = lead_to_act_on(lead_id)
     try:
         pipeline.log_contact_attempt(
             lead, request.form.get("outcome", ""), _actor(), request.form.get("note")
@@ -163,7 +163,7 @@ def log_attempt(lead_id: int):
 
 @bp.post("/leads/<int:lead_id>/notes")
 def add_note(lead_id: int):
-    lead = lead_or_404(lead_id)
+    lead = lead_to_act_on(lead_id)
     try:
         pipeline.add_note(lead, request.form.get("text", ""), _actor())
     except pipeline.PipelineError as error:
@@ -173,7 +173,7 @@ def add_note(lead_id: int):
 
 @bp.post("/leads/<int:lead_id>/status")
 def change_status(lead_id: int):
-    lead = lead_or_404(lead_id)
+    lead = lead_to_act_on(lead_id)
     try:
         pipeline.change_status(
             lead, request.form.get("status", ""), _actor(), request.form.get("reason") or None
@@ -185,7 +185,7 @@ def change_status(lead_id: int):
 
 @bp.post("/leads/<int:lead_id>/follow-ups")
 def schedule_follow_up(lead_id: int):
-    lead = lead_or_404(lead_id)
+    lead = lead_to_act_on(lead_id)
     try:
         due_at = _parse_local(request.form.get("due_at"), lead)
         pipeline.schedule_follow_up(lead, due_at, _actor(), request.form.get("note") or None)
@@ -196,7 +196,7 @@ def schedule_follow_up(lead_id: int):
 
 @bp.post("/leads/<int:lead_id>/follow-ups/<int:follow_up_id>")
 def update_follow_up(lead_id: int, follow_up_id: int):
-    lead = lead_or_404(lead_id)
+    lead = lead_to_act_on(lead_id)
     follow_up = db.session.get(FollowUp, follow_up_id)
     if follow_up is None or follow_up.lead_id != lead.id:
         return _render_lead(lead, {"follow_up": "not found"}, 404)
@@ -214,15 +214,19 @@ def update_follow_up(lead_id: int, follow_up_id: int):
 
 @bp.post("/leads/<int:lead_id>/do-not-contact")
 def do_not_contact(lead_id: int):
-    lead = lead_or_404(lead_id)
+    lead = lead_to_act_on(lead_id)
     value = request.form.get("value") == "on"
+    if not value and not current_user.is_manager:
+        # Lifting an opt-out (often the person's own STOP) is a manager's decision, on record.
+        error = pipeline.PipelineError("do_not_contact", "only a manager can allow contact again")
+        return _invalid(lead, error)
     pipeline.set_do_not_contact(lead, value, _actor(), request.form.get("why") or "marked by advisor")
     return _done(lead, "Marked do-not-contact." if value else "Contact allowed again.")
 
 
 @bp.post("/leads/<int:lead_id>/call")
 def click_to_call(lead_id: int):
-    lead = lead_or_404(lead_id)
+    lead = lead_to_act_on(lead_id)
     advisor = db.session.get(Advisor, current_advisor_id() or -1)
     refusal = outbound_refusal(lead, "call")
     if refusal is None and (advisor is None or not advisor.phone):
@@ -247,14 +251,17 @@ def click_to_call(lead_id: int):
 @bp.post("/leads/<int:lead_id>/reassign")
 def reassign(lead_id: int):
     manager_required()
-    lead = lead_or_404(lead_id)
+    lead = lead_to_act_on(lead_id)
     advisor = db.session.get(Advisor, request.form.get("advisor_id", type=int) or -1)
     why = (request.form.get("why") or "").strip()
     if advisor is None:
         return _invalid(lead, pipeline.PipelineError("advisor_id", "choose an advisor"))
     if not why:
         return _invalid(lead, pipeline.PipelineError("why", "say why the lead is being reassigned"))
-    reassign_lead(lead, advisor, _actor(), why)
+    try:
+        reassign_lead(lead, advisor, _actor(), why)
+    except AssignmentRefused as refused:
+        return _invalid(lead, pipeline.PipelineError(refused.field, refused.message))
     return _done(lead, f"Reassigned to {advisor.name}.")
 
 

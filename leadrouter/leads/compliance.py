@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leadrouter.assignment.policy_store import load_policy
-from leadrouter.leads.intake import has_consent
+from leadrouter.leads.consent import has_consent
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import Lead, utcnow
 from leadrouter.routing.hours import to_local, within_contact_window

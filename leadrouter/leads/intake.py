@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
 
+from leadrouter.assignment.operations import respond_to_urgency_rise, schedule_callback_if_allowed
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
+from leadrouter.leads.consent import has_consent  # noqa: F401  (re-exported for the channels)
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import ConsentRecord, ContactPreference, Lead, utcnow
 from leadrouter.routing.phone import mask_phone, parse_phone
@@ -97,6 +99,9 @@ def record_lead(data: LeadInput, actor: str = "system", *, route: bool = True) -
     _apply_contact_preference(lead)
     if data.consent is not None:
         _store_consent(lead, data.consent, data.source, now)
+        db.session.flush()
+        if not created and data.consent.given:
+            schedule_callback_if_allowed(lead, now)
     db.session.flush()
     if route and lead.owner_id is None and lead.is_open:
         enqueue("routing.route_lead", lead.id)
@@ -240,16 +245,27 @@ def _merge(lead: Lead, data: LeadInput, phone, now: datetime, actor: str) -> Non
     lead.last_touch_at = now
     add_event(lead, "merged", actor, {"source": data.source, "urgency": lead.urgency}, at=now)
     if not lead.is_open:
-        old_status = lead.status
-        lead.set_status("new")
-        lead.closed_reason = None
-        add_event(
-            lead,
-            "status_changed",
-            actor,
-            {"from": old_status, "to": "new", "why": "new contact"},
-            at=now,
-        )
+        reopen(lead, actor, now)
+    else:
+        respond_to_urgency_rise(lead, previous["level"], now)
+
+
+def reopen(lead: Lead, actor: str, now: datetime) -> None:
+    """A finished lead that gets in touch again is a new request: back to routing, no owner."""
+    old_status = lead.status
+    lead.set_status("new")
+    lead.closed_reason = None
+    lead.owner_id = None  # the last owner's assignment ended when the lead was finished
+    lead.escalated_at = None
+    lead.routed_at = None
+    lead.sla_due_at = None
+    add_event(
+        lead,
+        "status_changed",
+        actor,
+        {"from": old_status, "to": "new", "why": "new contact"},
+        at=now,
+    )
 
 
 def _apply_contact_preference(lead: Lead) -> None:
@@ -274,14 +290,3 @@ def _store_consent(lead: Lead, consent: ConsentInput, source: str, now: datetime
             source=source,
         )
     )
-
-
-def has_consent(lead: Lead) -> bool:
-    """Whether the latest consent record allows an outbound call or text."""
-    record = db.session.scalar(
-        select(ConsentRecord)
-        .where(ConsentRecord.lead_id == lead.id)
-        .order_by(ConsentRecord.id.desc())
-        .limit(1)
-    )
-    return bool(record and record.given)

@@ -8,7 +8,9 @@ from sqlalchemy import select
 
 from leadrouter.assignment.operations import release_lead
 from leadrouter.extensions import db
+from leadrouter.jobs import enqueue
 from leadrouter.leads.deadlines import refresh_next_due
+from leadrouter.leads.intake import reopen
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import ContactPreference, FollowUp, Lead, utcnow
 
@@ -62,6 +64,12 @@ def change_status(
         raise PipelineError("reason", f"closing needs a reason: one of {', '.join(CLOSE_REASONS)}")
     was_open = lead.is_open
     old_status = lead.status
+    if new_status == "new":
+        reopen(lead, actor, now)
+        enqueue("routing.route_lead", lead.id)
+        return
+    if new_status == "contacted" and lead.owner_id is None:
+        raise PipelineError("status", "assign the lead to an advisor before marking it contacted")
     lead.set_status(new_status)
     lead.closed_reason = reason if new_status == "closed" else None
     if new_status == "contacted" and lead.first_contact_at is None:

@@ -24,8 +24,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from leadrouter.assignment.operations import route_lead
-from leadrouter.assignment.policy_store import load_policy
+from leadrouter.assignment.operations import hand_over_for_call, respond_to_urgency_rise, route_lead
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
 from leadrouter.leads.intake import LeadInput, record_lead
@@ -43,7 +42,6 @@ from leadrouter.models import (
     TrackingNumber,
     utcnow,
 )
-from leadrouter.routing.hours import sla_due_at
 from leadrouter.routing.phone import mask_phone, parse_phone
 from leadrouter.routing.region import US_STATES, normalize_state
 from leadrouter.routing.urgency import UrgencySignals, raise_only, score_urgency
@@ -268,8 +266,10 @@ def connect_caller(call: Call, now: datetime | None = None) -> CallStep:
         advisor = db.session.get(Advisor, call.advisor_id)
     elif lead is not None:
         if lead.owner_id is None and lead.is_open:
-            route_lead(lead.id, trigger="call", now=now, notify=False)
+            route_lead(lead.id, trigger="call", now=now, notify=False, wait_for_lock=True)
         if lead.owner_id is not None:
+            advisor = db.session.get(Advisor, lead.owner_id)
+        if advisor is not None and not _can_take_call(advisor) and hand_over_for_call(lead, now):
             advisor = db.session.get(Advisor, lead.owner_id)
     if advisor is not None and not _can_take_call(advisor):
         advisor = None
@@ -402,6 +402,11 @@ def update_call_status(
     call.ended_at = now
     call.duration_seconds = _to_int(duration)
     lead = _lead_of(call)
+    if call.direction != "inbound":
+        # Our own click-to-call leg: its end says nothing about a caller giving up.
+        if call.outcome == "in_progress":
+            _set_outcome(call, "answered" if status == "completed" else "missed")
+        return call
     if call.outcome == "in_progress":
         _set_outcome(call, "abandoned")
         if lead is not None:
@@ -635,9 +640,7 @@ def _raise_urgency(
     ):
         return
     lead.set_urgency(urgency.level, urgency.score, urgency.reasons, urgency.emergency)
-    if lead.owner_id is not None and lead.first_contact_at is None and lead.sla_due_at is not None:
-        due = sla_due_at(lead.urgency, lead.created_at, load_policy(), lead.timezone, lead.region)
-        lead.sla_due_at = min(lead.sla_due_at, due)
+    respond_to_urgency_rise(lead, previous["level"])
 
 
 def _first_contact(lead: Lead, now: datetime) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 
@@ -18,4 +19,6 @@ def twilio_client() -> Client:
         raise TwilioNotConfigured(
             "set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to send texts and place calls"
         )
-    return Client(sid, token, http_client=current_app.extensions.get("twilio_http_client"))
+    # A bounded timeout: a hung connection must not hold a worker or a web thread forever.
+    http_client = current_app.extensions.get("twilio_http_client") or TwilioHttpClient(timeout=10)
+    return Client(sid, token, http_client=http_client)

@@ -171,6 +171,8 @@ def test_no_phone_number_name_or_message_reaches_any_log(leaky_world, session):
 def test_a_managers_view_of_any_lead_is_logged_with_who_and_from_where(app, session):
     manager = create_user("reader@example.org", PASSWORD, "manager", "Rae Reader")
     client = app.test_client()
+    # Sessions are bound to the address they signed in from (Flask-Login strong protection).
+    client.environ_base["REMOTE_ADDR"] = "198.51.100.44"
     assert sign_in(client, manager.email).status_code == 302
     lead = make_lead()
     client.get(f"/leads/{lead.id}", environ_base={"REMOTE_ADDR": "198.51.100.44"})

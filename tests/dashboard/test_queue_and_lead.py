@@ -188,3 +188,31 @@ def test_the_lead_page_does_not_query_per_event_call_or_follow_up(app, advisor_c
     many = len(statements)
     stop()
     assert many == few, f"{few} queries for a quiet lead but {many} for a busy one"
+
+
+def test_a_former_owner_can_read_but_no_longer_act(app, session, advisor_user, other_advisor_user):
+    from leadrouter.models import Advisor
+    from tests.dashboard.conftest import sign_in
+
+    lead = _assigned_lead(session, state="TX")
+    ben = session.get(Advisor, other_advisor_user.advisor.id)
+    operations.reassign_lead(lead, ben, "manager:1", "covering a shift")
+    session.commit()
+    ana = app.test_client()
+    sign_in(ana, advisor_user.email)
+    assert ana.get(f"/leads/{lead.id}").status_code == 200
+    assert ana.post(f"/leads/{lead.id}/attempts", data={"outcome": "reached"}).status_code == 403
+    db.session.refresh(lead)
+    assert lead.first_contact_at is None
+
+
+def test_only_a_manager_can_lift_do_not_contact(advisor_client, manager_client, advisor_user, session):
+    lead = _assigned_lead(session)
+    advisor_client.post(f"/leads/{lead.id}/do-not-contact", data={"value": "on"})
+    refused = advisor_client.post(f"/leads/{lead.id}/do-not-contact", data={"value": "off"})
+    assert refused.status_code == 422
+    db.session.refresh(lead)
+    assert lead.do_not_contact is True
+    assert manager_client.post(f"/leads/{lead.id}/do-not-contact", data={"value": "off"}).status_code == 303
+    db.session.refresh(lead)
+    assert lead.do_not_contact is False

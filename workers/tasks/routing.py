@@ -6,10 +6,12 @@ import logging
 
 from celery import shared_task
 from flask import current_app
+from requests import RequestException
 from twilio.base.exceptions import TwilioRestException
 
 from leadrouter.assignment import notify, operations
 from leadrouter.extensions import db
+from leadrouter.jobs import enqueue
 from leadrouter.telephony.client import TwilioNotConfigured
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,8 @@ def enforce_sla() -> int:
     name="notify.assignment",
     bind=True,
     acks_late=True,
-    autoretry_for=(TwilioRestException, ConnectionError, TimeoutError),
+    # requests' own errors are not the built-in ConnectionError/TimeoutError.
+    autoretry_for=(TwilioRestException, RequestException, ConnectionError, TimeoutError),
     retry_backoff=5,
     retry_backoff_max=600,
     retry_jitter=True,
@@ -92,3 +95,13 @@ def notify_assignment(self, assignment_id: int) -> str | None:
     notify.mark_sent(notification, sid)
     db.session.commit()
     return sid
+
+
+@shared_task(name="notify.resend_stale", acks_late=True)
+def resend_stale_notifications() -> int:
+    """Re-enqueue texts whose enqueue was lost (broker down) or whose retries ran out."""
+    assignment_ids = notify.stale_notification_assignments()
+    for assignment_id in assignment_ids:
+        enqueue("notify.assignment", assignment_id)
+    db.session.commit()
+    return len(assignment_ids)
