@@ -81,9 +81,11 @@ def waiting_lead_ids(limit: int = 500) -> list[int]:
     return list(db.session.scalars(query))
 
 
-def unrouted_lead_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
+def unrouted_lead_ids(
+    now: datetime | None = None, limit: int = 500, older_than: timedelta = SWEEP_GRACE
+) -> list[int]:
     """Leads that were committed but never reached the router (broker or worker was down)."""
-    cutoff = (now or utcnow()) - SWEEP_GRACE
+    cutoff = (now or utcnow()) - older_than
     query = (
         select(Lead.id)
         .where(Lead.status == "new", Lead.routed_at.is_(None), Lead.created_at <= cutoff)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from leadrouter.extensions import db
 from leadrouter.models import ApiKey, utcnow
 
 API_KEY_ROLES = ("partner", "manager")
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def hash_api_key(raw_key: str) -> str:
@@ -36,5 +38,9 @@ def find_api_key(raw_key: str) -> ApiKey | None:
     key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(raw_key)))
     if key is None or key.revoked_at is not None:
         return None
-    key.last_used_at = utcnow()
+    now = utcnow()
+    # At most once a minute: writing it on every request row-locks the key, which would
+    # serialise all of one partner's requests behind each other's commits.
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
     return key

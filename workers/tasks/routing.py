@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from flask import current_app
@@ -15,14 +16,23 @@ from leadrouter.jobs import enqueue
 from leadrouter.telephony.client import TwilioNotConfigured
 
 log = logging.getLogger(__name__)
+BACKLOG_PER_TASK = 25
 ROUTING_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
 
 
 @shared_task(name="routing.route_lead", **ROUTING_TASK_OPTIONS)
 def route_lead(lead_id: int) -> str | None:
-    """Route one lead (idempotent: an owned or closed lead is left alone)."""
+    """Route one lead (idempotent: an owned or closed lead is left alone), then a few more.
+
+    Leads that arrived meanwhile are routed in the same pass, most urgent first: under a
+    burst, or on the polling embedded broker, the backlog does not wait for its own messages
+    (which then find their lead already routed and do nothing).
+    """
     decision = operations.route_lead(lead_id, trigger="intake")
     db.session.commit()
+    for waiting_id in operations.unrouted_lead_ids(limit=BACKLOG_PER_TASK, older_than=timedelta(0)):
+        operations.route_lead(waiting_id, trigger="intake")
+        db.session.commit()
     return None if decision is None else decision.outcome
 
 
