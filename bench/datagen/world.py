@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass, field, replace
 
 from leadrouter.intake.consent import consent_text
+from leadrouter.models.lead import SUBSTANCES as ALL_SUBSTANCES
 from leadrouter.models.lead import URGENCY_RANK
 from leadrouter.routing.phone import parse_phone
 from leadrouter.routing.region import state_for_phone, state_for_zip
@@ -87,15 +88,8 @@ LAST_NAMES = (
 )
 # fmt: on
 
-SUBSTANCES = (
-    "heroin",
-    "fentanyl",
-    "prescription_opioids",
-    "alcohol",
-    "methamphetamine",
-    "cocaine",
-    "benzodiazepines",
-)
+# Every named substance but "other", weighted below.
+SUBSTANCES = tuple(s for s in ALL_SUBSTANCES if s != "other")
 SUBSTANCE_WEIGHTS = (16, 18, 12, 24, 12, 8, 6)
 # (text or None, who it is usually about, weight)
 MESSAGES = {
