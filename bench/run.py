@@ -1,7 +1,7 @@
 """leadrouter's benchmark: one command starts the stack, loads it open-loop and writes bench/RESULTS.md.
 
-    .venv/bin/python bench/run.py                  # full run (~35 min on 2 cores)
-    .venv/bin/python bench/run.py --quick          # every figure, shorter (~8 min)
+    .venv/bin/python bench/run.py                  # full run (~30 min on 2 cores)
+    .venv/bin/python bench/run.py --quick          # every figure, shorter (~7 min)
     .venv/bin/python bench/run.py --production-only | --embedded-only
 
 Pass 1, production style: its own Redis (a private redis-server on a free port, unless
