@@ -238,10 +238,14 @@ def create_lead():
         client_ip=request.remote_addr,
         user_agent=request.user_agent.string or None,
     )
+    # Serialised before the commit, which expires the lead: afterwards reading it back
+    # would cost another SELECT.
+    receipt = LeadReceiptSchema().dump(submission.lead)
+    location = url_for("api.show_lead", lead_id=submission.lead.id)
     db.session.commit()
-    response = jsonify(LeadReceiptSchema().dump(submission.lead))
+    response = jsonify(receipt)
     response.status_code = submission.status_code
-    response.headers["Location"] = url_for("api.show_lead", lead_id=submission.lead.id)
+    response.headers["Location"] = location
     if idempotency_key is not None:
         response.headers["Idempotent-Replayed"] = "true" if submission.replayed else "false"
     return response

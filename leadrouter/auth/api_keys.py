@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import make_transient_to_detached
 
 from leadrouter.extensions import db
 from leadrouter.models import ApiKey, utcnow
 
 API_KEY_ROLES = ("partner", "manager")
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# How long a process trusts a key it has verified without asking the database again: a
+# key revoked (or a role changed) in the database is refused by every process within this.
+CACHE_SECONDS = 30.0
+_CACHE = "leadrouter_api_keys"
+
+
+class _CachedKey(NamedTuple):
+    expires: float  # time.monotonic()
+    id: int
+    name: str
+    role: str
+    prefix: str
+    key_hash: str
+    created_at: datetime
+    last_used_at: datetime | None
 
 
 def hash_api_key(raw_key: str) -> str:
@@ -32,15 +51,53 @@ def issue_api_key(role: str, name: str) -> tuple[ApiKey, str]:
 
 
 def find_api_key(raw_key: str) -> ApiKey | None:
-    """Return the live key matching the raw value, or None."""
+    """Return the live key matching the raw value, or None.
+
+    A key found live is remembered by this process for CACHE_SECONDS, so most requests
+    skip the lookup: revoking a key takes effect everywhere within that time. A key
+    served from memory is returned detached from the session (its columns are loaded).
+    """
     if not raw_key or len(raw_key) > 200:
         return None
-    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(raw_key)))
+    key_hash = hash_api_key(raw_key)
+    cache: dict[str, _CachedKey] = current_app.extensions.setdefault(_CACHE, {})
+    cached = cache.get(key_hash)
+    if cached is None or cached.expires <= time.monotonic():
+        return _load_api_key(key_hash, cache)
+    now = utcnow()
+    if _stale(cached.last_used_at, now):
+        # Conditional: another process may have written it within the minute.
+        db.session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == cached.id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
+            )
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        cached = cache[key_hash] = cached._replace(last_used_at=now)
+    key = ApiKey(**{column: getattr(cached, column) for column in _CachedKey._fields[1:]}, revoked_at=None)
+    make_transient_to_detached(key)
+    return key
+
+
+def _load_api_key(key_hash: str, cache: dict[str, _CachedKey]) -> ApiKey | None:
+    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
     if key is None or key.revoked_at is not None:
+        cache.pop(key_hash, None)
         return None
     now = utcnow()
+    if _stale(key.last_used_at, now):
+        key.last_used_at = now
+    cache[key_hash] = _CachedKey(
+        time.monotonic() + CACHE_SECONDS,
+        *(getattr(key, column) for column in _CachedKey._fields[1:]),
+    )
+    return key
+
+
+def _stale(last_used_at: datetime | None, now: datetime) -> bool:
     # At most once a minute: writing it on every request row-locks the key, which would
     # serialise all of one partner's requests behind each other's commits.
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        key.last_used_at = now
-    return key
+    return last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION

@@ -12,7 +12,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import literal, select, text, true
+from sqlalchemy.orm import aliased
 
 from leadrouter.assignment.operations import respond_to_urgency_rise, schedule_callback_if_allowed
 from leadrouter.extensions import db
@@ -88,7 +89,9 @@ def record_lead(data: LeadInput, actor: str = "system", *, route: bool = True) -
     now = data.occurred_at or utcnow()
     phone = parse_phone(data.phone)
     _lock_contact(phone.e164 or (data.email or "").lower())
-    existing = find_recent_lead(phone.e164, data.email, now)
+    # Its own statement, after the lock: PostgreSQL snapshots a statement when it starts,
+    # so only then does it see the lead a concurrent touch committed while we waited.
+    existing, do_not_contact = find_recent_lead(phone.e164, data.email, now)
     if existing is None:
         lead = _create(data, phone, now, actor)
         created = True
@@ -96,7 +99,8 @@ def record_lead(data: LeadInput, actor: str = "system", *, route: bool = True) -
         lead = existing
         _merge(lead, data, phone, now, actor)
         created = False
-    _apply_contact_preference(lead)
+    if do_not_contact and lead.phone:
+        lead.do_not_contact = True
     if data.consent is not None:
         _store_consent(lead, data.consent, data.source, now)
         db.session.flush()
@@ -116,17 +120,39 @@ def record_lead(data: LeadInput, actor: str = "system", *, route: bool = True) -
     return IntakeResult(lead=lead, created=created)
 
 
-def find_recent_lead(phone_e164: str | None, email: str | None, now: datetime) -> Lead | None:
-    """The lead this touch belongs to: same phone (or, with no phone, same email) within 24 h."""
+def find_recent_lead(phone_e164: str | None, email: str | None, now: datetime) -> tuple[Lead | None, bool]:
+    """The lead this touch belongs to, and whether the phone asked not to be contacted.
+
+    The lead: same phone (or, with no phone, same email) within 24 h. One round trip:
+    the lead (if any) outer-joined to the phone's do-not-contact flag.
+    """
     since = now - MERGE_WINDOW
     if phone_e164:
         condition = Lead.phone == phone_e164
     elif email:
         condition = (Lead.email == email.lower()) & Lead.phone.is_(None)
     else:
-        return None
-    query = select(Lead).where(condition, Lead.created_at >= since).order_by(Lead.created_at.desc()).limit(1)
-    return db.session.scalar(query)
+        return None, False
+    recent = aliased(
+        Lead,
+        select(Lead)
+        .where(condition, Lead.created_at >= since)
+        .order_by(Lead.created_at.desc())
+        .limit(1)
+        .subquery(),
+    )
+    do_not_contact = (
+        select(ContactPreference.do_not_contact)
+        .where(ContactPreference.phone == phone_e164)
+        .scalar_subquery()
+        if phone_e164
+        else literal(False)
+    )
+    one_row = select(literal(1).label("one")).subquery()
+    lead, flag = db.session.execute(
+        select(recent, do_not_contact).select_from(one_row).outerjoin(recent, true())
+    ).one()
+    return lead, bool(flag)
 
 
 def _lock_contact(contact_key: str) -> None:
@@ -266,14 +292,6 @@ def reopen(lead: Lead, actor: str, now: datetime) -> None:
         {"from": old_status, "to": "new", "why": "new contact"},
         at=now,
     )
-
-
-def _apply_contact_preference(lead: Lead) -> None:
-    if not lead.phone:
-        return
-    preference = db.session.get(ContactPreference, lead.phone)
-    if preference is not None and preference.do_not_contact:
-        lead.do_not_contact = True
 
 
 def _store_consent(lead: Lead, consent: ConsentInput, source: str, now: datetime) -> None:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import phonenumbers
-from phonenumbers import geocoder
+
+from leadrouter.routing.area_codes import LONGEST_PREFIX, PREFIX_STATES
 
 US_STATES: Mapping[str, str] = MappingProxyType(
     {
@@ -169,7 +170,8 @@ _ZIP5_EXCEPTIONS: Mapping[str, str] = {
 _ZIP_PATTERN = re.compile(r"(\d{5})(?:-?\d{4})?")
 
 # phonenumbers region codes whose numbers can carry a US state or territory.
-_US_PHONE_REGIONS = frozenset({"US", "PR", "VI", "GU", "AS", "MP"})
+TERRITORY_REGIONS = frozenset({"PR", "VI", "GU", "AS", "MP"})
+_US_PHONE_REGIONS = frozenset({"US", *TERRITORY_REGIONS})
 
 REGION_SOURCES = ("state", "zip", "twilio_from_state", "area_code", "unknown")
 
@@ -227,13 +229,39 @@ def state_for_zip(zip5: str | None) -> str | None:
 
 
 def state_for_number(number: phonenumbers.PhoneNumber) -> str | None:
-    """Return the state of a parsed US/territory number's area code, else None."""
+    """Return the state of a parsed US/territory number's area code, else None.
+
+    Gives what phonenumbers.geocoder's English description names (see area_codes.py)
+    without loading the geocoder's data.
+    """
     if phonenumbers.region_code_for_number(number) not in _US_PHONE_REGIONS:
         return None
-    description = geocoder.description_for_number(number, "en")
-    # The geocoder says either a state ("Texas") or a place ("Austin, TX").
-    _, _, last_part = description.rpartition(",")
-    return normalize_state(last_part)
+    number_type = phonenumbers.number_type(number)
+    if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
+        return None
+    if phonenumbers.is_number_type_geographical(number_type, number.country_code):
+        national = phonenumbers.national_significant_number(number)
+        for length in range(LONGEST_PREFIX, 2, -1):
+            prefix = national[:length]
+            if prefix in PREFIX_STATES:
+                return PREFIX_STATES[prefix]
+    return _territory_for_number(number)
+
+
+def _territory_for_number(number: phonenumbers.PhoneNumber) -> str | None:
+    """The territory a number belongs to when nothing more precise is known.
+
+    The geocoder then names the one region the number is valid in ("Puerto Rico"), or
+    nothing when it is valid in several (toll-free numbers); "United States" is no state.
+    """
+    regions = [
+        region
+        for region in phonenumbers.region_codes_for_country_code(number.country_code)
+        if phonenumbers.is_valid_number_for_region(number, region)
+    ]
+    if len(regions) == 1 and regions[0] in TERRITORY_REGIONS:
+        return regions[0]
+    return None
 
 
 def state_for_phone(e164: str | None) -> str | None:

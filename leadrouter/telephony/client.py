@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import current_app
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
+
+if TYPE_CHECKING:
+    from twilio.rest import Client
 
 
 class TwilioNotConfigured(RuntimeError):
@@ -19,6 +22,11 @@ def twilio_client() -> Client:
         raise TwilioNotConfigured(
             "set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to send texts and place calls"
         )
+    # Imported here, where a text or call is sent: the REST client pulls in requests (a few
+    # MB), which a web worker that only takes in leads never needs.
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
     # A bounded timeout: a hung connection must not hold a worker or a web thread forever.
     http_client = current_app.extensions.get("twilio_http_client") or TwilioHttpClient(timeout=10)
     return Client(sid, token, http_client=http_client)
