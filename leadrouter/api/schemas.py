@@ -574,8 +574,10 @@ class LeadSchema(LeadSummarySchema):
         attribute="routing_trace",
         allow_none=True,
         metadata={
-            "description": "The latest routing decision: outcome, rule, reason, explanation, "
-            "and every candidate advisor with why they were or were not chosen."
+            "description": "The latest routing decision: outcome, rule, reason, explanation; "
+            "`candidates`: every advisor a routing rule considered, with why they were or were not "
+            "chosen; `not_considered`: the advisors no rule reached (e.g. not covering the lead's "
+            "state), as `{reason, advisor_ids}` groups."
         },
     )
     follow_ups = fields.List(fields.Nested(FollowUpSchema))

@@ -2,8 +2,60 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
+from sqlalchemy import Text, cast, select
+
+from leadrouter.extensions import db
 from leadrouter.models import Advisor, Lead
 from leadrouter.routing.engine import AdvisorFacts, LeadFacts
+
+# The advisor columns routing reads, as plain rows. JSON comes back as text: the row is then
+# hashable, and an advisor unchanged since the last routing reuses its facts (see _row_facts).
+ADVISOR_FACT_COLUMNS = (
+    Advisor.id,
+    Advisor.name,
+    cast(Advisor.regions, Text),
+    cast(Advisor.languages, Text),
+    Advisor.capacity,
+    Advisor.open_leads,
+    Advisor.status,
+    Advisor.active,
+    Advisor.timezone,
+    cast(Advisor.shift_hours, Text),
+    Advisor.last_assigned_at,
+)
+
+
+def active_advisor_facts() -> list[AdvisorFacts]:
+    """Every active advisor as routing facts, as the database has them now."""
+    query = select(*ADVISOR_FACT_COLUMNS).where(Advisor.active.is_(True)).order_by(Advisor.id)
+    return [_row_facts(tuple(row)) for row in db.session.execute(query)]
+
+
+@lru_cache(maxsize=4096)
+def _row_facts(row: tuple) -> AdvisorFacts:
+    # Facts are immutable and follow from the row alone, so a cached copy is never stale:
+    # a changed advisor (a claim moves open_leads) is a different row.
+    (id_, name, regions, languages, capacity, open_leads, status, active, timezone, shift_hours, last) = row
+    return AdvisorFacts(
+        id=id_,
+        name=name,
+        regions=frozenset(_json(regions) or ()),
+        languages=frozenset(_json(languages) or ()),
+        capacity=capacity,
+        open_leads=open_leads,
+        status=status,
+        active=active,
+        timezone=timezone,
+        shift_hours=_json(shift_hours),
+        last_assigned_at=last,
+    )
+
+
+def _json(text: str | None):
+    return None if text is None else json.loads(text)
 
 
 def advisor_facts(advisor: Advisor) -> AdvisorFacts:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import defer
+from sqlalchemy.orm.util import identity_key
 
-from leadrouter.assignment.facts import advisor_facts, lead_facts
+from leadrouter.assignment.facts import active_advisor_facts, lead_facts
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
@@ -64,7 +66,13 @@ def route_lead(
 
 def lock_lead(lead_id: int, *, skip_locked: bool = True) -> Lead | None:
     """Lock the lead row for this transaction; None if another worker holds it (skip_locked)."""
-    query = select(Lead).where(Lead.id == lead_id).execution_options(populate_existing=True)
+    query = (
+        select(Lead)
+        .where(Lead.id == lead_id)
+        # Routing replaces the stored trace without reading it; don't decode the old one.
+        .options(defer(Lead.routing_trace))
+        .execution_options(populate_existing=True)
+    )
     if _is_postgres():
         query = query.with_for_update(skip_locked=skip_locked)
     return db.session.scalar(query)
@@ -135,16 +143,14 @@ def enforce_sla(
         _escalate(lead, now, f"first contact still overdue after {lead.reassignment_count} reassignments")
         return "escalated"
     facts = lead_facts(lead, exclude_ids={overdue_owner}, exclude_reason="first contact overdue")
-    advisors = _load_advisors()
-    decision = decide(facts, [advisor_facts(a) for a in advisors], now, policy)
-    if decision.advisor_id is None or not _claim_capacity(
-        decision.advisor_id, now, _ignores_capacity(policy, decision)
-    ):
+    decision = decide(facts, active_advisor_facts(), now, policy)
+    claim = _claim_for(decision, now, policy)
+    if claim is None:
         _escalate(lead, now, "first contact overdue and no other advisor is eligible")
         return "escalated"
     _end_current_assignment(lead, now, f"first contact overdue by {minutes_late} min")
     lead.reassignment_count += 1
-    _assign(lead, decision, "sla", now, policy, kind="reassigned")
+    _assign(lead, decision, claim, "sla", now, policy, kind="reassigned")
     return "reassigned"
 
 
@@ -164,7 +170,7 @@ def reassign_lead(
     if not advisor.active:
         raise AssignmentRefused("advisor_id", f"{advisor.name} is not active")
     _end_current_assignment(lead, now, f"reassigned by {actor}: {why}")
-    if not _claim_capacity(advisor.id, now, manual=True):
+    if _claim_capacity(advisor.id, now, manual=True) is None:
         raise AssignmentRefused("advisor_id", f"{advisor.name} cannot take leads now")
     decision = RoutingDecision(
         lead_id=lead.id,
@@ -224,13 +230,12 @@ def hand_over_for_call(lead: Lead, now: datetime | None = None) -> bool:
     policy = load_policy()
     owner = lead.owner_id
     facts = lead_facts(lead, exclude_ids={owner}, exclude_reason="owner not available for the call")
-    decision = decide(facts, [advisor_facts(a) for a in _load_advisors()], now, policy)
-    if decision.advisor_id is None or not _claim_capacity(
-        decision.advisor_id, now, _ignores_capacity(policy, decision)
-    ):
+    decision = decide(facts, active_advisor_facts(), now, policy)
+    claim = _claim_for(decision, now, policy)
+    if claim is None:
         return False
     _end_current_assignment(lead, now, "owner not available while the person called")
-    _assign(lead, decision, "call", now, policy, kind="reassigned", notify=False)
+    _assign(lead, decision, claim, "call", now, policy, kind="reassigned", notify=False)
     return True
 
 
@@ -269,37 +274,33 @@ def schedule_callback_if_allowed(lead: Lead, now: datetime | None = None) -> Non
     """Consent that arrives after assignment still gets the lead its callback."""
     if lead.owner_id is None or not lead.is_open:
         return
-    advisor = db.session.get(Advisor, lead.owner_id)
-    _schedule_callback(lead, advisor, now or utcnow(), load_policy())
+    if _may_call_back(lead):
+        _schedule_callback(lead, lead.owner_id, now or utcnow(), load_policy(), _open_follow_ups(lead))
     refresh_next_due(lead)
 
 
 def _decide_and_apply(
     lead: Lead, trigger: str, now: datetime, policy: RoutingPolicy, *, notify: bool
 ) -> Decision:
-    previous_owner = _previous_owner_id(lead)
-    advisors = _load_advisors()
+    facts = lead_facts(lead, previous_owner_id=_previous_owner_id(lead))
     for _attempt in range(CLAIM_ATTEMPTS):
-        facts = lead_facts(lead, previous_owner_id=previous_owner)
-        decision = decide(facts, [advisor_facts(a) for a in advisors], now, policy)
+        # Re-read every attempt: another worker may have taken the last slot since.
+        decision = decide(facts, active_advisor_facts(), now, policy)
         if decision.advisor_id is None:
             _queue(lead, decision, trigger, now)
             return decision
-        if _claim_capacity(decision.advisor_id, now, _ignores_capacity(policy, decision)):
-            _assign(lead, decision, trigger, now, policy, notify=notify)
+        claim = _claim_for(decision, now, policy)
+        if claim is not None:
+            _assign(lead, decision, claim, trigger, now, policy, notify=notify)
             return decision
-        # Another worker took the last slot between our read and our claim: look again.
-        for advisor in advisors:
-            db.session.refresh(advisor)
     _queue(lead, decision, trigger, now)
     return decision
 
 
-def _load_advisors() -> list[Advisor]:
-    return list(db.session.scalars(select(Advisor).where(Advisor.active.is_(True)).order_by(Advisor.id)))
-
-
 def _previous_owner_id(lead: Lead) -> int | None:
+    if lead.assigned_at is None:
+        # Every assignment sets assigned_at and nothing clears it: never owned, nobody to return to.
+        return None
     query = (
         select(Assignment.advisor_id)
         .where(Assignment.lead_id == lead.id)
@@ -314,10 +315,17 @@ def _ignores_capacity(policy: RoutingPolicy, decision: Decision) -> bool:
     return bool(rule and rule.ignore_capacity)
 
 
+def _claim_for(decision: Decision, now: datetime, policy: RoutingPolicy) -> Row | None:
+    """Claim a slot of the decided advisor; None when the decision queues or the slot is gone."""
+    if decision.advisor_id is None:
+        return None
+    return _claim_capacity(decision.advisor_id, now, _ignores_capacity(policy, decision))
+
+
 def _claim_capacity(
     advisor_id: int, now: datetime, ignore_capacity: bool = False, *, manual: bool = False
-) -> bool:
-    """Take one slot of the advisor's capacity, atomically; False if it is gone.
+) -> Row | None:
+    """Take one slot of the advisor's capacity, atomically: their (name, phone), or None if gone.
 
     The critical override may exceed capacity but still needs an available human; a
     manager's manual reassignment overrides both.
@@ -331,12 +339,11 @@ def _claim_capacity(
         update(Advisor)
         .where(*conditions)
         .values(open_leads=Advisor.open_leads + 1, last_assigned_at=now)
+        .returning(Advisor.name, Advisor.phone)
         .execution_options(synchronize_session=False)
     )
-    claimed = db.session.execute(statement).rowcount == 1
-    advisor = db.session.get(Advisor, advisor_id)
-    if advisor is not None:
-        db.session.refresh(advisor)
+    claimed = db.session.execute(statement).first()
+    _expire_counters(advisor_id)
     return claimed
 
 
@@ -348,9 +355,14 @@ def _release_capacity(advisor_id: int) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.execute(statement)
-    advisor = db.session.get(Advisor, advisor_id)
+    _expire_counters(advisor_id)
+
+
+def _expire_counters(advisor_id: int) -> None:
+    """The UPDATE bypassed the session: an advisor already loaded re-reads its counters on use."""
+    advisor = db.session.identity_map.get(identity_key(Advisor, advisor_id))
     if advisor is not None:
-        db.session.refresh(advisor)
+        db.session.expire(advisor, ["open_leads", "last_assigned_at", "updated_at"])
 
 
 def _record_decision(lead: Lead, decision: Decision, trigger: str) -> RoutingDecision:
@@ -365,7 +377,6 @@ def _record_decision(lead: Lead, decision: Decision, trigger: str) -> RoutingDec
         decided_at=decision.decided_at,
     )
     db.session.add(row)
-    db.session.flush()
     lead.routing_trace = row.trace
     lead.routed_at = lead.routed_at or decision.decided_at
     return row
@@ -374,6 +385,7 @@ def _record_decision(lead: Lead, decision: Decision, trigger: str) -> RoutingDec
 def _assign(
     lead: Lead,
     decision: Decision,
+    advisor: Row,
     trigger: str,
     now: datetime,
     policy: RoutingPolicy,
@@ -381,29 +393,31 @@ def _assign(
     kind: str = "assigned",
     notify: bool = True,
 ) -> Assignment:
+    """Record the decision and the new ownership; `advisor` is the claim's (name, phone)."""
+    # Read first, so the writes below go out in one flush (one UPDATE of the lead).
+    may_call_back = _may_call_back(lead)
+    follow_ups = _open_follow_ups(lead)
     row = _record_decision(lead, decision, trigger)
-    advisor = db.session.get(Advisor, decision.advisor_id)
     assignment = Assignment(
         lead_id=lead.id,
-        advisor_id=advisor.id,
-        decision_id=row.id,
+        advisor_id=decision.advisor_id,
+        decision=row,
         kind=kind,
         reason=decision.reason[:500],
         started_at=now,
     )
     db.session.add(assignment)
-    lead.owner_id, lead.assigned_at, lead.queued_at = advisor.id, now, None
+    lead.owner_id, lead.assigned_at, lead.queued_at = decision.advisor_id, now, None
     if lead.status in ("new", "queued"):
         lead.set_status("assigned")
     if lead.first_contact_at is None:
         lead.sla_due_at = _due_at(lead, now, policy, fresh_window=(kind == "reassigned"))
-    db.session.flush()
     add_event(
         lead,
         kind,
         "system",
         {
-            "advisor_id": advisor.id,
+            "advisor_id": decision.advisor_id,
             "advisor": advisor.name,
             "rule": decision.rule,
             "reason": decision.reason,
@@ -411,13 +425,15 @@ def _assign(
         },
         at=now,
     )
-    _schedule_callback(lead, advisor, now, policy)
-    refresh_next_due(lead)
+    if may_call_back:
+        _schedule_callback(lead, decision.advisor_id, now, policy, follow_ups)
+    refresh_next_due(lead, follow_ups)
+    db.session.flush()
     if notify and lead.urgency in NOTIFY_BY_SMS and advisor.phone:
         db.session.add(Notification(assignment_id=assignment.id, channel="sms"))
         db.session.flush()
         enqueue("notify.assignment", assignment.id)
-    log.info("lead %s %s to advisor %s by rule %s", lead.id, kind, advisor.id, decision.rule)
+    log.info("lead %s %s to advisor %s by rule %s", lead.id, kind, decision.advisor_id, decision.rule)
     return assignment
 
 
@@ -433,33 +449,43 @@ def _due_at(lead: Lead, now: datetime, policy: RoutingPolicy, fresh_window: bool
     return due
 
 
-def _schedule_callback(lead: Lead, advisor: Advisor, now: datetime, policy: RoutingPolicy) -> None:
-    """A callback is scheduled only with consent, never for do-not-contact, inside quiet hours."""
-    if lead.do_not_contact or not lead.phone or not has_consent(lead):
+def _may_call_back(lead: Lead) -> bool:
+    """A callback needs consent and a phone, and is never made to a do-not-contact lead."""
+    return not lead.do_not_contact and bool(lead.phone) and has_consent(lead)
+
+
+def _open_follow_ups(lead: Lead) -> list[FollowUp]:
+    query = select(FollowUp).where(FollowUp.lead_id == lead.id, FollowUp.status == "open")
+    return list(db.session.scalars(query))
+
+
+def _schedule_callback(
+    lead: Lead, advisor_id: int, now: datetime, policy: RoutingPolicy, open_follow_ups: list[FollowUp]
+) -> None:
+    """Give the owner the open callback, or schedule the first one outside quiet hours.
+
+    The caller has checked `_may_call_back`; a new callback joins `open_follow_ups`.
+    """
+    existing = next((f for f in open_follow_ups if f.kind == "callback"), None)
+    if existing is not None:
+        existing.advisor_id = advisor_id
         return
-    existing = db.session.scalar(
-        select(FollowUp).where(
-            FollowUp.lead_id == lead.id, FollowUp.kind == "callback", FollowUp.status == "open"
-        )
-    )
     if lead.urgency == "critical":
         due = now
     else:
         start, end = policy.contact_window
         due = next_contact_time(now, lead.timezone or "America/New_York", start, end)
-    if existing is not None:
-        existing.advisor_id = advisor.id
-        return
-    db.session.add(
-        FollowUp(
-            lead_id=lead.id,
-            advisor_id=advisor.id,
-            kind="callback",
-            due_at=due,
-            note="First callback",
-            created_by="routing",
-        )
+    callback = FollowUp(
+        lead_id=lead.id,
+        advisor_id=advisor_id,
+        kind="callback",
+        due_at=due,
+        note="First callback",
+        status="open",
+        created_by="routing",
     )
+    db.session.add(callback)
+    open_follow_ups.append(callback)
     add_event(lead, "follow_up", "system", {"kind": "callback", "due_at": due.isoformat()}, at=now)
 
 

@@ -10,10 +10,10 @@ from leadrouter.models import ConsentRecord, Lead
 
 def has_consent(lead: Lead) -> bool:
     """Whether the latest consent record allows an outbound call or text."""
-    record = db.session.scalar(
-        select(ConsentRecord)
+    given = db.session.scalar(
+        select(ConsentRecord.given)
         .where(ConsentRecord.lead_id == lead.id)
         .order_by(ConsentRecord.id.desc())
         .limit(1)
     )
-    return bool(record and record.given)
+    return bool(given)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -11,19 +12,29 @@ from leadrouter.models import FollowUp, Lead
 from leadrouter.models.lead import NOTHING_DUE
 
 
-def refresh_next_due(lead: Lead) -> None:
-    """Recompute lead.next_due_at, the advisor queue's sort key after urgency."""
-    db.session.flush()
+def refresh_next_due(lead: Lead, open_follow_ups: Iterable[FollowUp] | None = None) -> None:
+    """Recompute lead.next_due_at, the advisor queue's sort key after urgency.
+
+    A caller that already holds every open follow-up of the lead passes them, saving a query.
+    """
+    if open_follow_ups is None:
+        db.session.flush()
     candidates = []
     if lead.is_open:
-        next_follow_up = db.session.scalar(
-            select(func.min(FollowUp.due_at)).where(FollowUp.lead_id == lead.id, FollowUp.status == "open")
-        )
+        if open_follow_ups is None:
+            next_follow_up = _next_follow_up_due(lead)
+        else:
+            next_follow_up = min((_aware(f.due_at) for f in open_follow_ups), default=None)
         if next_follow_up is not None:
             candidates.append(_aware(next_follow_up))
         if lead.first_contact_at is None and lead.sla_due_at is not None:
             candidates.append(lead.sla_due_at)
     lead.next_due_at = min(candidates) if candidates else NOTHING_DUE
+
+
+def _next_follow_up_due(lead: Lead) -> datetime | None:
+    query = select(func.min(FollowUp.due_at)).where(FollowUp.lead_id == lead.id, FollowUp.status == "open")
+    return db.session.scalar(query)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -262,6 +262,20 @@ def explain_decision(decision: RoutingDecision, names: dict[int, str]) -> dict:
         }
         for candidate in trace.get("candidates") or []
     ]
+    # Newer traces list the advisors no rule reached by id, one entry per reason.
+    candidates += [
+        {
+            "name": names.get(advisor_id) or f"Advisor {advisor_id}",
+            "group": "not considered",
+            "verdict": "passed over",
+            "reasons": [group.get("reason") or "not considered"],
+            "load": "–",
+            "idle": "–",
+            "rank": None,
+        }
+        for group in trace.get("not_considered") or []
+        for advisor_id in group.get("advisor_ids") or []
+    ]
     return {
         "id": decision.id,
         "decided_at": decision.decided_at,

@@ -107,14 +107,27 @@ class Decision:
     decided_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialise the trace stored on the lead and shown to managers."""
+        """Serialise the trace stored on the lead and shown to managers.
+
+        Every advisor considered under a rule keeps a full entry in "candidates"; those no
+        rule reached (most of a national team, for a lead in one state) are listed by id
+        under "not_considered", one entry per reason, which keeps the stored trace small.
+        """
+        considered = [c.to_dict() for c in self.candidates if not _out_of_scope(c)]
+        not_considered: dict[str, list[int]] = {}
+        for trace in self.candidates:
+            if _out_of_scope(trace):
+                not_considered.setdefault(trace.reasons[0], []).append(trace.advisor_id)
         return {
             "lead_id": self.lead_id,
             "advisor_id": self.advisor_id,
             "outcome": self.outcome,
             "rule": self.rule,
             "reason": self.reason,
-            "candidates": [c.to_dict() for c in self.candidates],
+            "candidates": considered,
+            "not_considered": [
+                {"reason": reason, "advisor_ids": ids} for reason, ids in not_considered.items()
+            ],
             "decided_at": self.decided_at.isoformat(),
             "explanation": self.explain(),
         }
@@ -365,13 +378,14 @@ def _trace(
     for advisor in advisors:
         is_chosen = chosen is not None and advisor.id == chosen.id
         scope = _scope_of(advisor, results)
+        idle = _idle_minutes(advisor, now)
         if is_chosen and rule_name == CONTINUITY:
-            trace = _trace_continuity(advisor)
+            trace = _trace_continuity(advisor, idle)
         elif scope is None:
-            trace = _trace_out_of_scope(advisor, lead, policy, waited)
+            trace = _trace_out_of_scope(advisor, lead, policy, waited, idle)
         else:
-            trace = _trace_in_scope(advisor, scope, is_chosen, ranks.get(advisor.id), rule_name)
-        traces.append(replace(trace, idle_minutes=_idle_minutes(advisor, now)))
+            trace = _trace_in_scope(advisor, scope, is_chosen, ranks.get(advisor.id), rule_name, idle)
+        traces.append(trace)
     scope_order = {id(r): i for i, r in enumerate(results)}
     rule_order = {r.rule.name: i for i, r in enumerate(results)}
     return tuple(
@@ -400,6 +414,7 @@ def _trace_in_scope(
     is_chosen: bool,
     rank: int | None,
     winning_rule: str | None,
+    idle_minutes: int | None,
 ) -> CandidateTrace:
     blocking = result.blocking[advisor.id]
     eligible = not blocking
@@ -423,10 +438,11 @@ def _trace_in_scope(
         rule=result.rule.name,
         rank=rank if eligible else None,
         group=result.label,
+        idle_minutes=idle_minutes,
     )
 
 
-def _trace_continuity(advisor: AdvisorFacts) -> CandidateTrace:
+def _trace_continuity(advisor: AdvisorFacts, idle_minutes: int | None) -> CandidateTrace:
     return CandidateTrace(
         advisor_id=advisor.id,
         name=advisor.name,
@@ -438,11 +454,12 @@ def _trace_continuity(advisor: AdvisorFacts) -> CandidateTrace:
         rule=CONTINUITY,
         rank=1,
         group="previous advisor",
+        idle_minutes=idle_minutes,
     )
 
 
 def _trace_out_of_scope(
-    advisor: AdvisorFacts, lead: LeadFacts, policy: RoutingPolicy, waited: float
+    advisor: AdvisorFacts, lead: LeadFacts, policy: RoutingPolicy, waited: float, idle_minutes: int | None
 ) -> CandidateTrace:
     return CandidateTrace(
         advisor_id=advisor.id,
@@ -455,6 +472,7 @@ def _trace_out_of_scope(
         rule=None,
         rank=None,
         group="not considered",
+        idle_minutes=idle_minutes,
     )
 
 
@@ -512,6 +530,11 @@ def _idle_minutes(advisor: AdvisorFacts, now: datetime) -> int | None:
 
 def _idle_text(minutes: int | None) -> str:
     return "never assigned before" if minutes is None else f"idle {minutes} min"
+
+
+def _out_of_scope(trace: CandidateTrace) -> bool:
+    """No rule reached the advisor for this lead; the trace holds one generic reason."""
+    return trace.rule is None and not trace.chosen and bool(trace.reasons)
 
 
 def _passed_over(trace: CandidateTrace) -> bool:

@@ -11,8 +11,10 @@ from requests import RequestException
 from twilio.base.exceptions import TwilioRestException
 
 from leadrouter.assignment import notify, operations
+from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
+from leadrouter.routing.policy import RoutingPolicy
 from leadrouter.telephony.client import TwilioNotConfigured
 
 log = logging.getLogger(__name__)
@@ -30,8 +32,10 @@ def route_lead(lead_id: int) -> str | None:
     """
     decision = operations.route_lead(lead_id, trigger="intake")
     db.session.commit()
-    for waiting_id in operations.unrouted_lead_ids(limit=BACKLOG_PER_TASK, older_than=timedelta(0)):
-        operations.route_lead(waiting_id, trigger="intake")
+    backlog = operations.unrouted_lead_ids(limit=BACKLOG_PER_TASK, older_than=timedelta(0))
+    policy = _policy_for(backlog)
+    for waiting_id in backlog:
+        operations.route_lead(waiting_id, trigger="intake", policy=policy)
         db.session.commit()
     return None if decision is None else decision.outcome
 
@@ -40,8 +44,10 @@ def route_lead(lead_id: int) -> str | None:
 def drain_queue() -> int:
     """Offer every waiting lead, most urgent and oldest first, to whoever is free now."""
     assigned = 0
-    for lead_id in operations.waiting_lead_ids():
-        decision = operations.route_lead(lead_id, trigger="drain")
+    waiting = operations.waiting_lead_ids()
+    policy = _policy_for(waiting)
+    for lead_id in waiting:
+        decision = operations.route_lead(lead_id, trigger="drain", policy=policy)
         db.session.commit()
         assigned += bool(decision and decision.advisor_id)
     return assigned
@@ -51,8 +57,10 @@ def drain_queue() -> int:
 def sweep_unrouted() -> int:
     """Route leads that were committed while the broker or the workers were down."""
     swept = 0
-    for lead_id in operations.unrouted_lead_ids():
-        operations.route_lead(lead_id, trigger="sweep")
+    unrouted = operations.unrouted_lead_ids()
+    policy = _policy_for(unrouted)
+    for lead_id in unrouted:
+        operations.route_lead(lead_id, trigger="sweep", policy=policy)
         db.session.commit()
         swept += 1
     if swept:
@@ -64,10 +72,17 @@ def sweep_unrouted() -> int:
 def enforce_sla() -> int:
     """Reassign or escalate leads whose first contact is overdue."""
     handled = 0
-    for lead_id in operations.overdue_lead_ids():
-        handled += operations.enforce_sla(lead_id) is not None
+    overdue = operations.overdue_lead_ids()
+    policy = _policy_for(overdue)
+    for lead_id in overdue:
+        handled += operations.enforce_sla(lead_id, policy=policy) is not None
         db.session.commit()
     return handled
+
+
+def _policy_for(lead_ids: list[int]) -> RoutingPolicy | None:
+    # One read of the policy serves a whole batch; a change applies from the next batch.
+    return load_policy() if lead_ids else None
 
 
 @shared_task(

@@ -1,0 +1,179 @@
+"""What routing one lead costs, and that the cheaper paths decide and record the same."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event, select
+
+from leadrouter.assignment import operations
+from leadrouter.extensions import db
+from leadrouter.leads import pipeline
+from leadrouter.leads.intake import LeadInput, record_lead
+from leadrouter.models import FollowUp, RoutingDecision, utcnow
+from leadrouter.reports.views import explain_decision
+from tests.factories import make_advisor, make_lead
+from workers.tasks.routing import drain_queue
+
+
+@contextmanager
+def counted_statements():
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = db.session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_routing_a_new_lead_takes_a_handful_of_statements(session):
+    for number in range(20):
+        make_advisor(regions=["*"] if number < 2 else ["TX" if number % 2 else "CA"])
+    lead = make_lead(state="TX")
+    session.flush()
+
+    with counted_statements() as statements:
+        decision = operations.route_lead(lead.id)
+        session.flush()
+
+    assert decision.outcome == "assigned"
+    # lead, policy, advisors, claim, consent, follow-ups; then the decision, assignment,
+    # events (one batch on PostgreSQL, one each on SQLite), callback and the lead in one flush.
+    assert len(statements) <= 12, "\n".join(statements)
+    assert sum(s.lstrip().upper().startswith("UPDATE LEADS") for s in statements) == 1
+
+
+def test_the_claim_is_visible_on_an_advisor_already_loaded(session):
+    advisor = make_advisor()
+    assert advisor.open_leads == 0
+    lead = make_lead()
+    operations.route_lead(lead.id)
+    assert advisor.open_leads == 1 and advisor.last_assigned_at is not None
+    operations.release_lead(lead, "test")
+    assert advisor.open_leads == 0
+
+
+def test_next_due_counts_the_new_callback_and_the_open_follow_ups(session):
+    make_advisor()
+    lead = make_lead()
+    earlier = utcnow()
+    session.add(FollowUp(lead_id=lead.id, kind="follow_up", due_at=earlier, created_by="test"))
+    session.flush()
+    operations.route_lead(lead.id)
+    callback = session.scalar(
+        select(FollowUp).where(FollowUp.lead_id == lead.id, FollowUp.kind == "callback")
+    )
+    assert callback is not None and callback.advisor_id == lead.owner_id
+    assert lead.next_due_at == min(earlier, callback.due_at, lead.sla_due_at)
+
+
+def test_a_reopened_lead_goes_back_to_its_previous_advisor(session):
+    first = make_advisor(name="First Owner")
+    make_advisor(name="Idle Colleague")
+    lead = make_lead(phone="+15122060391")
+    operations.route_lead(lead.id)
+    assert lead.owner_id == first.id
+    pipeline.change_status(lead, "closed", "test", "unreachable")
+
+    record_lead(LeadInput(source="web_form", phone="+15122060391", name="Back Again"))
+    decision = operations.route_lead(lead.id)
+
+    assert decision.rule == "continuity" and lead.owner_id == first.id
+
+
+def test_the_trace_lists_advisors_no_rule_reached_by_id(session):
+    texan = make_advisor(name="Tex", regions=["TX"])
+    outsiders = [make_advisor(name=f"Cal {n}", regions=["CA"]) for n in range(3)]
+    lead = make_lead(state="TX")
+
+    operations.route_lead(lead.id)
+
+    row = session.scalar(select(RoutingDecision).where(RoutingDecision.lead_id == lead.id))
+    assert [c["advisor_id"] for c in row.trace["candidates"]] == [texan.id]
+    assert row.trace["not_considered"] == [
+        {"reason": "does not cover TX", "advisor_ids": [a.id for a in outsiders]}
+    ]
+    assert "3 not considered (does not cover TX)" in row.trace["explanation"]
+    assert lead.routing_trace == row.trace
+
+
+def test_the_explorer_shows_grouped_and_old_traces_alike():
+    candidate = {
+        "advisor_id": 1,
+        "name": "Ana",
+        "eligible": True,
+        "chosen": True,
+        "reasons": ["chosen by exact_state: first in line"],
+        "open_leads": 0,
+        "capacity": 5,
+        "rule": "exact_state",
+        "rank": 1,
+        "group": "TX advisors",
+        "idle_minutes": None,
+    }
+    old_outsider = {
+        **candidate,
+        "advisor_id": 2,
+        "name": "Cal",
+        "eligible": False,
+        "chosen": False,
+        "reasons": ["does not cover TX"],
+        "rule": None,
+        "rank": None,
+        "group": "not considered",
+        "idle_minutes": 3,
+    }
+    base = {"outcome": "assigned", "explanation": "Ana chosen. 1 not considered (does not cover TX)."}
+    old = RoutingDecision(
+        id=1,
+        advisor_id=1,
+        outcome="assigned",
+        rule="exact_state",
+        reason="r",
+        trigger="intake",
+        trace={**base, "candidates": [candidate, old_outsider]},
+    )
+    new = RoutingDecision(
+        id=2,
+        advisor_id=1,
+        outcome="assigned",
+        rule="exact_state",
+        reason="r",
+        trigger="intake",
+        trace={
+            **base,
+            "candidates": [candidate],
+            "not_considered": [{"reason": "does not cover TX", "advisor_ids": [2]}],
+        },
+    )
+    names = {1: "Ana", 2: "Cal"}
+
+    shown = [explain_decision(decision, names) for decision in (old, new)]
+
+    for view in shown:
+        assert view["headline"] == "Assigned to Ana by the exact state rule"
+        assert [(c["name"], c["verdict"], c["reasons"]) for c in view["candidates"]] == [
+            ("Ana", "chosen", ["chosen by exact_state: first in line"]),
+            ("Cal", "passed over", ["does not cover TX"]),
+        ]
+    assert shown[1]["candidates"][1]["group"] == "not considered"
+
+
+def test_a_drain_reads_the_policy_once_for_the_whole_queue(session):
+    advisor = make_advisor(status="offline")
+    leads = [make_lead() for _ in range(3)]
+    for lead in leads:
+        operations.route_lead(lead.id)
+    advisor.status = "available"
+    session.flush()
+
+    with counted_statements() as statements:
+        assert drain_queue.run() == 3
+
+    assert [lead.owner_id for lead in leads] == [advisor.id] * 3
+    assert sum("FROM settings" in statement for statement in statements) == 1
