@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(embedded_command)
     app.cli.add_command(purge_closed_command)
+    app.cli.add_command(rebuild_report_rollups_command)
 
 
 @click.command("create-user")
@@ -62,6 +63,18 @@ def seed_demo_command(leads: int, force: bool) -> None:
     click.echo(summary)
     for email, password, role in DEMO_LOGINS:
         click.echo(f"  {role:8} {email}  /  {password}")
+
+
+@click.command("rebuild-report-rollups")
+def rebuild_report_rollups_command() -> None:
+    """Recompute every hour of the routing report's rollups (after a bulk load, or if in doubt)."""
+    import time
+
+    from leadrouter.reports import rollups
+
+    began = time.monotonic()
+    hours = rollups.rebuild(commit=db.session.commit)
+    click.echo(f"rebuilt the report rollups: {hours:,} hours in {time.monotonic() - began:.1f} s")
 
 
 @click.command("embedded")

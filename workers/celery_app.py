@@ -11,7 +11,7 @@ from workers.schedule import BEAT_SCHEDULE
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
 celery_app.conf.beat_schedule = BEAT_SCHEDULE
-celery_app.conf.imports = ("workers.tasks.routing", "workers.tasks.diagnostics")
+celery_app.conf.imports = ("workers.tasks.routing", "workers.tasks.reports", "workers.tasks.diagnostics")
 
 
 @worker_process_init.connect

@@ -12,6 +12,7 @@ from leadrouter.models.lead import (
     FollowUp,
     Lead,
 )
+from leadrouter.models.report import ReportHour, ReportPartial, ReportRollupState
 from leadrouter.models.routing import Assignment, Notification, RoutingDecision
 from leadrouter.models.security import AccessLog, ApiKey, AuditEntry, IdempotencyRecord, Setting
 from leadrouter.models.telephony import (
@@ -47,6 +48,9 @@ __all__ = [
     "Lead",
     "Notification",
     "Recording",
+    "ReportHour",
+    "ReportPartial",
+    "ReportRollupState",
     "RoutingDecision",
     "Setting",
     "TextMessage",

@@ -92,6 +92,8 @@ class Lead(db.Model):
             ],
         ),
         Index("ix_leads_sla_due", "is_open", "first_contact_at", "sla_due_at"),
+        # What changed since the report rollups were refreshed, and which hour it was created in.
+        Index("ix_leads_updated_at", "updated_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

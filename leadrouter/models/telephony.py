@@ -27,7 +27,11 @@ CALL_STATUS_ORDER = {
 
 class Call(db.Model):
     __tablename__ = "calls"
-    __table_args__ = (Index("ix_calls_started", "started_at"),)
+    __table_args__ = (
+        Index("ix_calls_started", "started_at"),
+        # What changed since the report rollups were refreshed, and which hour it started in.
+        Index("ix_calls_updated_at", "updated_at", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)

@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from leadrouter.extensions import db
 from leadrouter.models import Advisor, Lead, utcnow
-from leadrouter.reports.queries import DialectSql, ReportFilters, lead_conditions, range_bounds, sla_state_of
+from leadrouter.reports.queries import range_bounds
+from leadrouter.reports.scan import DialectSql, ReportFilters, lead_conditions, sla_state_of
 
 COLUMNS = (
     "id",
