@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, select, tuple_
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from leadrouter.extensions import db
 from leadrouter.models import Advisor, Assignment, Call, ConsentRecord, Event, FollowUp, Lead
@@ -49,7 +49,8 @@ def queue_page(owner_id: int | None, cursor: str | None = None, limit: int = PAG
     query = (
         select(Lead)
         .where(*_queue_filter(owner_id))
-        .options(joinedload(Lead.owner))
+        # A queue row shows none of these; the routing trace alone can be kilobytes per lead.
+        .options(joinedload(Lead.owner), defer(Lead.routing_trace), defer(Lead.message), defer(Lead.utm))
         .order_by(Lead.urgency_rank, Lead.next_due_at, Lead.id)
         .limit(limit + 1)
     )
