@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
-from leadrouter.models import Assignment, AuditEntry
+from leadrouter.models import Assignment, AuditEntry, ReportPartial
 from tests.factories import make_advisor, make_lead
 from tests.worker_stack import wait_for
 
@@ -48,3 +48,27 @@ def test_a_committed_lead_is_routed_by_the_worker(stack):
             return owner
 
     assert wait_for(assigned, timeout=60, stack=stack) == advisor_id
+
+
+def test_the_worker_keeps_the_report_rollups(stack):
+    """`reports.refresh_rollups` (scheduled every 30 s) runs on a real worker and stores the hour."""
+    from workers.schedule import BEAT_SCHEDULE
+
+    assert "reports.refresh_rollups" in {entry["task"] for entry in BEAT_SCHEDULE.values()}
+    stack.start_worker("--pool", "solo")
+    with stack.app.app_context():
+        lead = make_lead(route=False, state="TX")
+        enqueue("reports.refresh_rollups")
+        db.session.commit()
+        hour = lead.created_at.replace(minute=0, second=0, microsecond=0)
+        db.session.remove()
+
+    def stored():
+        with stack.app.app_context():
+            found = db.session.scalar(
+                select(ReportPartial.body).where(ReportPartial.scope == "", ReportPartial.start == hour)
+            )
+            db.session.remove()
+            return found
+
+    assert b'"source:' in wait_for(stored, timeout=60, stack=stack)
