@@ -916,7 +916,13 @@ class Pass:
             steps=plan.bisect_steps,
         )
         low = self.plan.voice_rate
-        floor_low = self.intake_probe(low, seconds=plan.phase_seconds / 2, path="/floor")
+        pids = [*self.stack.web_pids()[1], self.stack.web_pids()[0], *self.db.postgres_pids()]
+        spent_before = sum(cpu_seconds(pid) or 0.0 for pid in pids)
+        floor_low = self.intake_probe(low, seconds=plan.phase_seconds / 2, path="/floor", warmup=False)
+        pids = sorted(set(pids) | set(self.db.postgres_pids()))
+        # CPU of the floor view (gunicorn + PostgreSQL) per request: half of the CPU floor per lead.
+        spent = sum(cpu_seconds(pid) or 0.0 for pid in pids) - spent_before
+        self.raw["floor_cpu_web_ms"] = spent / max(1, len(floor_low.latencies)) * 1000
         say(f"    floor at {low}/s (for the webhook): " + floor_low.summary())
         self.raw["floor_low"] = f"at {low}/s: p50 {ms(floor_low.pct(0.5))}, p99 {ms(floor_low.pct(0.99))}"
         self.stack.stop_web()
@@ -1125,6 +1131,10 @@ class Pass:
         out = Path(self.env["BENCH_FLOOR_OUT"])
         out.unlink(missing_ok=True)
         self.stack.start_worker(app="bench.floor_tasks", queues="bench")
+        time.sleep(2)
+        main, children = self.stack.worker_pids()
+        pids = [main, *children, *([self.redis_pid] if getattr(self, "redis_pid", None) else [])]
+        spent_before = sum(cpu_seconds(pid) or 0.0 for pid in pids)
         publisher = Celery("bench_publisher")
         publisher.config_from_object(celery_settings({"CELERY_BROKER_URL": self.broker_url}))
         count = int(rate * seconds)
@@ -1146,6 +1156,9 @@ class Pass:
                 if len(lines) >= count + int(rate):
                     break
                 time.sleep(0.25)
+            # CPU of the worker (and Redis) per no-op task: the other half of the CPU floor per lead.
+            spent = sum(cpu_seconds(pid) or 0.0 for pid in pids) - spent_before
+            self.raw["floor_cpu_task_ms"] = spent / max(1, len(lines)) * 1000
         finally:
             publisher.close()
             self.stack.stop_worker(floor=True)
@@ -1246,11 +1259,17 @@ class Pass:
         breakdown = ", ".join(
             f"{name} {seconds / max(1, leads) * 1000:.2f}" for name, seconds in spent.items()
         )
+        floor_web, floor_task = self.raw.get("floor_cpu_web_ms"), self.raw.get("floor_cpu_task_ms")
+        floor = (floor_web or 0.0) + (floor_task or 0.0) if floor_web and floor_task else None
         self.figure(
             "CPU per lead, end to end (intake + routing; gunicorn + Celery + PostgreSQL + Redis)",
             f"{per_lead:.2f} CPU-ms",
-            "-",
-            "-",
+            (
+                f"{floor:.2f} CPU-ms (insert+commit view {floor_web:.2f} + no-op task {floor_task:.2f})"
+                if floor
+                else "-"
+            ),
+            f"{per_lead / floor:.1f}x" if floor else "-",
             "<= 4 CPU-ms",
             verdict(per_lead <= 4),
             f"{leads} leads assigned (sent at {rate}/s, {KEYS} keys); per lead (ms): {breakdown}; load "

@@ -220,6 +220,12 @@ def log_lead_reads(leads: list[Lead], action: str, api_key: ApiKey) -> None:
 # --- views --------------------------------------------------------------------------
 
 
+# Built once: a schema instance copies its declared fields (deepcopy) when constructed, and
+# loading or dumping keeps no state on it, so the intake path shares these.
+_LEAD_INPUT = LeadInputSchema()
+_LEAD_RECEIPT = LeadReceiptSchema()
+
+
 def _intake_rate_limit() -> str:
     return current_app.config["RATELIMIT_API_LEADS"]
 
@@ -229,7 +235,7 @@ def _intake_rate_limit() -> str:
 def create_lead():
     """POST /leads: 201 new lead; 200 merged into a recent one, or an Idempotency-Key replay."""
     idempotency_key = _idempotency_key_header()
-    body, fields = load_json(LeadInputSchema())
+    body, fields = load_json(_LEAD_INPUT)
     submission = submit_lead(
         g.api_key,
         fields,
@@ -240,7 +246,7 @@ def create_lead():
     )
     # Serialised before the commit, which expires the lead: afterwards reading it back
     # would cost another SELECT.
-    receipt = LeadReceiptSchema().dump(submission.lead)
+    receipt = _LEAD_RECEIPT.dump(submission.lead)
     location = url_for("api.show_lead", lead_id=submission.lead.id)
     db.session.commit()
     response = jsonify(receipt)

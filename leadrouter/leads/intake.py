@@ -12,8 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import literal, select, text, true
-from sqlalchemy.orm import aliased
+from sqlalchemy import literal, select, text
 
 from leadrouter.assignment.operations import respond_to_urgency_rise, schedule_callback_if_allowed
 from leadrouter.extensions import db
@@ -133,13 +132,14 @@ def find_recent_lead(phone_e164: str | None, email: str | None, now: datetime) -
         condition = (Lead.email == email.lower()) & Lead.phone.is_(None)
     else:
         return None, False
-    recent = aliased(
-        Lead,
-        select(Lead)
+    # The id only: a full lead row costs ~50 column descriptions on every intake, and most
+    # touches are new people; a merge loads the lead by primary key after.
+    recent = (
+        select(Lead.id)
         .where(condition, Lead.created_at >= since)
         .order_by(Lead.created_at.desc())
         .limit(1)
-        .subquery(),
+        .scalar_subquery()
     )
     do_not_contact = (
         select(ContactPreference.do_not_contact)
@@ -148,10 +148,8 @@ def find_recent_lead(phone_e164: str | None, email: str | None, now: datetime) -
         if phone_e164
         else literal(False)
     )
-    one_row = select(literal(1).label("one")).subquery()
-    lead, flag = db.session.execute(
-        select(recent, do_not_contact).select_from(one_row).outerjoin(recent, true())
-    ).one()
+    lead_id, flag = db.session.execute(select(recent, do_not_contact)).one()
+    lead = db.session.get(Lead, lead_id) if lead_id is not None else None
     return lead, bool(flag)
 
 
