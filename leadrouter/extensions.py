@@ -13,6 +13,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 
+from leadrouter.broker import broker_url as tuned_broker_url
+
 # Stable constraint names so Alembic can alter and drop them on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -114,8 +116,7 @@ def celery_settings(config) -> dict:
     """Celery settings derived from the Flask config."""
     broker_url = config["CELERY_BROKER_URL"]
     transport_options: dict = {}
-    # kombu's SQLAlchemy transport hands every transport option to create_engine(), so the
-    # embedded broker keeps its default one-second polling interval.
+    # The embedded SQLite broker is tuned by its own transport (leadrouter/broker.py).
     if broker_url.startswith("redis"):
         transport_options = {
             # Longer than the slowest task (Twilio retries back off up to ~10 min) so an
@@ -135,7 +136,7 @@ def celery_settings(config) -> dict:
             "socket_timeout": 5,
         }
     return {
-        "broker_url": broker_url,
+        "broker_url": tuned_broker_url(broker_url),
         "broker_transport_options": transport_options,
         "broker_connection_timeout": 2,
         "broker_connection_retry_on_startup": True,
