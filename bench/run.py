@@ -760,8 +760,8 @@ class Stack:
         master = self.processes.running[f"{self.name}-web"].pid
         return master, children_of(master)
 
-    def worker_pids(self) -> tuple[int, list[int]]:
-        main = self.processes.running[f"{self.name}-worker"].pid
+    def worker_pids(self, floor: bool = False) -> tuple[int, list[int]]:
+        main = self.processes.running[f"{self.name}-{'floorworker' if floor else 'worker'}"].pid
         return main, children_of(main)
 
 
@@ -1132,7 +1132,7 @@ class Pass:
         out.unlink(missing_ok=True)
         self.stack.start_worker(app="bench.floor_tasks", queues="bench")
         time.sleep(2)
-        main, children = self.stack.worker_pids()
+        main, children = self.stack.worker_pids(floor=True)
         pids = [main, *children, *([self.redis_pid] if getattr(self, "redis_pid", None) else [])]
         spent_before = sum(cpu_seconds(pid) or 0.0 for pid in pids)
         publisher = Celery("bench_publisher")

@@ -8,10 +8,12 @@ handler sleeps 1, 2, 5 … up to 100 ms between tries) and a lead waits up to a 
 picked up. This transport opens the file the way leadrouter opens its own database (WAL,
 synchronous=NORMAL, a busy timeout) and polls every POLLING_INTERVAL seconds.
 
-kombu reads a transport's name off the URL (``sqla+sqlite:///…`` means the ``sqla``
-transport), and every transport option is handed to ``create_engine``, so the tuning
-cannot be passed as options: `broker_url` turns ``sqla+sqlite://`` into this transport's
-own alias. Any other broker URL is left alone.
+Why it replaces kombu's ``sqla`` alias rather than being named in the URL: kombu reads
+the transport off the URL (``sqla+sqlite:///…``), Celery lets the CELERY_BROKER_URL
+environment variable (our setting's name too) override any URL we compute, and every
+transport option is handed to ``create_engine``, so none of those can carry the tuning.
+Importing this module (leadrouter.extensions does, in every process) makes ``sqla`` mean
+this subclass; other databases behind ``sqla+…`` get kombu's behaviour unchanged.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
 from sqlalchemy import create_engine
 
-ALIAS = "leadrouter-sqlite"
-SQLITE_PREFIX = "sqla+sqlite://"
 # Ten looks a second per queue: a few cheap indexed reads, and a lead waits ~50 ms on average.
 POLLING_INTERVAL = 0.1
+
+
+def _is_sqlite(url: str | None) -> bool:
+    return (url or "").startswith("sqlite:")
 
 
 class _TunedSQLiteConnection(sqlite3.Connection):
@@ -41,19 +45,18 @@ class _TunedSQLiteConnection(sqlite3.Connection):
 class Channel(kombu_sqlalchemy.Channel):
     def _engine_from_config(self):
         url = self.connection.client.hostname
+        if not _is_sqlite(url):
+            return super()._engine_from_config()
         return create_engine(url, connect_args={"factory": _TunedSQLiteConnection})
 
 
 class Transport(kombu_sqlalchemy.Transport):
     Channel = Channel
-    polling_interval = POLLING_INTERVAL
+
+    def __init__(self, client, **kwargs):
+        super().__init__(client, **kwargs)
+        if _is_sqlite(client.hostname) and "polling_interval" not in client.transport_options:
+            self.polling_interval = POLLING_INTERVAL
 
 
-TRANSPORT_ALIASES[ALIAS] = "leadrouter.broker:Transport"
-
-
-def broker_url(url: str) -> str:
-    """The URL Celery is given: the tuned transport for an SQLite broker, else `url` itself."""
-    if url.startswith(SQLITE_PREFIX):
-        return f"{ALIAS}+sqlite://{url[len(SQLITE_PREFIX) :]}"
-    return url
+TRANSPORT_ALIASES["sqla"] = "leadrouter.broker:Transport"

@@ -13,7 +13,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 
-from leadrouter.broker import broker_url as tuned_broker_url
+import leadrouter.broker  # noqa: F401  (makes sqla+sqlite:// the tuned embedded broker)
 
 # Stable constraint names so Alembic can alter and drop them on every backend.
 NAMING_CONVENTION = {
@@ -136,7 +136,7 @@ def celery_settings(config) -> dict:
             "socket_timeout": 5,
         }
     return {
-        "broker_url": tuned_broker_url(broker_url),
+        "broker_url": broker_url,
         "broker_transport_options": transport_options,
         "broker_connection_timeout": 2,
         "broker_connection_retry_on_startup": True,
