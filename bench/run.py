@@ -1002,13 +1002,13 @@ class Pass:
         """Everything measured with the Celery worker routing: floors on the broker, then the app."""
         plan = self.plan
         rate = plan.assign_rate if self.kind == "production" else plan.embedded_assign_rate
+        # No-op task floor: published at the same rate the leads arrive, on the same broker,
+        # with its own worker alone on it (the app's worker would poll the same queues' store).
+        say(f"\n[{self.kind}] floor: no-op Celery task, publish -> run, {rate}/s")
+        noop = self.noop_floor(rate, plan.phase_seconds)
         self.stack.start_worker()
         time.sleep(2)
         self.raw["memory_start"] = self.sample_memory()
-
-        # No-op task floor: published at the same rate the leads arrive, on the same broker.
-        say(f"\n[{self.kind}] floor: no-op Celery task, publish -> run, {rate}/s")
-        noop = self.noop_floor(rate, plan.phase_seconds)
 
         # Intake at half the max sustained rate, with routing running.
         half = max(10, round(self.raw["intake_max"] / 2))

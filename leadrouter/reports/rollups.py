@@ -11,7 +11,8 @@ How it stays exact:
   anonymisation) and every hour whose partial has gone stale (a pending lead came due).
   Then it moves `covered_until` to the wall clock at its start, less MARGIN, so a
   transaction that wrote a lead just before the refresh but committed after it is caught
-  by the next one.
+  by the next one. The hour under way is not stored until it is over (`filled_until`):
+  every new lead would change it, and reports fold it live anyway.
 - A report merges the stored partials of the whole hours inside its range and computes
   live, from the leads themselves, the hours it cannot trust: changed since
   `covered_until`, stale for its `now`, or never computed, plus the partial hours at the
@@ -69,36 +70,40 @@ def refresh(now: datetime | None = None, *, commit: Callable[[], None] | None = 
     state = db.session.get(ReportRollupState, STATE)
     if state is None:
         return rebuild(now, commit=commit)
-    changed = _changed_hours(since=state.covered_until)
+    current = hour_of(wall)
+    # The hour under way is never stored (reports fold it live): it changes with every new
+    # lead. Each hour is stored once it is over, and again whenever its leads change.
+    changed = {hour for hour in _changed_hours(since=state.covered_until) if hour < current}
     stale = db.session.scalars(select(ReportHour.hour).where(ReportHour.stale_at < now)).all()
-    filled_until = state.filled_until
-    hours = changed | set(stale)
-    if changed and max(changed) >= filled_until:
-        # The hours that passed since the last lead get a row too, leads or not.
-        hours |= set(_hours_between(filled_until, max(changed)))
-        filled_until = max(changed) + HOUR
+    ended = set(_hours_between(state.filled_until, current))
+    hours = changed | set(stale) | ended
     _recompute(sorted(hours), now, wall, commit)
-    _advance(wall - MARGIN, filled_until)
+    _advance(wall - MARGIN, max(state.filled_until, current))
     if commit:
         commit()
     if hours:
         log.info(
-            "report rollups: %d hours recomputed (%d changed, %d stale)", len(hours), len(changed), len(stale)
+            "report rollups: %d hours recomputed (%d changed, %d stale, %d ended)",
+            len(hours),
+            len(changed),
+            len(stale),
+            len(ended),
         )
     return len(hours)
 
 
 def rebuild(now: datetime | None = None, *, commit: Callable[[], None] | None = None) -> int:
-    """Recompute every hour from the first lead's to the last lead's."""
+    """Recompute every hour from the first lead's to the last one that is over."""
     wall = utcnow()
     now = now or wall
+    current = hour_of(wall)
     first, last = db.session.execute(select(func.min(Lead.created_at), func.max(Lead.created_at))).one()
-    hours = list(_hours_between(hour_of(first), hour_of(last) + HOUR)) if first else []
+    hours = list(_hours_between(hour_of(first), min(hour_of(last) + HOUR, current))) if first else []
     if db.session.get(ReportRollupState, STATE) is None:
-        db.session.add(ReportRollupState(name=STATE, covered_until=wall - MARGIN, filled_until=wall))
+        db.session.add(ReportRollupState(name=STATE, covered_until=wall - MARGIN, filled_until=current))
         db.session.flush()
     _recompute(hours, now, wall, commit)
-    _advance(wall - MARGIN, hour_of(last) + HOUR if last else hour_of(wall), force=True)
+    _advance(wall - MARGIN, current, force=True)
     if commit:
         commit()
     log.info("report rollups rebuilt: %d hours", len(hours))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
-from leadrouter.models import Assignment, AuditEntry, ReportPartial
+from leadrouter.models import Assignment, AuditEntry, ReportPartial, utcnow
 from tests.factories import make_advisor, make_lead
 from tests.worker_stack import wait_for
 
@@ -51,13 +52,15 @@ def test_a_committed_lead_is_routed_by_the_worker(stack):
 
 
 def test_the_worker_keeps_the_report_rollups(stack):
-    """`reports.refresh_rollups` (scheduled every 30 s) runs on a real worker and stores the hour."""
+    """`reports.refresh_rollups` (scheduled every 30 s) runs on a real worker and stores the hour
+    of a lead (an hour that is over: the hour under way is folded live, never stored)."""
     from workers.schedule import BEAT_SCHEDULE
 
     assert "reports.refresh_rollups" in {entry["task"] for entry in BEAT_SCHEDULE.values()}
     stack.start_worker("--pool", "solo")
     with stack.app.app_context():
         lead = make_lead(route=False, state="TX")
+        lead.created_at = utcnow() - timedelta(hours=2)
         enqueue("reports.refresh_rollups")
         db.session.commit()
         hour = lead.created_at.replace(minute=0, second=0, microsecond=0)
