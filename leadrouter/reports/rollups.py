@@ -75,7 +75,7 @@ def refresh(now: datetime | None = None, *, commit: Callable[[], None] | None = 
     # lead. Each hour is stored once it is over, and again whenever its leads change.
     changed = {hour for hour in _changed_hours(since=state.covered_until) if hour < current}
     stale = db.session.scalars(select(ReportHour.hour).where(ReportHour.stale_at < now)).all()
-    ended = set(_hours_between(state.filled_until, current))
+    ended = set(_hours_between(hour_of(state.filled_until), current))
     hours = changed | set(stale) | ended
     _recompute(sorted(hours), now, wall, commit)
     _advance(wall - MARGIN, max(state.filled_until, current))
