@@ -47,6 +47,7 @@ def _init_extensions(app: Flask) -> None:
     from leadrouter import models  # noqa: F401  (registers the tables)
     from leadrouter.auth.session import init_login
     from leadrouter.extensions import (
+        WriterQueuedConnection,
         celery_init_app,
         csrf,
         db,
@@ -56,6 +57,9 @@ def _init_extensions(app: Flask) -> None:
     )
     from leadrouter.intake.views import refuse_crowded_forms
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("factory", WriterQueuedConnection)
     db.init_app(app)
     with app.app_context():
         tune_sqlite_engine(db.engine)
