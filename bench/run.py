@@ -659,13 +659,18 @@ def with_database(url: str, name: str) -> str:
 
 
 def lead_count(url: str) -> int | None:
+    return _scalar(url, "SELECT count(*) FROM leads")
+
+
+def _scalar(url: str, sql: str):
+    """One value from the database at url; None when it is missing or has no schema yet."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import SQLAlchemyError
 
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return connection.execute(text("SELECT count(*) FROM leads")).scalar()
+            return connection.execute(text(sql)).scalar()
     except SQLAlchemyError:
         return None
     finally:
@@ -1693,19 +1698,7 @@ def ensure_big_database(url: str, wanted: int, work: Path, may_generate: bool) -
 
 def recent_history(url: str) -> bool:
     """Whether the database's history spans at most a week (the 10k comparison's shape)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import SQLAlchemyError
-
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            span = connection.execute(
-                text("SELECT extract(epoch FROM max(created_at) - min(created_at)) FROM leads")
-            ).scalar()
-    except SQLAlchemyError:
-        return False
-    finally:
-        engine.dispose()
+    span = _scalar(url, "SELECT extract(epoch FROM max(created_at) - min(created_at)) FROM leads")
     return span is not None and span <= 7 * 86400
 
 

@@ -50,7 +50,7 @@ def export_rows(filters: ReportFilters, timezone: str, now: datetime | None = No
     now = now or utcnow()
     zone = ZoneInfo(timezone)
     low, high = range_bounds(filters.start, filters.end, timezone)
-    sql = DialectSql(db.session.get_bind().dialect.name)
+    sql = DialectSql.current()
     query = (
         select(
             Lead.id,

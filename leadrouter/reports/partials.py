@@ -30,8 +30,6 @@ SCOPE_ALL = ""
 UNKNOWN_REGION = "unknown"
 UNSPECIFIED_REASON = "unspecified"
 CALL_OUTCOMES = ("answered", "missed", "abandoned", "voicemail")
-# What `counts` keys look like: "<what>:<value>", one family per breakdown of the report.
-COUNTED = ("source", "region", "urgency", "status", "closed", "sla", "escalated")
 
 
 def durations() -> array:
@@ -82,7 +80,9 @@ class AdvisorPart:
 class Partial:
     """Counts and exact durations of a set of leads; `merge` adds another set's."""
 
-    counts: Counter = field(default_factory=Counter)  # "source:web_form" -> leads, see COUNTED
+    # "<what>:<value>" -> leads, one family per breakdown: source, region, urgency, status,
+    # closed (reason), sla, and "escalated:".
+    counts: Counter = field(default_factory=Counter)
     quarters: Counter = field(default_factory=Counter)  # UTC quarter hour since the epoch -> leads
     speeds: dict[str, array] = field(default_factory=lambda: defaultdict(durations))  # by urgency
     first_assignment: array = field(default_factory=durations)
@@ -193,7 +193,7 @@ class Partial:
         return struct.pack("<I", len(head)) + head + packed.tobytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes, stale_at: datetime | None = None) -> Partial:
+    def from_bytes(cls, data: bytes) -> Partial:
         (length,) = struct.unpack_from("<I", data)
         header = json.loads(data[4 : 4 + length])
         packed = array("d")
@@ -207,7 +207,7 @@ class Partial:
             position += n
             return packed[position - n : position]
 
-        partial = cls(stale_at=stale_at)
+        partial = cls()
         partial.counts.update(header["c"])
         partial.quarters.update(dict(header["q"]))
         partial.reassignments = header["r"]

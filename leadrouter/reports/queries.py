@@ -54,15 +54,7 @@ from leadrouter.reports.partials import (  # noqa: F401  (CALL_OUTCOMES, UNKNOWN
     UNKNOWN_REGION,
     Partial,
 )
-from leadrouter.reports.scan import (  # noqa: F401  (the report's vocabulary, imported from here)
-    DialectSql,
-    ReportFilters,
-    call_counts,
-    filter_conditions,
-    lead_conditions,
-    scan,
-    sla_state_of,
-)
+from leadrouter.reports.scan import ReportFilters, call_counts, lead_conditions, scan
 
 MAX_RANGE_DAYS = 366
 FUNNEL_STAGES = ("contacted", "assessment", "referred", "admitted", "closed")

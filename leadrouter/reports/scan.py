@@ -27,6 +27,7 @@ from leadrouter.reports.partials import (
     HoldRow,
     LeadRow,
     Partial,
+    fold,
     hour_of,
     lead_scopes,
     scopes_of,
@@ -182,10 +183,7 @@ def scan(
     conditions: Sequence[ColumnElement], low: datetime, now: datetime, only_advisor: int | None
 ) -> Partial:
     """One partial of the leads matching the conditions (created at or after low)."""
-    partial = Partial()
-    for lead, holds in lead_rows(conditions, low, now):
-        partial.add_lead(lead, holds, only_advisor)
-    return partial
+    return fold(lead_rows(conditions, low, now), only_advisor)
 
 
 def call_counts(filters: ReportFilters, ranges: Sequence[tuple[datetime, datetime]]) -> Counter:
