@@ -41,8 +41,16 @@ _EMERGENCY_WORD_OPTIONS: dict[str, object] = {
 EMERGENCY_TERMS: tuple[Term, ...] = (
     # Overdose. "OD", "OD'd", "ODing" are all tokenised to "od".
     *_terms("overdose", "overdose", "overdosed", "overdoses", "overdosing", "overdosis"),
-    *_terms("overdose", "od", "took too much", "gave him narcan", "gave her narcan", fuzzy=False),
-    *_terms("overdose", "sobredosis", "se paso de dosis"),
+    *_terms(
+        "overdose",
+        "od",
+        "took too much",
+        "too many pills",
+        "gave him narcan",
+        "gave her narcan",
+        fuzzy=False,
+    ),
+    *_terms("overdose", "sobredosis", "se paso de dosis", "demasiadas pastillas"),
     *_terms("overdose", "le di narcan", "le dimos narcan", fuzzy=False),
     # Breathing.
     *_terms(
@@ -78,6 +86,9 @@ EMERGENCY_TERMS: tuple[Term, ...] = (
         "cannot wake",
         "can not wake",
         "not waking up",
+        "hard to wake",
+        "difficult to wake",
+        "barely conscious",
         "wont respond",
         "inconsciente",
         "no despierta",

@@ -55,6 +55,8 @@ CRITICAL_TEXTS = [
     "I want to die",
     "I just want to end my life",
     "He took too much and is barely breathing",
+    "My brother took too many pills, he is hard to wake",
+    "my dad is difficult to wake this morning",
     "this is an emergency",
     "Should I call 911?",
     "No emergency before, but now he overdosed",
@@ -72,6 +74,7 @@ CRITICAL_TEXTS = [
     "he has a siezure",
     # Spanish
     "mi hijo tuvo una sobredosis",
+    "se tomó demasiadas pastillas",
     "sobredosís",
     "sobre dosis",
     "no respira",
