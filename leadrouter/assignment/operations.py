@@ -19,7 +19,7 @@ from leadrouter.assignment.facts import active_advisor_facts, lead_facts
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
-from leadrouter.leads.consent import has_consent
+from leadrouter.leads.consent import consenting_lead_ids, has_consent
 from leadrouter.leads.deadlines import refresh_next_due
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import (
@@ -32,7 +32,7 @@ from leadrouter.models import (
     RoutingDecision,
     utcnow,
 )
-from leadrouter.routing.engine import Decision, decide
+from leadrouter.routing.engine import Decision, assign_batch, decide
 from leadrouter.routing.hours import next_contact_time, sla_due_at
 from leadrouter.routing.policy import RoutingPolicy
 
@@ -57,11 +57,79 @@ def route_lead(
     routed by another worker right now. A caller on the line waits for that worker
     (`wait_for_lock`) rather than being sent to voicemail.
     """
+    decisions = route_leads(
+        [lead_id], trigger=trigger, now=now, policy=policy, notify=notify, wait_for_lock=wait_for_lock
+    )
+    return decisions.get(lead_id)
+
+
+def route_leads(
+    lead_ids: list[int],
+    *,
+    trigger: str = "intake",
+    now: datetime | None = None,
+    policy: RoutingPolicy | None = None,
+    notify: bool = True,
+    wait_for_lock: bool = False,
+) -> dict[int, Decision]:
+    """Route several unowned open leads in one pass: one lock, one read of the team, one flush.
+
+    The engine decides the batch in queue order against one roster, counting each
+    assignment against capacity; the claims then go out in advisor order, so batches on
+    concurrent workers never wait on each other in a cycle. A lead whose claim lost a race
+    to another worker is decided again on fresh facts. Leads that are owned, closed, gone
+    or locked by another worker are left out of the result.
+    """
     now = now or utcnow()
-    lead = lock_lead(lead_id, skip_locked=not wait_for_lock)
-    if lead is None or not lead.is_open or lead.owner_id is not None:
-        return None
-    return _decide_and_apply(lead, trigger, now, policy or load_policy(), notify=notify)
+    leads = [
+        lead
+        for lead in lock_leads(lead_ids, skip_locked=not wait_for_lock)
+        if lead.is_open and lead.owner_id is None
+    ]
+    if not leads:
+        return {}
+    policy = policy or load_policy()
+    previous_owners = _previous_owner_ids(leads)
+    facts = [lead_facts(lead, previous_owner_id=previous_owners.get(lead.id)) for lead in leads]
+    decisions = assign_batch(facts, active_advisor_facts(), now, policy)
+    claims = {
+        decision.lead_id: _claim_for(decision, now, policy)
+        for decision in sorted((d for d in decisions if d.advisor_id is not None), key=lambda d: d.advisor_id)
+    }
+    by_id = {lead.id: lead for lead in leads}
+    assigned = [by_id[d.lead_id] for d in decisions if claims.get(d.lead_id) is not None]
+    callers = _callable_lead_ids(assigned)
+    follow_ups = _open_follow_ups_of(assigned)
+    results: dict[int, Decision] = {}
+    to_notify: list[tuple[Lead, Assignment, Row]] = []
+    lost_race: list[Lead] = []
+    for decision in decisions:
+        lead = by_id[decision.lead_id]
+        claim = claims.get(lead.id)
+        if decision.advisor_id is None:
+            _queue(lead, decision, trigger, now)
+        elif claim is None:
+            lost_race.append(lead)
+            continue
+        else:
+            assignment = _write_assignment(
+                lead,
+                decision,
+                claim,
+                trigger,
+                now,
+                policy,
+                may_call_back=lead.id in callers,
+                follow_ups=follow_ups.get(lead.id, []),
+            )
+            to_notify.append((lead, assignment, claim))
+        results[lead.id] = decision
+    db.session.flush()
+    if notify:
+        _notify_urgent(to_notify)
+    for lead in lost_race:
+        results[lead.id] = _decide_and_apply(lead, trigger, now, policy, notify=notify)
+    return results
 
 
 def lock_lead(lead_id: int, *, skip_locked: bool = True) -> Lead | None:
@@ -76,6 +144,20 @@ def lock_lead(lead_id: int, *, skip_locked: bool = True) -> Lead | None:
     if _is_postgres():
         query = query.with_for_update(skip_locked=skip_locked)
     return db.session.scalar(query)
+
+
+def lock_leads(lead_ids: list[int], *, skip_locked: bool = True) -> list[Lead]:
+    """Lock the leads' rows for this transaction, in id order; those another worker holds are skipped."""
+    query = (
+        select(Lead)
+        .where(Lead.id.in_(lead_ids))
+        .order_by(Lead.id)
+        .options(defer(Lead.routing_trace))
+        .execution_options(populate_existing=True)
+    )
+    if _is_postgres():
+        query = query.with_for_update(skip_locked=skip_locked)
+    return list(db.session.scalars(query))
 
 
 def waiting_lead_ids(limit: int = 500) -> list[int]:
@@ -298,16 +380,23 @@ def _decide_and_apply(
 
 
 def _previous_owner_id(lead: Lead) -> int | None:
-    if lead.assigned_at is None:
-        # Every assignment sets assigned_at and nothing clears it: never owned, nobody to return to.
-        return None
-    query = (
-        select(Assignment.advisor_id)
-        .where(Assignment.lead_id == lead.id)
-        .order_by(Assignment.id.desc())
-        .limit(1)
+    return _previous_owner_ids([lead]).get(lead.id)
+
+
+def _previous_owner_ids(leads: list[Lead]) -> dict[int, int]:
+    """Each lead's last owner, for continuity; leads never owned cost no query."""
+    # Every assignment sets assigned_at and nothing clears it: never owned, nobody to return to.
+    once_owned = [lead.id for lead in leads if lead.assigned_at is not None]
+    if not once_owned:
+        return {}
+    last = (
+        select(Assignment.lead_id, db.func.max(Assignment.id).label("id"))
+        .where(Assignment.lead_id.in_(once_owned))
+        .group_by(Assignment.lead_id)
+        .subquery()
     )
-    return db.session.scalar(query)
+    query = select(Assignment.lead_id, Assignment.advisor_id).join(last, Assignment.id == last.c.id)
+    return {lead_id: advisor_id for lead_id, advisor_id in db.session.execute(query)}
 
 
 def _ignores_capacity(policy: RoutingPolicy, decision: Decision) -> bool:
@@ -393,10 +482,42 @@ def _assign(
     kind: str = "assigned",
     notify: bool = True,
 ) -> Assignment:
-    """Record the decision and the new ownership; `advisor` is the claim's (name, phone)."""
+    """Record the decision and the new ownership of one lead; `advisor` is the claim's (name, phone)."""
     # Read first, so the writes below go out in one flush (one UPDATE of the lead).
-    may_call_back = _may_call_back(lead)
-    follow_ups = _open_follow_ups(lead)
+    assignment = _write_assignment(
+        lead,
+        decision,
+        advisor,
+        trigger,
+        now,
+        policy,
+        kind=kind,
+        may_call_back=_may_call_back(lead),
+        follow_ups=_open_follow_ups(lead),
+    )
+    db.session.flush()
+    if notify:
+        _notify_urgent([(lead, assignment, advisor)])
+    return assignment
+
+
+def _write_assignment(
+    lead: Lead,
+    decision: Decision,
+    advisor: Row,
+    trigger: str,
+    now: datetime,
+    policy: RoutingPolicy,
+    *,
+    may_call_back: bool,
+    follow_ups: list[FollowUp],
+    kind: str = "assigned",
+) -> Assignment:
+    """Add the decision, assignment, event and callback rows and set the owner; no flush.
+
+    The caller read whether the lead may be called back and its open follow-ups, so a
+    batch reads them once for all its leads.
+    """
     row = _record_decision(lead, decision, trigger)
     assignment = Assignment(
         lead_id=lead.id,
@@ -428,13 +549,23 @@ def _assign(
     if may_call_back:
         _schedule_callback(lead, decision.advisor_id, now, policy, follow_ups)
     refresh_next_due(lead, follow_ups)
-    db.session.flush()
-    if notify and lead.urgency in NOTIFY_BY_SMS and advisor.phone:
-        db.session.add(Notification(assignment_id=assignment.id, channel="sms"))
-        db.session.flush()
-        enqueue("notify.assignment", assignment.id)
     log.info("lead %s %s to advisor %s by rule %s", lead.id, kind, decision.advisor_id, decision.rule)
     return assignment
+
+
+def _notify_urgent(assigned: list[tuple[Lead, Assignment, Row]]) -> None:
+    """Text the advisor of each urgent lead just assigned (the assignments are flushed)."""
+    urgent = [
+        assignment
+        for lead, assignment, advisor in assigned
+        if lead.urgency in NOTIFY_BY_SMS and advisor.phone
+    ]
+    if not urgent:
+        return
+    db.session.add_all(Notification(assignment_id=assignment.id, channel="sms") for assignment in urgent)
+    db.session.flush()
+    for assignment in urgent:
+        enqueue("notify.assignment", assignment.id)
 
 
 def _due_at(lead: Lead, now: datetime, policy: RoutingPolicy, fresh_window: bool = False) -> datetime:
@@ -457,6 +588,24 @@ def _may_call_back(lead: Lead) -> bool:
 def _open_follow_ups(lead: Lead) -> list[FollowUp]:
     query = select(FollowUp).where(FollowUp.lead_id == lead.id, FollowUp.status == "open")
     return list(db.session.scalars(query))
+
+
+def _callable_lead_ids(leads: list[Lead]) -> set[int]:
+    """The leads a callback may be scheduled for (see `_may_call_back`), in one query."""
+    reachable = [lead.id for lead in leads if not lead.do_not_contact and lead.phone]
+    return consenting_lead_ids(reachable) if reachable else set()
+
+
+def _open_follow_ups_of(leads: list[Lead]) -> dict[int, list[FollowUp]]:
+    if not leads:
+        return {}
+    query = select(FollowUp).where(
+        FollowUp.lead_id.in_([lead.id for lead in leads]), FollowUp.status == "open"
+    )
+    grouped: dict[int, list[FollowUp]] = {}
+    for follow_up in db.session.scalars(query):
+        grouped.setdefault(follow_up.lead_id, []).append(follow_up)
+    return grouped
 
 
 def _schedule_callback(

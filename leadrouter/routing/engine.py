@@ -374,15 +374,23 @@ def _trace(
     for result in results:
         for advisor in result.ranked:
             ranks.setdefault(advisor.id, len(ranks) + 1)
+    scopes = _scopes(results)
+    # Most of a national team is out of scope for the same few reasons: one per set of regions.
+    out_of_scope_reasons: dict[frozenset[str], str] = {}
     traces = []
     for advisor in advisors:
         is_chosen = chosen is not None and advisor.id == chosen.id
-        scope = _scope_of(advisor, results)
+        scope = scopes.get(advisor.id)
         idle = _idle_minutes(advisor, now)
         if is_chosen and rule_name == CONTINUITY:
             trace = _trace_continuity(advisor, idle)
         elif scope is None:
-            trace = _trace_out_of_scope(advisor, lead, policy, waited, idle)
+            reason = out_of_scope_reasons.get(advisor.regions)
+            if reason is None:
+                reason = out_of_scope_reasons[advisor.regions] = _out_of_scope_reason(
+                    advisor, lead, policy, waited
+                )
+            trace = _trace_out_of_scope(advisor, reason, idle)
         else:
             trace = _trace_in_scope(advisor, scope, is_chosen, ranks.get(advisor.id), rule_name, idle)
         traces.append(trace)
@@ -402,10 +410,15 @@ def _trace(
     )
 
 
-def _scope_of(advisor: AdvisorFacts, results: list[_RuleResult]) -> _RuleResult | None:
-    """Return the rule the advisor is reported under: first where eligible, else first in scope."""
-    in_scope = [r for r in results if advisor.id in r.blocking]
-    return next((r for r in in_scope if not r.blocking[advisor.id]), None) or next(iter(in_scope), None)
+def _scopes(results: list[_RuleResult]) -> dict[int, _RuleResult]:
+    """The rule each advisor in scope is reported under: the first where eligible, else the first."""
+    scopes: dict[int, _RuleResult] = {}
+    for result in results:
+        for advisor_id, blocking in result.blocking.items():
+            current = scopes.get(advisor_id)
+            if current is None or (current.blocking[advisor_id] and not blocking):
+                scopes[advisor_id] = result
+    return scopes
 
 
 def _trace_in_scope(
@@ -458,15 +471,13 @@ def _trace_continuity(advisor: AdvisorFacts, idle_minutes: int | None) -> Candid
     )
 
 
-def _trace_out_of_scope(
-    advisor: AdvisorFacts, lead: LeadFacts, policy: RoutingPolicy, waited: float, idle_minutes: int | None
-) -> CandidateTrace:
+def _trace_out_of_scope(advisor: AdvisorFacts, reason: str, idle_minutes: int | None) -> CandidateTrace:
     return CandidateTrace(
         advisor_id=advisor.id,
         name=advisor.name,
         eligible=False,
         chosen=False,
-        reasons=(_out_of_scope_reason(advisor, lead, policy, waited),),
+        reasons=(reason,),
         open_leads=advisor.open_leads,
         capacity=advisor.capacity,
         rule=None,
@@ -477,6 +488,7 @@ def _trace_out_of_scope(
 
 
 def _out_of_scope_reason(advisor: AdvisorFacts, lead: LeadFacts, policy: RoutingPolicy, waited: float) -> str:
+    # Reads only the advisor's regions: _trace reuses the reason for advisors with the same regions.
     for rule in policy.rules:
         waiting_is_all_that_is_missing = covers(rule, advisor, lead) and rule.matches(
             lead.urgency, lead.source, float("inf")

@@ -8,6 +8,7 @@ from datetime import timedelta
 from celery import shared_task
 from flask import current_app
 from requests import RequestException
+from sqlalchemy.exc import OperationalError
 from twilio.base.exceptions import TwilioRestException
 
 from leadrouter.assignment import notify, operations
@@ -18,54 +19,63 @@ from leadrouter.routing.policy import RoutingPolicy
 from leadrouter.telephony.client import TwilioNotConfigured
 
 log = logging.getLogger(__name__)
-BACKLOG_PER_TASK = 25
+# Leads routed per transaction: enough to read the team once for a burst, short enough that
+# a caller's merge into one of them never waits long for the row lock.
+BATCH_SIZE = 50
 ROUTING_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
 
 
-@shared_task(name="routing.route_lead", **ROUTING_TASK_OPTIONS)
+@shared_task(
+    name="routing.route_lead",
+    # A deadlock or serialisation failure rolls the batch back whole; try again shortly.
+    autoretry_for=(OperationalError,),
+    retry_backoff=1,
+    max_retries=3,
+    **ROUTING_TASK_OPTIONS,
+)
 def route_lead(lead_id: int) -> str | None:
-    """Route one lead (idempotent: an owned or closed lead is left alone), then a few more.
+    """Route the lead (idempotent: an owned or closed lead is left alone) with the others waiting.
 
-    Leads that arrived meanwhile are routed in the same pass, most urgent first: under a
-    burst, or on the polling embedded broker, the backlog does not wait for its own messages
-    (which then find their lead already routed and do nothing).
+    Leads that arrived meanwhile are routed in the same transaction, most urgent first:
+    under a burst, or on the polling embedded broker, the backlog does not wait for its own
+    messages (which then find their lead already routed and do nothing), and a batch reads
+    the team once instead of once per lead.
     """
-    decision = operations.route_lead(lead_id, trigger="intake")
+    waiting = operations.unrouted_lead_ids(limit=BATCH_SIZE, older_than=timedelta(0))
+    batch = [lead_id, *(waiting_id for waiting_id in waiting if waiting_id != lead_id)]
+    decision = operations.route_leads(batch[:BATCH_SIZE], trigger="intake").get(lead_id)
     db.session.commit()
-    backlog = operations.unrouted_lead_ids(limit=BACKLOG_PER_TASK, older_than=timedelta(0))
-    policy = _policy_for(backlog)
-    for waiting_id in backlog:
-        operations.route_lead(waiting_id, trigger="intake", policy=policy)
-        db.session.commit()
     return None if decision is None else decision.outcome
 
 
 @shared_task(name="routing.drain_queue", **ROUTING_TASK_OPTIONS)
 def drain_queue() -> int:
     """Offer every waiting lead, most urgent and oldest first, to whoever is free now."""
-    assigned = 0
-    waiting = operations.waiting_lead_ids()
-    policy = _policy_for(waiting)
-    for lead_id in waiting:
-        decision = operations.route_lead(lead_id, trigger="drain", policy=policy)
-        db.session.commit()
-        assigned += bool(decision and decision.advisor_id)
-    return assigned
+    return sum(
+        decision.advisor_id is not None
+        for decision in _route_in_batches(operations.waiting_lead_ids(), trigger="drain")
+    )
 
 
 @shared_task(name="routing.sweep_unrouted", **ROUTING_TASK_OPTIONS)
 def sweep_unrouted() -> int:
     """Route leads that were committed while the broker or the workers were down."""
-    swept = 0
-    unrouted = operations.unrouted_lead_ids()
-    policy = _policy_for(unrouted)
-    for lead_id in unrouted:
-        operations.route_lead(lead_id, trigger="sweep", policy=policy)
-        db.session.commit()
-        swept += 1
+    swept = len(_route_in_batches(operations.unrouted_lead_ids(), trigger="sweep"))
     if swept:
         log.warning("sweep routed %d leads that had missed the queue", swept)
     return swept
+
+
+def _route_in_batches(lead_ids: list[int], trigger: str) -> list:
+    """Route the leads a batch per transaction; the decisions made, in order."""
+    decisions = []
+    policy = _policy_for(lead_ids)
+    for start in range(0, len(lead_ids), BATCH_SIZE):
+        batch = lead_ids[start : start + BATCH_SIZE]
+        routed = operations.route_leads(batch, trigger=trigger, policy=policy)
+        db.session.commit()
+        decisions.extend(routed[lead_id] for lead_id in batch if lead_id in routed)
+    return decisions
 
 
 @shared_task(name="routing.enforce_sla", **ROUTING_TASK_OPTIONS)
