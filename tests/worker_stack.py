@@ -115,6 +115,16 @@ class WorkerStack:
         engine.dispose()
         return count
 
+    def purge(self) -> None:
+        """Lose every message in the broker, as a broker that died without persistence would."""
+        if self.kind == "postgres+redis":
+            self._redis().delete("routing", "notify", "default", "unacked", "unacked_index")
+            return
+        engine = create_engine(self.broker_url.removeprefix("sqla+"))
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM kombu_message"))
+        engine.dispose()
+
     def log(self) -> str:
         return "\n".join(p.read_text() for p in sorted(self.tmp_path.glob("worker*.log")))
 

@@ -107,7 +107,10 @@ def record_lead(data: LeadInput, actor: str = "system", *, route: bool = True) -
             schedule_callback_if_allowed(lead, now)
     db.session.flush()
     if route and lead.owner_id is None and lead.is_open:
-        enqueue("routing.route_lead", lead.id)
+        # A lead the router has never seen is in the backlog every routing task reads first,
+        # so one waiting message serves a burst of them; a merge into a queued lead is not.
+        never_routed = lead.status == "new" and lead.routed_at is None
+        enqueue("routing.route_lead", lead.id, coalesce=never_routed)
     log.info(
         "lead %s %s from %s (phone %s, urgency %s)",
         lead.id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
@@ -78,6 +79,13 @@ def parse_phone(raw: str | None, default_region: str = "US") -> PhoneNumber:
     """Parse any common phone format or Twilio From value; never raises."""
     if raw is None or not isinstance(raw, str) or not raw.strip():
         return _invalid("empty")
+    return _parse_text(raw, default_region)
+
+
+# A touch's number is parsed by the channel's validation and again by intake, and the helpline's
+# own number on every call: the result is immutable, so the repeats come from the cache.
+@lru_cache(maxsize=4096)
+def _parse_text(raw: str, default_region: str) -> PhoneNumber:
     placeholder = _classify_non_number(raw)
     if placeholder is not None:
         return _invalid(placeholder)

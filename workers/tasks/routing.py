@@ -11,6 +11,7 @@ from requests import RequestException
 from sqlalchemy.exc import OperationalError
 from twilio.base.exceptions import TwilioRestException
 
+from leadrouter import jobs
 from leadrouter.assignment import notify, operations
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 # Leads routed per transaction: enough to read the team once for a burst, short enough that
 # a caller's merge into one of them never waits long for the row lock.
 BATCH_SIZE = 50
+MAX_BATCHES_PER_TASK = 20
 ROUTING_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
 
 
@@ -34,17 +36,28 @@ ROUTING_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
     **ROUTING_TASK_OPTIONS,
 )
 def route_lead(lead_id: int) -> str | None:
-    """Route the lead (idempotent: an owned or closed lead is left alone) with the others waiting.
+    """Route the lead (idempotent: an owned or closed lead is left alone) and the others waiting.
 
-    Leads that arrived meanwhile are routed in the same transaction, most urgent first:
-    under a burst, or on the polling embedded broker, the backlog does not wait for its own
-    messages (which then find their lead already routed and do nothing), and a batch reads
-    the team once instead of once per lead.
+    Leads that arrived meanwhile are routed too, a batch per transaction, most urgent first,
+    until none is left: under a burst, or on the polling embedded broker, the backlog does not
+    wait for messages of its own (intake coalesces them on Redis; see leadrouter.jobs), and
+    a batch reads the team once instead of once per lead.
     """
-    waiting = operations.unrouted_lead_ids(limit=BATCH_SIZE, older_than=timedelta(0))
-    batch = [lead_id, *(waiting_id for waiting_id in waiting if waiting_id != lead_id)]
-    decision = operations.route_leads(batch[:BATCH_SIZE], trigger="intake").get(lead_id)
-    db.session.commit()
+    jobs.started("routing.route_lead")
+    decision = None
+    for batch_number in range(MAX_BATCHES_PER_TASK):
+        waiting = operations.unrouted_lead_ids(limit=BATCH_SIZE, older_than=timedelta(0))
+        batch = [lead_id] if batch_number == 0 else []
+        batch += [waiting_id for waiting_id in waiting if waiting_id != lead_id]
+        routed = operations.route_leads(batch[:BATCH_SIZE], trigger="intake")
+        db.session.commit()
+        decision = decision or routed.get(lead_id)
+        if len(waiting) < BATCH_SIZE or not routed:
+            # Drained, or what is left is locked by another worker routing it right now.
+            break
+    else:
+        # Still more: carry on in a new message rather than hold this one for ever.
+        jobs.send_now(current_app.extensions["celery"], "routing.route_lead", (waiting[-1],), {})
     return None if decision is None else decision.outcome
 
 
