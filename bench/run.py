@@ -770,6 +770,39 @@ class Stack:
         return main, children_of(main)
 
 
+# What every leadrouter process imports before any of its own code, heaviest first.
+STACK_LIBRARIES = ("sqlalchemy.orm", "psycopg", "flask", "flask_sqlalchemy", "redis", "celery.app.base")
+
+
+def library_import_rss() -> str:
+    """RSS of a fresh interpreter, then after importing each library of the fixed stack."""
+    script = (
+        "import importlib, sys\n"
+        "def rss():\n"
+        "    lines = open('/proc/self/status').read().splitlines()\n"
+        "    return next(int(l.split()[1]) for l in lines if l.startswith('VmRSS')) / 1024\n"
+        "steps = [('interpreter', rss())]\n"
+        "for name in sys.argv[1:]:\n"
+        "    importlib.import_module(name); steps.append((name, rss()))\n"
+        "print(' '.join(f'{n}={v:.1f}' for n, v in steps))\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script, *STACK_LIBRARIES], capture_output=True, text=True, check=True
+    ).stdout.split()
+    steps = [(name, float(value)) for name, value in (item.split("=") for item in output)]
+    parts = [f"interpreter {steps[0][1]:.0f} MB"]
+    parts += [f"{name} +{value - steps[i][1]:.0f}" for i, (name, value) in enumerate(steps[1:])]
+    return f"{steps[-1][1]:.0f} MB in a fresh interpreter ({', '.join(parts)} MB)"
+
+
+def _memory_floor(megabytes: float | None, what: str) -> str:
+    return f"{megabytes:.0f} MB ({what})" if megabytes else "-"
+
+
+def _memory_ratio(megabytes: float, floor: float | None) -> str:
+    return f"{megabytes / floor:.2f}x" if floor else "-"
+
+
 def purge_routing_queue(broker_url: str) -> None:
     from kombu import Connection
 
@@ -929,6 +962,8 @@ class Pass:
         spent = sum(cpu_seconds(pid) or 0.0 for pid in pids) - spent_before
         self.raw["floor_cpu_web_ms"] = spent / max(1, len(floor_low.latencies)) * 1000
         say(f"    floor at {low}/s (for the webhook): " + floor_low.summary())
+        # The memory floor: a worker of the same gunicorn that has served the floor view.
+        self.raw["memory_floor_web"] = max((rss_mb(pid) or 0 for pid in self.stack.web_pids()[1]), default=0)
         self.raw["floor_low"] = f"at {low}/s: p50 {ms(floor_low.pct(0.5))}, p99 {ms(floor_low.pct(0.99))}"
         self.stack.stop_web()
         floor_at_max = next((r for r in reversed(floor_history) if r.rate == floor_max), None)
@@ -1169,6 +1204,8 @@ class Pass:
             # CPU of the worker (and Redis) per no-op task: the other half of the CPU floor per lead.
             spent = sum(cpu_seconds(pid) or 0.0 for pid in pids) - spent_before
             self.raw["floor_cpu_task_ms"] = spent / max(1, len(lines)) * 1000
+            # The Celery memory floor: a pool process that has run tasks, on the same settings.
+            self.raw["memory_floor_task"] = max((rss_mb(pid) or 0 for pid in children), default=0)
         finally:
             publisher.close()
             self.stack.stop_worker(floor=True)
@@ -1341,8 +1378,8 @@ class Pass:
         self.figure(
             "memory RSS, gunicorn worker (largest of 2)",
             f"{web_start:.0f} MB before the soak -> {web_end:.0f} MB after {plan.soak_seconds:.0f} s",
-            "-",
-            "-",
+            _memory_floor(self.raw.get("memory_floor_web"), "insert+commit view's worker"),
+            _memory_ratio(web_end, self.raw.get("memory_floor_web")),
             "<= 80 MB; no growth",
             verdict(web_end <= 80 and web_growth <= 2.0),
             f"cold (before any request) {max(self.raw.get('memory_web_cold') or [0]):.0f} MB; "
@@ -1351,8 +1388,8 @@ class Pass:
         self.figure(
             "memory RSS, Celery worker (largest pool process)",
             f"{cel_start:.0f} MB before the soak -> {cel_end:.0f} MB after {plan.soak_seconds:.0f} s",
-            "-",
-            "-",
+            _memory_floor(self.raw.get("memory_floor_task"), "no-op task's pool process"),
+            _memory_ratio(cel_end, self.raw.get("memory_floor_task")),
             "<= 120 MB; no growth",
             verdict(cel_end <= 120 and cel_growth <= 2.0),
             f"pool process just after start {max(first['worker_children'] or [0]):.0f} MB; main process "
@@ -1362,6 +1399,7 @@ class Pass:
         self.notes.append(
             f"soak memory flat (<= 2 MB growth over its second half): {'yes' if flat else 'no'}"
         )
+        self.notes.append("memory of the libraries alone: " + library_import_rss())
 
     def scrape_metrics(self) -> None:
         try:
