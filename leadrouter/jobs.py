@@ -6,8 +6,9 @@ and the periodic sweep routes whatever was never routed.
 A task that works through everything waiting (routing does) can be *coalesced*: while one
 of its messages waits in the queue, another adds nothing, so a burst of leads publishes a
 handful of messages rather than one each. The task calls `started()` before it reads what
-is waiting; anything committed after that publishes a fresh message. This needs the Redis
-broker (a key with SET NX); on the embedded broker every enqueue publishes.
+is waiting; anything committed after that publishes a fresh message. The mark is a Redis
+key (SET NX) on the Redis broker and a file created with O_EXCL beside the embedded broker's
+SQLite file; with any other broker every enqueue publishes.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def _send_pending(session: Session) -> None:
     for task_name, args, options, coalesce in pending:
         if coalesce and not _first_waiting(task_name):
             continue
-        send_now(celery_app, task_name, args, options)
+        if not send_now(celery_app, task_name, args, options) and coalesce:
+            # No message is waiting after all: the next enqueue must publish.
+            started(task_name)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -127,15 +130,18 @@ class FileMarks:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
             return True
         except FileExistsError:
-            try:
-                if time.time() - path.stat().st_mtime < COALESCE_SECONDS:
-                    return False
-                path.unlink(missing_ok=True)  # the message it stood for is presumed lost
-            except FileNotFoundError:
-                pass  # just cleared by the task: ours is the next message
-            return self.mark(task_name)
+            pass
+        except OSError:
+            return True  # publish (or fail to), as without coalescing
+        try:
+            if time.time() - path.stat().st_mtime < COALESCE_SECONDS:
+                return False
+            path.unlink(missing_ok=True)  # the message it stood for is presumed lost
+        except FileNotFoundError:
+            pass  # just cleared by the task: ours is the next message
         except OSError:
             return True
+        return self.mark(task_name)
 
     def clear(self, task_name: str) -> None:
         try:

@@ -75,10 +75,11 @@ def route_leads(
     """Route several unowned open leads in one pass: one lock, one read of the team, one flush.
 
     The engine decides the batch in queue order against one roster, counting each
-    assignment against capacity; the claims then go out in advisor order, so batches on
-    concurrent workers never wait on each other in a cycle. A lead whose claim lost a race
-    to another worker is decided again on fresh facts. Leads that are owned, closed, gone
-    or locked by another worker are left out of the result.
+    assignment against capacity; the claims then go out in advisor order, so two batches
+    rarely wait on each other in a cycle (PostgreSQL breaks one that does; the task
+    retries). A lead whose claim lost a race to another worker is decided again on fresh
+    facts after the others. Leads that are owned, closed, gone or locked by another worker
+    are left out of the result.
     """
     now = now or utcnow()
     leads = [
@@ -161,10 +162,10 @@ def lock_leads(lead_ids: list[int], *, skip_locked: bool = True) -> list[Lead]:
 
 
 def waiting_lead_ids(limit: int = 500) -> list[int]:
-    """Unowned open leads, most urgent first, then longest waiting."""
+    """Unowned open leads, most urgent first, then longest waiting; not those left to managers."""
     query = (
         select(Lead.id)
-        .where(Lead.status.in_(("new", "queued")), Lead.owner_id.is_(None))
+        .where(Lead.status.in_(("new", "queued")), Lead.owner_id.is_(None), Lead.escalated_at.is_(None))
         .order_by(Lead.urgency_rank, Lead.created_at, Lead.id)
         .limit(limit)
     )
@@ -172,17 +173,32 @@ def waiting_lead_ids(limit: int = 500) -> list[int]:
 
 
 def unrouted_lead_ids(
-    now: datetime | None = None, limit: int = 500, older_than: timedelta = SWEEP_GRACE
+    now: datetime | None = None, limit: int = 500, older_than: timedelta | None = SWEEP_GRACE
 ) -> list[int]:
-    """Leads that were committed but never reached the router (broker or worker was down)."""
-    cutoff = (now or utcnow()) - older_than
-    query = (
-        select(Lead.id)
-        .where(Lead.status == "new", Lead.routed_at.is_(None), Lead.created_at <= cutoff)
-        .order_by(Lead.urgency_rank, Lead.created_at)
-        .limit(limit)
-    )
+    """New leads the router has not seen yet, most urgent first.
+
+    The sweep asks for those older than a grace period (their message was lost); a routing
+    task asks for all (`older_than=None`), whatever the clocks of the hosts that stamped them.
+    """
+    conditions = [Lead.status == "new", Lead.routed_at.is_(None)]
+    if older_than is not None:
+        conditions.append(Lead.created_at <= (now or utcnow()) - older_than)
+    query = select(Lead.id).where(*conditions).order_by(Lead.urgency_rank, Lead.created_at).limit(limit)
     return list(db.session.scalars(query))
+
+
+def escalate_unroutable(lead_id: int, error: Exception, now: datetime | None = None) -> None:
+    """Routing this lead raised: hand it to the managers, out of every routing backlog.
+
+    Stamped as routed, so routing tasks stop retrying it; escalated, so the manager console
+    shows it for a person to assign by hand.
+    """
+    now = now or utcnow()
+    lead = db.session.get(Lead, lead_id)
+    if lead is None or lead.owner_id is not None or not lead.is_open or lead.escalated_at is not None:
+        return
+    lead.routed_at = lead.routed_at or now
+    _escalate(lead, now, f"routing failed ({type(error).__name__}); assign it by hand")
 
 
 def overdue_lead_ids(now: datetime | None = None, limit: int = 500) -> list[int]:

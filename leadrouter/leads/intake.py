@@ -21,10 +21,10 @@ from leadrouter.leads.consent import has_consent  # noqa: F401  (re-exported for
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import ConsentRecord, ContactPreference, Lead, utcnow
 from leadrouter.routing.phone import mask_phone, parse_phone
-from leadrouter.routing.region import resolve_region
+from leadrouter.routing.region import Region, resolve_region
 from leadrouter.routing.severity import severity_for
 from leadrouter.routing.timezones import timezone_for
-from leadrouter.routing.urgency import UrgencySignals, raise_only, score_urgency
+from leadrouter.routing.urgency import Urgency, UrgencySignals, raise_only, score_urgency
 
 log = logging.getLogger(__name__)
 MERGE_WINDOW = timedelta(hours=24)
@@ -87,12 +87,15 @@ def record_lead(data: LeadInput, actor: str = "system", *, route: bool = True) -
     """Create a lead, or merge into this phone's lead from the last 24 hours; flush, don't commit."""
     now = data.occurred_at or utcnow()
     phone = parse_phone(data.phone)
+    # The pure work first: the first statement takes SQLite's one write lock (PostgreSQL: this
+    # contact's lock), and nobody else should wait while we score the message.
+    placement = _place_new_lead(data, phone)
     _lock_contact(phone.e164 or (data.email or "").lower())
     # Its own statement, after the lock: PostgreSQL snapshots a statement when it starts,
     # so only then does it see the lead a concurrent touch committed while we waited.
     existing, do_not_contact = find_recent_lead(phone.e164, data.email, now)
     if existing is None:
-        lead = _create(data, phone, now, actor)
+        lead = _create(data, phone, placement, now, actor)
         created = True
     else:
         lead = existing
@@ -107,10 +110,10 @@ def record_lead(data: LeadInput, actor: str = "system", *, route: bool = True) -
             schedule_callback_if_allowed(lead, now)
     db.session.flush()
     if route and lead.owner_id is None and lead.is_open:
-        # A lead the router has never seen is in the backlog every routing task reads first,
-        # so one waiting message serves a burst of them; a merge into a queued lead is not.
-        never_routed = lead.status == "new" and lead.routed_at is None
-        enqueue("routing.route_lead", lead.id, coalesce=never_routed)
+        # A new lead is in the backlog every routing task reads, so one waiting message
+        # serves a burst of them. A merge publishes its own: the lead may be in a routing
+        # batch right now (its row unlocked to us) and leave it queued, out of that backlog.
+        enqueue("routing.route_lead", lead.id, coalesce=created)
     log.info(
         "lead %s %s from %s (phone %s, urgency %s)",
         lead.id,
@@ -186,8 +189,22 @@ def _score(data: LeadInput, lead: Lead | None = None):
     return score_urgency(signals)
 
 
-def _create(data: LeadInput, phone, now: datetime, actor: str) -> Lead:
+@dataclass(frozen=True)
+class _Placement:
+    """What a new lead's region, time zone and urgency would be: plain Python, no database."""
+
+    region: Region
+    timezone: str | None
+    urgency: Urgency
+
+
+def _place_new_lead(data: LeadInput, phone) -> _Placement:
     region = resolve_region(data.state, data.zip, data.from_state, phone.e164)
+    return _Placement(region, timezone_for(region.code, phone.timezone), _score(data))
+
+
+def _create(data: LeadInput, phone, placement: _Placement, now: datetime, actor: str) -> Lead:
+    region = placement.region
     lead = Lead(
         source=data.source,
         status="new",
@@ -205,7 +222,7 @@ def _create(data: LeadInput, phone, now: datetime, actor: str) -> Lead:
         city=data.city,
         region=region.code,
         region_source=region.source,
-        timezone=timezone_for(region.code, phone.timezone),
+        timezone=placement.timezone,
         substances=sorted(set(data.substances)),
         dsm_criteria=sorted(set(data.dsm_criteria)),
         severity=severity_for(data.dsm_criteria),
@@ -217,7 +234,7 @@ def _create(data: LeadInput, phone, now: datetime, actor: str) -> Lead:
         created_at=now,
         last_touch_at=now,
     )
-    urgency = _score(data)
+    urgency = placement.urgency
     lead.set_urgency(urgency.level, urgency.score, urgency.reasons, urgency.emergency)
     db.session.add(lead)
     db.session.flush()

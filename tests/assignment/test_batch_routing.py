@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event, func, select, text
+from datetime import timedelta
+
+from sqlalchemy import event, func, select, text, update
 
 from leadrouter.assignment import operations
+from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db
-from leadrouter.models import Advisor, Assignment, Event, FollowUp, Lead, Notification, RoutingDecision
+from leadrouter.leads import pipeline
+from leadrouter.leads.pipeline import CLOSE_REASONS
+from leadrouter.models import (
+    Advisor,
+    Assignment,
+    Event,
+    FollowUp,
+    Lead,
+    Notification,
+    RoutingDecision,
+    utcnow,
+)
 from tests.assignment.test_routing_cost import counted_statements
 from tests.factories import make_advisor, make_lead
+from workers.tasks.routing import drain_queue
 
 
 def test_a_batch_reads_the_team_once_and_fills_each_advisor_to_capacity(session):
@@ -31,20 +46,26 @@ def test_a_batch_reads_the_team_once_and_fills_each_advisor_to_capacity(session)
     assert all(lead.routing_trace and lead.routed_at for lead in leads)
 
 
-def test_a_batch_writes_what_routing_each_lead_alone_writes(session):
+def test_a_batch_writes_what_routing_one_lead_at_a_time_writes(session):
     make_advisor(capacity=10)
-    batch = [make_lead(message="he overdosed and is not breathing") for _ in range(3)]
-    alone = [make_lead(message="he overdosed and is not breathing") for _ in range(3)]
+    messages = ["he overdosed and is not breathing", "my son is using heroin again", None]
+    batch = [make_lead(message=message) for message in messages]
+    alone = [make_lead(message=message) for message in messages]
     session.flush()
+    policy, now = load_policy(), utcnow()
+    # The same arrival time for both, so deadlines can be compared as they are.
+    session.execute(update(Lead).values(created_at=now - timedelta(minutes=1)))
+    session.expire_all()
 
-    operations.route_leads([lead.id for lead in batch])
+    operations.route_leads([lead.id for lead in batch], now=now, policy=policy)
     for lead in alone:
-        operations.route_lead(lead.id)
+        # The one-lead writer that SLA reassignment and call hand-over still use.
+        operations._decide_and_apply(operations.lock_lead(lead.id), "intake", now, policy, notify=True)
     session.flush()
 
     def written(lead: Lead) -> tuple:
         events = session.scalars(select(Event.type).where(Event.lead_id == lead.id).order_by(Event.id))
-        callbacks = session.scalar(select(func.count()).where(FollowUp.lead_id == lead.id))
+        callbacks = session.scalars(select(FollowUp.due_at).where(FollowUp.lead_id == lead.id)).all()
         texts = session.scalar(
             select(func.count())
             .select_from(Notification)
@@ -52,12 +73,20 @@ def test_a_batch_writes_what_routing_each_lead_alone_writes(session):
             .where(Assignment.lead_id == lead.id)
         )
         decisions = session.scalar(select(func.count()).where(RoutingDecision.lead_id == lead.id))
-        has_next_due = lead.next_due_at is not None
-        return (lead.status, lead.urgency, tuple(events), callbacks, texts, decisions, has_next_due)
+        return (
+            lead.status,
+            lead.urgency,
+            tuple(events),
+            tuple(callbacks),
+            texts,
+            decisions,
+            lead.sla_due_at,
+            lead.next_due_at,
+        )
 
-    assert batch[0].urgency == "critical"
+    assert batch[0].urgency == "critical" and batch[1].urgency != "critical"
     assert [written(lead) for lead in batch] == [written(lead) for lead in alone]
-    assert written(batch[0])[3:5] == (1, 1), "the critical lead gets its callback and its advisor a text"
+    assert len(written(batch[0])[3]) == written(batch[0])[4] == 1, "a callback, and a text to the advisor"
 
 
 def test_a_lead_whose_slot_another_worker_took_is_decided_again(session):
@@ -66,13 +95,16 @@ def test_a_lead_whose_slot_another_worker_took_is_decided_again(session):
     lead = make_lead()
     session.flush()
     engine = db.session.get_bind().engine
-    taken = []
+    claims = []
 
-    def another_worker_claims_first(conn, _cursor, statement, parameters, *_args):
+    def another_worker_claims_first(conn, _cursor, statement, *_args):
         # Between this worker's read of the team and its claim, the slot it chose is gone.
-        if not taken and statement.lstrip().upper().startswith("UPDATE ADVISORS"):
-            taken.append(parameters)
-            conn.execute(text("UPDATE advisors SET open_leads = capacity WHERE id = :id"), {"id": first.id})
+        if statement.lstrip().upper().startswith("UPDATE ADVISORS") and "RETURNING" in statement:
+            claims.append(statement)
+            if len(claims) == 1:
+                conn.execute(
+                    text("UPDATE advisors SET open_leads = capacity WHERE id = :id"), {"id": first.id}
+                )
 
     event.listen(engine, "before_cursor_execute", another_worker_claims_first)
     try:
@@ -80,20 +112,48 @@ def test_a_lead_whose_slot_another_worker_took_is_decided_again(session):
     finally:
         event.remove(engine, "before_cursor_execute", another_worker_claims_first)
 
-    claimed_first = taken[0].values() if isinstance(taken[0], dict) else taken[0]
-    assert first.id in claimed_first and second.id not in claimed_first
+    assert len(claims) == 2, "the first claim (for the advisor ranked first) failed, a second one won"
     assert decision.advisor_id == lead.owner_id == second.id
     assert session.scalar(select(func.count()).where(Assignment.lead_id == lead.id)) == 1
     assert session.scalar(select(Advisor.open_leads).where(Advisor.id == second.id)) == 1
+    assert session.scalar(select(Advisor.open_leads).where(Advisor.id == first.id)) == 1
 
 
 def test_owned_closed_and_missing_leads_are_left_out_of_the_batch(session):
     make_advisor(capacity=5)
-    owned, waiting = make_lead(), make_lead()
+    owned, closed, waiting = make_lead(), make_lead(), make_lead()
     operations.route_lead(owned.id)
+    pipeline.change_status(closed, "closed", "test", CLOSE_REASONS[0])
     session.flush()
 
-    decisions = operations.route_leads([owned.id, waiting.id, 987654321])
+    decisions = operations.route_leads([owned.id, closed.id, waiting.id, 987654321])
 
     assert list(decisions) == [waiting.id]
     assert session.scalar(select(func.count()).where(Assignment.lead_id == owned.id)) == 1
+    assert session.scalar(select(func.count()).where(Assignment.lead_id == closed.id)) == 0
+
+
+def test_a_lead_that_breaks_routing_goes_to_the_managers_and_holds_back_no_one(session, caplog):
+    make_advisor(capacity=10)
+    healthy = [make_lead() for _ in range(3)]
+    broken = make_lead()
+    session.flush()
+    # Data no deadline can be computed from (a time zone that does not exist).
+    session.execute(text("UPDATE leads SET timezone = 'Mars/Olympus' WHERE id = :id"), {"id": broken.id})
+    session.expire_all()
+
+    assigned = drain_queue()
+
+    assert assigned == 3
+    for lead in healthy:
+        session.refresh(lead)
+        assert lead.status == "assigned"
+    session.refresh(broken)
+    assert broken.owner_id is None and broken.escalated_at is not None and broken.routed_at is not None
+    assert f"could not route lead {broken.id}" in caplog.text
+    assert broken.id not in operations.waiting_lead_ids()
+    assert broken.id not in operations.unrouted_lead_ids(older_than=None)
+    escalation = session.scalar(
+        select(Event.detail).where(Event.lead_id == broken.id, Event.type == "escalated")
+    )
+    assert "assign it by hand" in escalation["reason"]

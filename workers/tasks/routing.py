@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from celery import shared_task
 from flask import current_app
@@ -16,48 +15,49 @@ from leadrouter.assignment import notify, operations
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
+from leadrouter.routing.engine import Decision
 from leadrouter.routing.policy import RoutingPolicy
 from leadrouter.telephony.client import TwilioNotConfigured
 
 log = logging.getLogger(__name__)
 # Leads routed per transaction: enough to read the team once for a burst, short enough that
-# a caller's merge into one of them never waits long for the row lock.
-BATCH_SIZE = 50
+# intake is not held up. On SQLite a batch holds the one write lock that every intake needs.
+BATCH_SIZE = {"postgresql": 50, "sqlite": 10}
+# Then the task hands the rest to a new message rather than hold its own for ever.
 MAX_BATCHES_PER_TASK = 20
-ROUTING_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
+# A deadlock or a lost connection rolls a batch back whole: try again shortly.
+ROUTING_TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 1,
+    "max_retries": 3,
+}
 
 
-@shared_task(
-    name="routing.route_lead",
-    # A deadlock or serialisation failure rolls the batch back whole; try again shortly.
-    autoretry_for=(OperationalError,),
-    retry_backoff=1,
-    max_retries=3,
-    **ROUTING_TASK_OPTIONS,
-)
-def route_lead(lead_id: int) -> str | None:
+@shared_task(name="routing.route_lead", **ROUTING_TASK_OPTIONS)
+def route_lead(lead_id: int | None = None) -> str | None:
     """Route the lead (idempotent: an owned or closed lead is left alone) and the others waiting.
 
     Leads that arrived meanwhile are routed too, a batch per transaction, most urgent first,
     until none is left: under a burst, or on the polling embedded broker, the backlog does not
-    wait for messages of its own (intake coalesces them on Redis; see leadrouter.jobs), and
-    a batch reads the team once instead of once per lead.
+    wait for messages of its own (intake coalesces them; see leadrouter.jobs), and a batch
+    reads the team once instead of once per lead.
     """
     jobs.started("routing.route_lead")
+    size = _batch_size()
     decision = None
     for batch_number in range(MAX_BATCHES_PER_TASK):
-        waiting = operations.unrouted_lead_ids(limit=BATCH_SIZE, older_than=timedelta(0))
-        batch = [lead_id] if batch_number == 0 else []
-        batch += [waiting_id for waiting_id in waiting if waiting_id != lead_id]
-        routed = operations.route_leads(batch[:BATCH_SIZE], trigger="intake")
-        db.session.commit()
+        waiting = operations.unrouted_lead_ids(limit=size, older_than=None)
+        first = [lead_id] if batch_number == 0 and lead_id is not None else []
+        batch = (first + [waiting_id for waiting_id in waiting if waiting_id != lead_id])[:size]
+        routed = _route_batch(batch, trigger="intake")
         decision = decision or routed.get(lead_id)
-        if len(waiting) < BATCH_SIZE or not routed:
+        if len(waiting) < size or not routed:
             # Drained, or what is left is locked by another worker routing it right now.
             break
     else:
-        # Still more: carry on in a new message rather than hold this one for ever.
-        jobs.send_now(current_app.extensions["celery"], "routing.route_lead", (waiting[-1],), {})
+        jobs.send_now(current_app.extensions["celery"], "routing.route_lead", (), {})
     return None if decision is None else decision.outcome
 
 
@@ -79,16 +79,51 @@ def sweep_unrouted() -> int:
     return swept
 
 
-def _route_in_batches(lead_ids: list[int], trigger: str) -> list:
+def _route_in_batches(lead_ids: list[int], trigger: str) -> list[Decision]:
     """Route the leads a batch per transaction; the decisions made, in order."""
     decisions = []
     policy = _policy_for(lead_ids)
-    for start in range(0, len(lead_ids), BATCH_SIZE):
-        batch = lead_ids[start : start + BATCH_SIZE]
-        routed = operations.route_leads(batch, trigger=trigger, policy=policy)
-        db.session.commit()
+    size = _batch_size()
+    for start in range(0, len(lead_ids), size):
+        batch = lead_ids[start : start + size]
+        routed = _route_batch(batch, trigger=trigger, policy=policy)
         decisions.extend(routed[lead_id] for lead_id in batch if lead_id in routed)
     return decisions
+
+
+def _route_batch(
+    lead_ids: list[int], trigger: str, policy: RoutingPolicy | None = None
+) -> dict[int, Decision]:
+    """Route and commit a batch. If it fails, route its leads one by one: a lead whose data
+    breaks routing must not hold back the others; it goes to the managers instead."""
+    try:
+        routed = operations.route_leads(lead_ids, trigger=trigger, policy=policy)
+        db.session.commit()
+        return routed
+    except OperationalError:
+        db.session.rollback()
+        raise  # the database, not a lead: the task retries
+    except Exception:
+        db.session.rollback()
+        log.exception("routing a batch of %d leads failed; routing them one at a time", len(lead_ids))
+    routed = {}
+    for lead_id in lead_ids:
+        try:
+            routed.update(operations.route_leads([lead_id], trigger=trigger, policy=policy))
+            db.session.commit()
+        except OperationalError:
+            db.session.rollback()
+            raise
+        except Exception as error:
+            db.session.rollback()
+            log.exception("could not route lead %s; escalated to the managers", lead_id)
+            operations.escalate_unroutable(lead_id, error)
+            db.session.commit()
+    return routed
+
+
+def _batch_size() -> int:
+    return BATCH_SIZE.get(db.session.get_bind().dialect.name, BATCH_SIZE["sqlite"])
 
 
 @shared_task(name="routing.enforce_sla", **ROUTING_TASK_OPTIONS)
