@@ -40,6 +40,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import chain
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -109,7 +110,8 @@ def routing_report(
         partial.calls.update(call_counts(filters, [(low, high)]))
     sla = partial.count("sla")
     speeds = {urgency: sorted(values) for urgency, values in partial.speeds.items()}
-    every_speed = sorted(value for values in speeds.values() for value in values)
+    # Each urgency's list is sorted already: the sort of their concatenation only merges runs.
+    every_speed = sorted(chain.from_iterable(speeds.values()))
     none_yet = _percentiles([], (0.5, 0.9))
     by_region = partial.count("region")
     return {
