@@ -19,7 +19,7 @@ from leadrouter.assignment.facts import active_advisor_facts, lead_facts
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
-from leadrouter.leads.consent import consenting_lead_ids, has_consent
+from leadrouter.leads.consent import consenting_lead_ids
 from leadrouter.leads.deadlines import refresh_next_due
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import (
@@ -135,21 +135,13 @@ def route_leads(
 
 def lock_lead(lead_id: int, *, skip_locked: bool = True) -> Lead | None:
     """Lock the lead row for this transaction; None if another worker holds it (skip_locked)."""
-    query = (
-        select(Lead)
-        .where(Lead.id == lead_id)
-        # Routing replaces the stored trace without reading it; don't decode the old one.
-        .options(defer(Lead.routing_trace))
-        .execution_options(populate_existing=True)
-    )
-    if _is_postgres():
-        query = query.with_for_update(skip_locked=skip_locked)
-    return db.session.scalar(query)
+    return next(iter(lock_leads([lead_id], skip_locked=skip_locked)), None)
 
 
 def lock_leads(lead_ids: list[int], *, skip_locked: bool = True) -> list[Lead]:
     """Lock the leads' rows for this transaction, in id order; those another worker holds are skipped."""
     query = (
+        # Routing replaces the stored trace without reading it; don't decode the old one.
         select(Lead)
         .where(Lead.id.in_(lead_ids))
         .order_by(Lead.id)
@@ -597,19 +589,18 @@ def _due_at(lead: Lead, now: datetime, policy: RoutingPolicy, fresh_window: bool
 
 
 def _may_call_back(lead: Lead) -> bool:
-    """A callback needs consent and a phone, and is never made to a do-not-contact lead."""
-    return not lead.do_not_contact and bool(lead.phone) and has_consent(lead)
-
-
-def _open_follow_ups(lead: Lead) -> list[FollowUp]:
-    query = select(FollowUp).where(FollowUp.lead_id == lead.id, FollowUp.status == "open")
-    return list(db.session.scalars(query))
+    return lead.id in _callable_lead_ids([lead])
 
 
 def _callable_lead_ids(leads: list[Lead]) -> set[int]:
-    """The leads a callback may be scheduled for (see `_may_call_back`), in one query."""
+    """Those of the leads a callback may be scheduled for: consent, a phone, and never a
+    do-not-contact lead; one query for them all."""
     reachable = [lead.id for lead in leads if not lead.do_not_contact and lead.phone]
     return consenting_lead_ids(reachable) if reachable else set()
+
+
+def _open_follow_ups(lead: Lead) -> list[FollowUp]:
+    return _open_follow_ups_of([lead]).get(lead.id, [])
 
 
 def _open_follow_ups_of(leads: list[Lead]) -> dict[int, list[FollowUp]]:

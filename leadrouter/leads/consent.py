@@ -10,13 +10,7 @@ from leadrouter.models import ConsentRecord, Lead
 
 def has_consent(lead: Lead) -> bool:
     """Whether the latest consent record allows an outbound call or text."""
-    given = db.session.scalar(
-        select(ConsentRecord.given)
-        .where(ConsentRecord.lead_id == lead.id)
-        .order_by(ConsentRecord.id.desc())
-        .limit(1)
-    )
-    return bool(given)
+    return lead.id in consenting_lead_ids([lead.id])
 
 
 def consenting_lead_ids(lead_ids: list[int]) -> set[int]:
