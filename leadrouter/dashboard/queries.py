@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, select, tuple_
+from sqlalchemy import and_, case, func, or_, select, tuple_
 from sqlalchemy.orm import defer, joinedload, selectinload
 
 from leadrouter.extensions import db
@@ -36,12 +36,15 @@ def _queue_filter(owner_id: int | None):
     if owner_id is not None:
         conditions.insert(0, Lead.owner_id == owner_id)
     else:
-        conditions.append(Lead.owner_id.is_not(None))
+        # Managers: every owned lead, and the unowned ones escalated to them (a lead routing
+        # could not handle waits there for a person to assign it).
+        conditions.append(or_(Lead.owner_id.is_not(None), Lead.escalated_at.is_not(None)))
     return conditions
 
 
 def queue_page(owner_id: int | None, cursor: str | None = None, limit: int = PAGE_SIZE) -> QueuePage:
-    """Open leads (of one owner, or every owned lead for managers), most urgent and most due first.
+    """Open leads (of one owner, or for managers every owned or escalated one), most urgent and
+    most due first.
 
     Keyset pagination on (urgency_rank, next_due_at, id): the cost of a page does not grow
     with the number of leads in the database.

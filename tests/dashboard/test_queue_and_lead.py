@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import event, select
 
@@ -216,3 +216,22 @@ def test_only_a_manager_can_lift_do_not_contact(advisor_client, manager_client, 
     assert manager_client.post(f"/leads/{lead.id}/do-not-contact", data={"value": "off"}).status_code == 303
     db.session.refresh(lead)
     assert lead.do_not_contact is False
+
+
+def test_a_lead_routing_could_not_handle_waits_in_the_managers_queue(
+    manager_client, advisor_client, advisor_user, session
+):
+    lead = make_lead(name="Stuck Caller")
+    operations.escalate_unroutable(lead.id, ZoneInfoNotFoundError("Mars/Olympus"))
+    session.commit()
+
+    assert "Stuck Caller" in manager_client.get("/dashboard").get_data(as_text=True)
+    assert "Stuck Caller" not in advisor_client.get("/dashboard").get_data(as_text=True)
+    response = manager_client.post(
+        f"/leads/{lead.id}/reassign",
+        data={"advisor_id": advisor_user.advisor.id, "why": "routing could not place it"},
+    )
+    assert response.status_code == 303
+    session.refresh(lead)
+    assert lead.owner_id == advisor_user.advisor.id and lead.status == "assigned"
+    assert "Stuck Caller" in advisor_client.get("/dashboard").get_data(as_text=True)
