@@ -108,6 +108,10 @@ def load_settings(env: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": _integer(env, "MAX_CONTENT_LENGTH", 256 * 1024, minimum=1024),
         "MAX_FORM_PARTS": _integer(env, "MAX_FORM_PARTS", 200, minimum=10),
         "DIAL_TIMEOUT_SECONDS": _integer(env, "DIAL_TIMEOUT_SECONDS", 20, minimum=5),
+        # How often beat sweeps for leads that missed the queue, and how old they must be first.
+        "ROUTING_SWEEP_SECONDS": _integer(env, "ROUTING_SWEEP_SECONDS", 30, minimum=1),
+        # How often a worker says it is alive; /readyz warns after three missed beats.
+        "WORKER_HEARTBEAT_SECONDS": _integer(env, "WORKER_HEARTBEAT_SECONDS", 10, minimum=1),
         "RATELIMIT_CONTACT": env.get("RATELIMIT_CONTACT") or "5 per minute",
         "RATELIMIT_API_LEADS": env.get("RATELIMIT_API_LEADS") or "120 per minute",
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN") or "10 per minute",

@@ -13,6 +13,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from kombu import Queue
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 
@@ -166,11 +167,32 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(celery_settings(app.config))
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+    # Publishes made while a person waits go through a twin that tries the broker once (jobs.send_now).
+    request_publisher = Celery(f"{app.name}-requests", set_as_current=False)
+    request_publisher.config_from_object(celery_settings(app.config, fail_fast=True))
+    app.extensions["celery_request_publisher"] = request_publisher
     return celery_app
 
 
-def celery_settings(config) -> dict:
-    """Celery settings derived from the Flask config."""
+# Every queue the app publishes to. A plain `celery -A workers worker` consumes all of them;
+# `--queues` only splits the work across machines.
+ROUTING_QUEUE = "routing"
+TASK_QUEUES = ("default", ROUTING_QUEUE, "notify")
+
+# A publish made while a person waits (a form, a partner's request, a caller on the line) tries
+# the broker once, briefly: the lead is already committed and the sweep routes it later. Only
+# the request path's own publisher gets these options; the worker and beat keep reconnecting
+# for ever (with them, a worker gave up after one reconnect try when Redis restarted).
+FAIL_FAST_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+
+
+def celery_settings(config, *, fail_fast: bool = False) -> dict:
+    """Celery settings derived from the Flask config; `fail_fast` for the request path's publisher."""
     broker_url = config["CELERY_BROKER_URL"]
     transport_options: dict = {}
     # The embedded SQLite broker is tuned by its own transport (leadrouter/broker.py).
@@ -179,31 +201,33 @@ def celery_settings(config) -> dict:
             # Longer than the slowest task (Twilio retries back off up to ~10 min) so an
             # unacknowledged routing task is not redelivered while it is still running.
             "visibility_timeout": 3600,
-            # Tasks are published inside requests (a caller may be on the line). Without
-            # these, kombu re-dials a dead broker until broker_connection_timeout on every
-            # publish; with them a publish to a down broker fails within about a second
-            # and the periodic sweep routes the committed lead later.
-            "max_retries": 1,
-            "interval_start": 0,
-            "interval_step": 0.2,
-            "interval_max": 0.5,
             "socket_connect_timeout": 1,
             # Longer than kombu's 1 s BRPOP wait, so an idle worker is not disturbed, but a
             # broker that vanished without closing the socket cannot hang a publish.
             "socket_timeout": 5,
         }
+    if fail_fast:
+        transport_options = {**transport_options, **FAIL_FAST_TRANSPORT_OPTIONS}
     return {
         "broker_url": broker_url,
         "broker_transport_options": transport_options,
         "broker_connection_timeout": 2,
         "broker_connection_retry_on_startup": True,
+        # The worker and beat reconnect for ever (Celery backs off up to 30 s between tries).
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,
+        "broker_channel_error_retry": True,
         "task_ignore_result": True,
         "result_backend": None,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        # A task that runs while the broker connection drops finishes its (idempotent) work; its
+        # unacknowledged message is redelivered, or lost with the broker and found by the sweep.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_prefetch_multiplier": 1,
         "task_default_queue": "default",
-        "task_routes": {"routing.*": {"queue": "routing"}, "notify.*": {"queue": "notify"}},
+        "task_queues": tuple(Queue(name) for name in TASK_QUEUES),
+        "task_routes": {"routing.*": {"queue": ROUTING_QUEUE}, "notify.*": {"queue": "notify"}},
         "task_always_eager": config.get("CELERY_TASK_ALWAYS_EAGER", False),
         "task_serializer": "json",
         "accept_content": ["json"],

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 from kombu import Connection
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from leadrouter.extensions import db
+from leadrouter.worker_presence import routing_workers_warning
 
 bp = Blueprint("health", __name__)
 
@@ -30,7 +32,16 @@ def readyz():
         failing["broker"] = broker_error
     if failing:
         return jsonify(status="unavailable", failing=failing), 503
-    return jsonify(status="ready", database="ok", broker="ok")
+    # No worker is no reason to stop taking leads (they are committed, and routed once one
+    # runs), so this is a warning in a 200, for monitoring, not a 503 for the load balancer.
+    try:
+        workers_warning = routing_workers_warning(current_app.config["WORKER_HEARTBEAT_SECONDS"])
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        workers_warning = f"could not read the worker heartbeats ({type(error).__name__})"
+    if workers_warning:
+        return jsonify(status="degraded", database="ok", broker="ok", warnings={"workers": workers_warning})
+    return jsonify(status="ready", database="ok", broker="ok", workers="ok")
 
 
 def check_broker(url: str, timeout: float = 1.0) -> str | None:

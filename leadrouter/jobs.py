@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_request_context
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event
@@ -75,9 +75,18 @@ def _drop_pending(session: Session, previous_transaction) -> None:
 
 
 def send_now(celery_app, task_name: str, args, options) -> bool:
-    """Publish without retrying: a down broker must not stall the caller or the form."""
+    """Publish; True if the broker took the message.
+
+    In a request a person is waiting (a caller, a form), so the publish tries a down broker
+    once, briefly, and the sweep routes the committed lead later. Elsewhere (a task, beat, a
+    command) it uses Celery's own retry policy on the worker's connection.
+    """
+    in_request = has_request_context()
+    publisher = (
+        current_app.extensions.get("celery_request_publisher", celery_app) if in_request else celery_app
+    )
     try:
-        celery_app.send_task(task_name, args=list(args), retry=False, **options)
+        publisher.send_task(task_name, args=list(args), retry=not in_request, **options)
     except Exception as error:  # kombu raises transport-specific errors
         log.warning("could not enqueue %s (%s); the sweep will pick it up", task_name, type(error).__name__)
         return False

@@ -63,13 +63,17 @@ class WorkerStack:
             # no messages left unacknowledged by a worker an earlier test killed.
             self._redis().flushdb()
 
-    def start_worker(self, *extra_args: str, log_name: str | None = None) -> subprocess.Popen:
+    def start_worker(
+        self, *extra_args: str, log_name: str | None = None, queues: str | None = "routing,notify,default"
+    ) -> subprocess.Popen:
+        """Start `celery -A workers worker`; `queues=None` starts it plain, as the README says."""
         env = dict(
             os.environ,
             DATABASE_URL=self.database_url,
             CELERY_BROKER_URL=self.broker_url,
             LEADROUTER_INSTANCE_PATH=str(self.tmp_path),
             SECRET_KEY="test-secret-key-0123456789",
+            WORKER_HEARTBEAT_SECONDS="1",
         )
         log_path = self.tmp_path / (log_name or f"worker{len(self.workers)}.log")
         command = [
@@ -79,8 +83,7 @@ class WorkerStack:
             "-A",
             "workers",
             "worker",
-            "--queues",
-            "routing,notify,default",
+            *(["--queues", queues] if queues else []),
             "--loglevel",
             "INFO",
             "--without-gossip",

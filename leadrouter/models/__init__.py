@@ -24,6 +24,7 @@ from leadrouter.models.telephony import (
     TrackingNumber,
 )
 from leadrouter.models.user import ROLES, User
+from leadrouter.models.worker import WorkerHeartbeat
 
 __all__ = [
     "ADVISOR_STATUSES",
@@ -56,5 +57,6 @@ __all__ = [
     "TextMessage",
     "TrackingNumber",
     "User",
+    "WorkerHeartbeat",
     "utcnow",
 ]

@@ -54,9 +54,10 @@ def test_a_committed_lead_is_routed_by_the_worker(stack):
 def test_the_worker_keeps_the_report_rollups(stack):
     """`reports.refresh_rollups` (scheduled every 30 s) runs on a real worker and stores the hour
     of a lead (an hour that is over: the hour under way is folded live, never stored)."""
-    from workers.schedule import BEAT_SCHEDULE
+    from workers.schedule import beat_schedule
 
-    assert "reports.refresh_rollups" in {entry["task"] for entry in BEAT_SCHEDULE.values()}
+    schedule = beat_schedule(stack.app.config)
+    assert "reports.refresh_rollups" in {entry["task"] for entry in schedule.values()}
     stack.start_worker("--pool", "solo")
     with stack.app.app_context():
         lead = make_lead(route=False, state="TX")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from flask import current_app
@@ -73,7 +74,9 @@ def drain_queue() -> int:
 @shared_task(name="routing.sweep_unrouted", **ROUTING_TASK_OPTIONS)
 def sweep_unrouted() -> int:
     """Route leads that were committed while the broker or the workers were down."""
-    swept = len(_route_in_batches(operations.unrouted_lead_ids(), trigger="sweep"))
+    # A lead younger than one sweep period may still have its own message on the way.
+    grace = timedelta(seconds=current_app.config["ROUTING_SWEEP_SECONDS"])
+    swept = len(_route_in_batches(operations.unrouted_lead_ids(older_than=grace), trigger="sweep"))
     if swept:
         log.warning("sweep routed %d leads that had missed the queue", swept)
     return swept
