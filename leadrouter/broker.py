@@ -18,11 +18,16 @@ this subclass; other databases behind ``sqla+…`` get kombu's behaviour unchang
 
 from __future__ import annotations
 
+import functools
+import logging
+import os
 import sqlite3
 
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url
+
+log = logging.getLogger(__name__)
 
 # Ten looks a second per queue: a few cheap indexed reads, and a lead waits ~50 ms on average.
 POLLING_INTERVAL = 0.1
@@ -42,12 +47,63 @@ class _TunedSQLiteConnection(sqlite3.Connection):
         self.execute("PRAGMA busy_timeout=10000")
 
 
+@functools.cache
+def _database_path(url: str) -> str:
+    return make_url(url).database or ""
+
+
+def _file_identity(url: str) -> tuple[int, int] | None:
+    """The (device, inode) of the SQLite file behind the URL, or None if there is no such file."""
+    try:
+        status = os.stat(_database_path(url))
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
 class Channel(kombu_sqlalchemy.Channel):
+    """kombu's SQLAlchemy channel, following an embedded broker file that was removed or replaced.
+
+    An open SQLite connection keeps using a deleted file for ever: without this, a worker whose
+    broker file was removed (by hand, or by a clean-up script) would poll the old inode while
+    the web publishes to a new file, and no lead would be routed until a restart. kombu commits
+    after every operation, so dropping the pooled connections is enough to move every session
+    to the file now at the path; the tables are created there first.
+    """
+
+    # The (device, inode) of the file each cached engine uses, by URL (kombu caches engines per process).
+    _engine_files: dict[str, tuple[int, int] | None] = {}
+
     def _engine_from_config(self):
         url = self.connection.client.hostname
         if not _is_sqlite(url):
             return super()._engine_from_config()
         return create_engine(url, connect_args={"factory": _TunedSQLiteConnection})
+
+    @property
+    def session(self):
+        url = self.connection.client.hostname
+        if _is_sqlite(url) and url in self._engines:
+            self._follow_the_file(url)
+        return super().session
+
+    def _follow_the_file(self, url: str) -> None:
+        current = _file_identity(url)
+        if current is not None and current == Channel._engine_files.get(url):
+            return
+        with kombu_sqlalchemy._MUTEX:
+            opened = Channel._engine_files.get(url)
+            current = _file_identity(url)
+            if current is not None and current == opened:
+                return
+            engine = self._engines[url][0]
+            if opened is not None:
+                log.warning(
+                    "the embedded broker file was removed or replaced; reopening %s", engine.url.database
+                )
+                engine.dispose()
+            kombu_sqlalchemy.metadata.create_all(engine)
+            Channel._engine_files[url] = _file_identity(url)
 
 
 class Transport(kombu_sqlalchemy.Transport):

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 
 import click
 from flask import current_app
@@ -56,48 +57,93 @@ def run_embedded(host: str, port: int) -> int:
             "--beat",
             "--schedule",
             schedule_file,
-            "--queues",
-            "routing,notify,default",
             "--concurrency",
             "2",
             "--loglevel",
             "INFO",
         ],
     }
-    processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
-
     click.echo("")
     click.echo(f"leadrouter is running at http://{host}:{port}  (Ctrl-C stops everything)")
     click.echo("Demo logins:")
     for email, password, role in DEMO_LOGINS:
         click.echo(f"  {role:8} {email}  /  {password}")
-    return _supervise(processes)
+    return Supervisor(commands, env).run()
 
 
-def _supervise(processes: dict[str, subprocess.Popen]) -> int:
-    stopping = False
+class Supervisor:
+    """Keep the helpline's processes running: one that dies is started again, within limits.
 
-    def stop(*_args):
-        nonlocal stopping
-        stopping = True
+    A worker killed by the OOM killer or a crash must not leave leads unrouted until someone
+    notices; a process that keeps dying (a bad configuration) stops everything instead of
+    restarting in a loop.
+    """
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    exit_code = 0
-    while not stopping:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                click.echo(f"{name} exited with {process.returncode}; stopping the rest", err=True)
-                exit_code = process.returncode or 1
-                stopping = True
-        time.sleep(0.5)
-    for process in processes.values():
-        if process.poll() is None:
-            process.terminate()
-    deadline = time.monotonic() + 15
-    for process in processes.values():
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-    return exit_code
+    RESTART_LIMIT = 5
+    RESTART_WINDOW_SECONDS = 600
+
+    def __init__(self, commands: dict[str, list[str]], env: dict[str, str]):
+        self.commands, self.env = commands, env
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.restarts: dict[str, deque[float]] = {name: deque() for name in commands}
+        self.stopping = False
+
+    def run(self) -> int:
+        signal.signal(signal.SIGINT, self._stop)
+        signal.signal(signal.SIGTERM, self._stop)
+        for name in self.commands:
+            self._start(name)
+        exit_code = 0
+        while not self.stopping:
+            time.sleep(0.5)
+            for name, process in list(self.processes.items()):
+                if process.poll() is None or self.stopping:
+                    continue
+                if not self._may_restart(name):
+                    click.echo(
+                        f"{name} (pid {process.pid}) exited with {process.returncode}; it died "
+                        f"{self.RESTART_LIMIT} times in {self.RESTART_WINDOW_SECONDS // 60} minutes, "
+                        "stopping everything",
+                        err=True,
+                    )
+                    exit_code = process.returncode or 1
+                    self.stopping = True
+                    break
+                click.echo(
+                    f"{name} (pid {process.pid}) exited with {process.returncode}; restarting it "
+                    f"({len(self.restarts[name])} of {self.RESTART_LIMIT} in "
+                    f"{self.RESTART_WINDOW_SECONDS // 60} minutes)",
+                    err=True,
+                )
+                self._start(name)
+        self._stop_all()
+        return exit_code
+
+    def _start(self, name: str) -> None:
+        process = subprocess.Popen(self.commands[name], env=self.env)
+        self.processes[name] = process
+        click.echo(f"{name} started (pid {process.pid})", err=True)
+
+    def _may_restart(self, name: str) -> bool:
+        now = time.monotonic()
+        recent = self.restarts[name]
+        while recent and now - recent[0] > self.RESTART_WINDOW_SECONDS:
+            recent.popleft()
+        if len(recent) >= self.RESTART_LIMIT:
+            return False
+        recent.append(now)
+        return True
+
+    def _stop(self, *_args) -> None:
+        self.stopping = True
+
+    def _stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 15
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
