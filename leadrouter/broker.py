@@ -1,4 +1,6 @@
-"""The embedded broker: kombu's SQLAlchemy transport, tuned for one SQLite file shared by processes.
+"""Broker transports: the embedded SQLite one tuned for several processes, Redis hardened for restarts.
+
+The embedded broker is kombu's SQLAlchemy transport, tuned for one SQLite file shared by processes.
 
 kombu's transport opens the SQLite file with SQLite's defaults: a rollback journal, so a
 reader and a writer block each other, a full fsync on every commit, and a worker that
@@ -14,6 +16,9 @@ environment variable (our setting's name too) override any URL we compute, and e
 transport option is handed to ``create_engine``, so none of those can carry the tuning.
 Importing this module (leadrouter.extensions does, in every process) makes ``sqla`` mean
 this subclass; other databases behind ``sqla+…`` get kombu's behaviour unchanged.
+
+``redis`` is kombu's Redis transport with one fix (RedisChannel.close): without it a worker
+died of an AttributeError when Redis went away while it held an unacknowledged task.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ import os
 import sqlite3
 
 from kombu.transport import TRANSPORT_ALIASES
+from kombu.transport import redis as kombu_redis
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
+from redis import exceptions as redis_errors
 from sqlalchemy import create_engine, make_url
 
 log = logging.getLogger(__name__)
@@ -115,4 +122,38 @@ class Transport(kombu_sqlalchemy.Transport):
             self.polling_interval = POLLING_INTERVAL
 
 
+class RedisChannel(kombu_redis.Channel):
+    """kombu's Redis channel, failing with a connection error once its connection was collected.
+
+    When Redis goes away, Celery's consumer calls ``connection.collect()``, which detaches the
+    transport from the channels it leaves behind (``transport.client = None``, or the
+    channel's ``connection`` set to None). Two things still reach those channels: the
+    ``connection.close()`` that follows (its "restore unacknowledged messages" step) and the
+    late acknowledgement of a task that finished meanwhile. Both then built a Redis client
+    from the detached transport, and the AttributeError ('NoneType' object has no attribute
+    'hostname' / 'client') killed the worker for good, since Celery only recovers from
+    connection errors. Here they get a connection error: the ack is logged as not made, and
+    Redis keeps the message for redelivery after the visibility timeout (or lost it in a
+    restart, and the sweep routes its lead; routing is idempotent either way).
+    """
+
+    def close(self):
+        if not self.closed and self._detached():
+            self._qos = None  # nothing can be restored through a detached transport
+        super().close()
+
+    def _connparams(self, asynchronous=False):
+        if self._detached():
+            raise redis_errors.ConnectionError("the broker connection was closed after a connection loss")
+        return super()._connparams(asynchronous=asynchronous)
+
+    def _detached(self) -> bool:
+        return self.connection is None or self.connection.client is None
+
+
+class RedisTransport(kombu_redis.Transport):
+    Channel = RedisChannel
+
+
 TRANSPORT_ALIASES["sqla"] = "leadrouter.broker:Transport"
+TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "leadrouter.broker:RedisTransport"
