@@ -48,6 +48,8 @@ MANAGER_EMAIL = "manager@chaos.invalid"
 MANAGER_PASSWORD = "chaos-manager-password"
 PARTNER_KEYS = 6
 LOG_TAIL_LINES = 40
+TASK_RECEIVED = re.compile(r"Task [\w.]+\[([0-9a-f-]+)\] received")
+TASK_FINISHED = re.compile(r"Task [\w.]+\[([0-9a-f-]+)\] (?:succeeded|failed|raised|retry)")
 
 
 def say(message: str) -> None:
@@ -55,11 +57,22 @@ def say(message: str) -> None:
     print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+NOTABLE = re.compile(r"CRITICAL|ERROR|FATAL|Unrecoverable|Exception on|exited with|Couldn't ack|broker lost")
+
+
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The first notable lines of a log (errors, crashes, restarts), then its last lines."""
     if not path.exists():
         return f"--- {path.name}: no log\n"
-    text_lines = path.read_text(errors="replace").splitlines()[-lines:]
-    return f"--- {path.name} (last {len(text_lines)} lines)\n" + "\n".join(text_lines) + "\n"
+    all_lines = path.read_text(errors="replace").splitlines()
+    notable = [line for line in all_lines if NOTABLE.search(line)][:15]
+    text = (
+        f"--- {path.name}: first {len(notable)} notable lines\n" + "\n".join(notable) + "\n"
+        if notable
+        else ""
+    )
+    last = all_lines[-lines:]
+    return text + f"--- {path.name}: last {len(last)} lines\n" + "\n".join(last) + "\n"
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1):
@@ -218,8 +231,12 @@ class Team:
     manager_password: str = MANAGER_PASSWORD
 
 
-def seed_team(database_url: str, instance: Path, *, advisors: int = 20, capacity: int = 200) -> Team:
-    """Migrate the database and add TX advisors with room for every lead, keys and a manager."""
+def seed_team(database_url: str, instance: Path, *, advisors: int = 30, capacity: int = 40) -> Team:
+    """Migrate the database and add TX advisors with room for every lead, keys and a manager.
+
+    One advisor in five can take only two leads, so routing fills some advisors to capacity
+    and a lead claimed twice would show as an advisor over capacity.
+    """
     app = create_app(base_config(normalize_database_url(database_url), str(instance)))
     migrate_to_head(app)
     with app.app_context():
@@ -231,7 +248,7 @@ def seed_team(database_url: str, instance: Path, *, advisors: int = 20, capacity
                     phone=f"+1737300{number:04d}",
                     regions=["TX"] if number % 5 else ["*"],
                     languages=["en", "es"],
-                    capacity=capacity,
+                    capacity=2 if number % 5 == 1 else capacity,
                     status="available",
                     timezone="America/Chicago",
                 )
@@ -325,6 +342,12 @@ class ProductionStack:
         if not wait_until(lambda: "ready." in log.read_text(errors="replace"), timeout, interval=0.2):
             raise AssertionError(f"{name} never logged 'ready.'\n{self.processes.tails()}")
 
+    def tasks_in_flight(self) -> set[str]:
+        """Ids of the tasks the current worker has received and not yet finished (from its log)."""
+        log = self.processes.logs[self.worker_name].read_text(errors="replace")
+        received = set(TASK_RECEIVED.findall(log))
+        return received - set(TASK_FINISHED.findall(log))
+
     def readiness(self) -> tuple[int, dict]:
         response = requests.get(self.base_url + "/readyz", timeout=5)
         return response.status_code, response.json()
@@ -381,7 +404,10 @@ class Ledger:
         return dict(rows)
 
     def advisors_over_capacity(self) -> list[tuple]:
-        """Advisors holding more current leads than their capacity, or whose count disagrees."""
+        """Advisors holding more current leads than their capacity, or whose counter disagrees.
+
+        Returns (advisor id, capacity, open_leads counter, current assignments) for each.
+        """
         with self.engine.connect() as conn:
             current = dict(
                 conn.execute(
@@ -394,8 +420,19 @@ class Ledger:
         return [
             (advisor_id, capacity, open_leads, current.get(advisor_id, 0))
             for advisor_id, capacity, open_leads in advisors
-            if current.get(advisor_id, 0) > capacity or open_leads > capacity
+            if max(current.get(advisor_id, 0), open_leads) > capacity
+            or open_leads != current.get(advisor_id, 0)
         ]
+
+    def busiest_advisors(self) -> list[tuple]:
+        """(capacity, current assignments) of the advisors with the least room left."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Advisor.capacity, func.count(Assignment.id))
+                .outerjoin(Assignment, (Assignment.advisor_id == Advisor.id) & Assignment.ended_at.is_(None))
+                .group_by(Advisor.id, Advisor.capacity)
+            ).all()
+        return sorted(rows, key=lambda row: row[0] - row[1])[:5]
 
     def unrouted(self, lead_ids: list[int]) -> list[int]:
         with self.engine.connect() as conn:

@@ -50,6 +50,7 @@ RECOVERY_SECONDS = 15
 # Two sweep periods, and a margin for a loaded 2-core machine.
 ASSIGNED_WITHIN = 2 * SWEEP_SECONDS + 5
 BURST = 100
+OUTAGE_BURST = 60
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ class Production:
         if not cluster.is_up():
             cluster.start()
         database_url = cluster.create_database()
-        self.team: Team = seed_team(database_url, tmp_path / "instance", capacity=40)
+        self.team: Team = seed_team(database_url, tmp_path / "instance")
         self.ledger = Ledger(database_url)
         self.phones = PhoneBook()
         broker_url = self.redis.url
@@ -151,6 +152,7 @@ def check_round(
     if several:
         failures.append(f"leads with more than one assignment row: {dict(list(several.items())[:20])}")
     over = env.ledger.advisors_over_capacity()
+    say(f"round {number}: least room left (capacity, current): {env.ledger.busiest_advisors()}")
     if over:
         failures.append(f"advisors over capacity (id, capacity, open_leads, current): {over}")
     return failures
@@ -168,13 +170,18 @@ def outage_round(env: Production, number: int, break_service, restore_service) -
     alive = {name: p.pid for name, p in stack.processes.running.items() if p.poll() is None}
     load = Load(stack.base_url, env.team, env.phones).start()
     time.sleep(2)
+    # Break it while a burst is being routed: a task is running, its message not yet acknowledged.
+    burst = Burst(load, OUTAGE_BURST)
+    wait_until(lambda: len(burst.acknowledged()) >= OUTAGE_BURST * 0.3, 30, interval=0.02)
+    running = wait_until(stack.tasks_in_flight, 10, interval=0.01)
     break_service()
-    say(f"round {number}: service down")
+    say(f"round {number}: service down, {len(burst.acknowledged())} burst leads in, tasks running: {running}")
     time.sleep(OUTAGE_SECONDS)
     restore_service()
     back_at = time.monotonic()
     say(f"round {number}: service back")
     wait_until(lambda: first_201_after(load.snapshot(), back_at), RECOVERY_SECONDS + 5, interval=0.2)
+    burst.finish()
     time.sleep(1)
     outcomes = load.stop()
     failures = check_round(env, number, outcomes, back_at=back_at, expect_alive=alive, allow_503=True)
