@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -49,19 +50,10 @@ def run_embedded(host: str, port: int) -> int:
             '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
             "leadrouter.wsgi:app",
         ],
-        "worker": [
-            celery,
-            "-A",
-            "workers",
-            "worker",
-            "--beat",
-            "--schedule",
-            schedule_file,
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "INFO",
-        ],
+        "worker": [celery, "-A", "workers", "worker", "--concurrency", "2", "--loglevel", "INFO"],
+        # Its own process rather than `worker --beat`: beat runs as a child of the worker there,
+        # and outlives a worker that is killed (two schedulers after the restart).
+        "beat": [celery, "-A", "workers", "beat", "--schedule", schedule_file, "--loglevel", "INFO"],
     }
     click.echo("")
     click.echo(f"leadrouter is running at http://{host}:{port}  (Ctrl-C stops everything)")
@@ -109,6 +101,7 @@ class Supervisor:
                     exit_code = process.returncode or 1
                     self.stopping = True
                     break
+                _signal_group(process, signal.SIGKILL)
                 click.echo(
                     f"{name} (pid {process.pid}) exited with {process.returncode}; restarting it "
                     f"({len(self.restarts[name])} of {self.RESTART_LIMIT} in "
@@ -120,7 +113,9 @@ class Supervisor:
         return exit_code
 
     def _start(self, name: str) -> None:
-        process = subprocess.Popen(self.commands[name], env=self.env)
+        # A session (process group) of its own: when it dies, whatever it leaves behind (pool
+        # children) goes with it, and Ctrl-C reaches the launcher, which stops each in order.
+        process = subprocess.Popen(self.commands[name], env=self.env, start_new_session=True)
         self.processes[name] = process
         click.echo(f"{name} started (pid {process.pid})", err=True)
 
@@ -138,12 +133,19 @@ class Supervisor:
         self.stopping = True
 
     def _stop_all(self) -> None:
+        # SIGTERM to each main process (a warm shutdown: it stops its own children), then
+        # SIGKILL to whatever of its group is left after the grace period.
         for process in self.processes.values():
             if process.poll() is None:
                 process.terminate()
         deadline = time.monotonic() + 15
         for process in self.processes.values():
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
+            _signal_group(process, signal.SIGKILL)
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    """Signal the process and everything it started (its own session, see Supervisor._start)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)

@@ -7,8 +7,23 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from leadrouter.embedded import Supervisor
+
+
+def running_in_group(group: int) -> list[int]:
+    """Pids of the group's processes still running (zombies awaiting their reaper do not count)."""
+    running = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, process_group = fields[0], int(fields[2])
+        if process_group == group and state != "Z":
+            running.append(int(stat.parent.name))
+    return running
 
 
 def test_a_process_that_keeps_dying_is_restarted_up_to_the_limit_then_everything_stops(capsys, monkeypatch):
@@ -33,7 +48,13 @@ def test_a_process_that_keeps_dying_is_restarted_up_to_the_limit_then_everything
 
 def test_a_killed_worker_is_started_again_and_the_others_keep_running(capsys):
     sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
-    supervisor = Supervisor({"web": sleeper, "worker": sleeper}, dict(os.environ))
+    # Like Celery's prefork worker: a main process with a child of its own.
+    with_a_child = [
+        sys.executable,
+        "-c",
+        "import subprocess, time; subprocess.Popen(['sleep', '60']); time.sleep(60)",
+    ]
+    supervisor = Supervisor({"web": sleeper, "worker": with_a_child}, dict(os.environ))
     previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     outcome = {}
     web_pid = []
@@ -44,10 +65,13 @@ def test_a_killed_worker_is_started_again_and_the_others_keep_running(capsys):
             time.sleep(0.05)
         first = supervisor.processes["worker"]
         web_pid.append(supervisor.processes["web"].pid)
+        time.sleep(0.5)  # its child is running
         first.kill()
         while supervisor.processes["worker"] is first and time.monotonic() < deadline:
             time.sleep(0.05)
         outcome["restarted"] = supervisor.processes["worker"] is not first
+        time.sleep(0.2)
+        outcome["leftovers"] = running_in_group(first.pid)
         outcome["web_unchanged"] = supervisor.processes["web"].pid == web_pid[0]
         supervisor.stopping = True
 
@@ -60,7 +84,7 @@ def test_a_killed_worker_is_started_again_and_the_others_keep_running(capsys):
         signal.signal(signal.SIGINT, previous[0])
         signal.signal(signal.SIGTERM, previous[1])
 
-    assert outcome == {"restarted": True, "web_unchanged": True}
+    assert outcome == {"restarted": True, "web_unchanged": True, "leftovers": []}
     log = capsys.readouterr().err
     assert f"exited with {-signal.SIGKILL}; restarting it (1 of 5 in 10 minutes)" in log
     assert log.count("worker started (pid") == 2
