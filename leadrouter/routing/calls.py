@@ -1,0 +1,218 @@
+"""Live calls, decided: whom to ring next, who holds and in what order, and the call figures. Pure; no I/O.
+
+A caller is offered to advisors in the routing engine's own order (same rules: state, pool,
+language, capacity, load). An advisor who let this call ring out is not rung again for it
+within RING_AGAIN_AFTER. When nobody can be rung, the caller holds if someone who could take
+the call is on duty (just busy), and is sent to voicemail / a call back at once if nobody is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from leadrouter.routing.engine import AdvisorFacts, Decision, LeadFacts, covers, decide, evaluate_rule
+from leadrouter.routing.hours import on_shift
+from leadrouter.routing.policy import NATIONAL_POOL, URGENCY_ORDER, RoutingPolicy, default_policy
+
+RING_AGAIN_AFTER = timedelta(minutes=1)
+# Two offers in a row left unanswered: the advisor is presumed away from the phone.
+MISSES_BEFORE_AWAY = 2
+SERVICE_LEVEL_SECONDS = 20
+# Statuses of an advisor who is working (reachable soon) as opposed to gone for the day.
+ON_DUTY_STATUSES = frozenset({"available", "busy"})
+
+
+@dataclass(frozen=True)
+class MissedOffer:
+    """An advisor rang for this call and did not take it (no answer, busy, failed, whisper refused)."""
+
+    advisor_id: int
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
+class Ring:
+    """Ring these advisors now: one, or up to the ring-all size at once for an emergency."""
+
+    advisor_ids: tuple[int, ...]
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Someone who could take the call is on duty but busy: the caller waits in line."""
+
+    on_duty: int
+
+
+@dataclass(frozen=True)
+class NobodyOnDuty:
+    """Nobody who could take the call is working now: voicemail or a call back, at once."""
+
+
+CallStep = Ring | Hold | NobodyOnDuty
+
+
+def recently_missed(missed: Iterable[MissedOffer], now: datetime) -> frozenset[int]:
+    """Advisors who must not be rung again for this call yet."""
+    return frozenset(offer.advisor_id for offer in missed if now - offer.ended_at < RING_AGAIN_AFTER)
+
+
+def next_call_step(
+    caller: LeadFacts,
+    advisors: Sequence[AdvisorFacts],
+    now: datetime,
+    *,
+    missed: Iterable[MissedOffer] = (),
+    ring_all_size: int = 1,
+    policy: RoutingPolicy | None = None,
+) -> CallStep:
+    """Decide what happens to a caller now: ring someone, hold, or go to voicemail.
+
+    `ring_all_size` above 1 (an emergency) rings that many eligible advisors at once, the
+    engine's choice first; the first to accept takes the call.
+    """
+    policy = policy or default_policy()
+    skipped = recently_missed(missed, now)
+    hunting = replace(
+        caller,
+        exclude_ids=caller.exclude_ids | skipped,
+        exclude_reason="did not answer this call a moment ago",
+    )
+    decision = decide(hunting, advisors, now, policy)
+    if decision.advisor_id is not None:
+        others = _next_in_line(hunting, advisors, now, policy, exclude=decision.advisor_id)
+        return Ring(
+            advisor_ids=(decision.advisor_id, *others[: max(0, ring_all_size - 1)]), decision=decision
+        )
+    on_duty = [advisor for advisor in advisors if could_take_call(advisor, caller, now)]
+    return Hold(on_duty=len(on_duty)) if on_duty else NobodyOnDuty()
+
+
+def could_take_call(advisor: AdvisorFacts, caller: LeadFacts, now: datetime) -> bool:
+    """Working now and covering the caller (state or national pool, language), busy or not."""
+    if not (advisor.active and advisor.status in ON_DUTY_STATUSES and caller.language in advisor.languages):
+        return False
+    if caller.region not in advisor.regions and NATIONAL_POOL not in advisor.regions:
+        return False
+    try:
+        return on_shift(advisor.shift_hours, advisor.timezone, now)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False  # unreadable shift data: not counted as on duty (routing says why)
+
+
+def hold_order(holding: Sequence[LeadFacts]) -> list[LeadFacts]:
+    """Callers on hold, first served first: most urgent, then longest waiting, then id."""
+    return sorted(
+        holding, key=lambda caller: (URGENCY_ORDER.index(caller.urgency), caller.waiting_since, caller.id)
+    )
+
+
+def place_in_line(caller_id: int, holding: Sequence[LeadFacts]) -> int | None:
+    """1 for the next caller to be served; None if the caller is not holding."""
+    for place, caller in enumerate(hold_order(holding), start=1):
+        if caller.id == caller_id:
+            return place
+    return None
+
+
+def expected_wait_seconds(place: int, on_duty: int, average_talk_seconds: float | None) -> int | None:
+    """A fair estimate of the wait for the caller at `place`, or None when it cannot be known.
+
+    Each of the `on_duty` advisors frees up on average every `average_talk_seconds`; the
+    caller is served once `place` advisors have freed up.
+    """
+    if not on_duty or not average_talk_seconds or place < 1:
+        return None
+    return round(place * average_talk_seconds / on_duty)
+
+
+def should_set_away(outcomes_newest_first: Sequence[str]) -> bool:
+    """Two offers in a row not answered (the newest first): the advisor is set away."""
+    recent = list(outcomes_newest_first[:MISSES_BEFORE_AWAY])
+    return len(recent) == MISSES_BEFORE_AWAY and all(outcome != "answered" for outcome in recent)
+
+
+def _next_in_line(
+    caller: LeadFacts, advisors: Sequence[AdvisorFacts], now: datetime, policy: RoutingPolicy, exclude: int
+) -> list[int]:
+    """The other eligible advisors in the engine's order, best first (for ringing several)."""
+    ordered: list[int] = []
+    for rule in policy.rules:
+        if not rule.matches(caller.urgency, caller.source, 0):
+            continue
+        for advisor in evaluate_rule(rule, caller, advisors, now).ranked:
+            if advisor.id != exclude and advisor.id not in ordered and covers(rule, advisor, caller):
+                ordered.append(advisor.id)
+    return ordered
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One inbound call, as the figures need it."""
+
+    reached_line_at: datetime  # when the caller was put in line (after the greeting)
+    answered_at: datetime | None
+    outcome: str  # answered | abandoned | voicemail | callback
+    offers: int  # advisors rung for it, ring-all counting each advisor
+
+
+@dataclass(frozen=True)
+class CallFigures:
+    """The figures every call-centre manager reads first, for a set of calls."""
+
+    inbound: int
+    answered: int
+    abandoned: int
+    voicemail: int
+    service_level_20s: float | None  # share answered within 20 s of reaching the line, 0-1
+    average_speed_of_answer_seconds: float | None
+    abandonment_rate: float | None  # 0-1
+    offers_per_answered_call: float | None
+
+    def to_dict(self) -> dict:
+        """Serialise to JSON-compatible data (figures rounded for reading)."""
+        return {
+            "inbound": self.inbound,
+            "answered": self.answered,
+            "abandoned": self.abandoned,
+            "voicemail": self.voicemail,
+            "service_level_20s": _rounded(self.service_level_20s, 3),
+            "average_speed_of_answer_seconds": _rounded(self.average_speed_of_answer_seconds, 1),
+            "abandonment_rate": _rounded(self.abandonment_rate, 3),
+            "offers_per_answered_call": _rounded(self.offers_per_answered_call, 2),
+        }
+
+
+def call_figures(calls: Iterable[CallRecord]) -> CallFigures:
+    """Fold calls into the figures: service level over the calls that reached the line."""
+    inbound = answered = abandoned = voicemail = within_level = offers = 0
+    speed_total = 0.0
+    for call in calls:
+        inbound += 1
+        offers += call.offers
+        if call.outcome == "abandoned":
+            abandoned += 1
+        elif call.outcome in ("voicemail", "callback"):
+            voicemail += 1
+        if call.answered_at is not None:
+            answered += 1
+            speed = max(0.0, (call.answered_at - call.reached_line_at).total_seconds())
+            speed_total += speed
+            within_level += speed <= SERVICE_LEVEL_SECONDS
+    return CallFigures(
+        inbound=inbound,
+        answered=answered,
+        abandoned=abandoned,
+        voicemail=voicemail,
+        service_level_20s=within_level / inbound if inbound else None,
+        average_speed_of_answer_seconds=speed_total / answered if answered else None,
+        abandonment_rate=abandoned / inbound if inbound else None,
+        offers_per_answered_call=offers / answered if answered else None,
+    )
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)

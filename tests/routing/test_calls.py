@@ -1,0 +1,140 @@
+"""Live calls, decided without I/O: hunting, ringing several, holding, order of service, figures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from leadrouter.routing.calls import (
+    CallRecord,
+    Hold,
+    MissedOffer,
+    NobodyOnDuty,
+    Ring,
+    call_figures,
+    expected_wait_seconds,
+    hold_order,
+    next_call_step,
+    place_in_line,
+    recently_missed,
+    should_set_away,
+)
+from tests.routing.test_engine import NOW, advisor, lead
+
+
+def test_a_caller_rings_the_engines_first_choice():
+    team = [advisor(1, open_leads=3), advisor(2, open_leads=1), advisor(3, open_leads=2)]
+    step = next_call_step(lead(), team, NOW)
+    assert isinstance(step, Ring)
+    assert step.advisor_ids == (2,)
+    assert step.decision.advisor_id == 2
+
+
+def test_an_advisor_who_let_the_call_ring_out_is_skipped_for_a_minute_then_rung_again():
+    team = [advisor(1, open_leads=0), advisor(2, open_leads=1)]
+    missed = [MissedOffer(advisor_id=1, ended_at=NOW - timedelta(seconds=20))]
+    assert next_call_step(lead(), team, NOW, missed=missed).advisor_ids == (2,)
+    a_minute_later = NOW + timedelta(seconds=41)
+    assert next_call_step(lead(), team, a_minute_later, missed=missed).advisor_ids == (1,)
+
+
+def test_the_skipped_advisor_reads_why_in_the_trace():
+    team = [advisor(1), advisor(2, open_leads=1)]
+    step = next_call_step(lead(), team, NOW, missed=[MissedOffer(1, NOW)])
+    reasons = next(c for c in step.decision.candidates if c.advisor_id == 1).reasons
+    assert any("did not answer this call" in reason for reason in reasons)
+
+
+def test_an_emergency_rings_up_to_the_ring_all_size_best_first():
+    team = [advisor(i, open_leads=i) for i in range(1, 6)]
+    step = next_call_step(lead(urgency="critical"), team, NOW, ring_all_size=3)
+    assert step.advisor_ids == (1, 2, 3)
+
+
+def test_ring_all_never_rings_an_advisor_who_just_missed_the_call_or_is_not_eligible():
+    team = [advisor(1), advisor(2, open_leads=1), advisor(3, status="offline"), advisor(4, regions=("CA",))]
+    step = next_call_step(lead(), team, NOW, missed=[MissedOffer(1, NOW)], ring_all_size=3)
+    assert step.advisor_ids == (2,)
+
+
+def test_all_busy_but_on_duty_means_hold():
+    team = [advisor(1, status="busy"), advisor(2, status="busy", regions=("*",))]
+    assert next_call_step(lead(), team, NOW) == Hold(on_duty=2)
+
+
+def test_everyone_who_just_missed_the_call_means_hold_not_voicemail():
+    team = [advisor(1)]
+    assert next_call_step(lead(), team, NOW, missed=[MissedOffer(1, NOW)]) == Hold(on_duty=1)
+
+
+@pytest.mark.parametrize(
+    "team",
+    [
+        [advisor(1, status="offline")],
+        [advisor(1, status="busy", regions=("CA",))],  # on duty, but not for Texas
+        [advisor(1, status="busy", languages=frozenset({"es"}))],
+        [advisor(1, status="busy", shift_hours={"tue": [["06:00", "07:00"]]}, timezone="America/Chicago")],
+        [advisor(1, status="busy", active=False)],
+        [],
+    ],
+    ids=["offline", "other-state", "other-language", "off-shift", "inactive", "no-team"],
+)
+def test_nobody_who_could_take_the_call_on_duty_means_voicemail_at_once(team):
+    assert next_call_step(lead(), team, NOW) == NobodyOnDuty()
+
+
+def test_hold_order_is_urgency_then_longest_wait():
+    early, late = NOW - timedelta(minutes=3), NOW - timedelta(minutes=1)
+    callers = [
+        lead(1, urgency="normal", created_at=early),
+        lead(2, urgency="high", created_at=late),
+        lead(3, urgency="high", created_at=early),
+        lead(4, urgency="critical", created_at=NOW),
+    ]
+    assert [caller.id for caller in hold_order(callers)] == [4, 3, 2, 1]
+    assert place_in_line(2, callers) == 3
+    assert place_in_line(99, callers) is None
+
+
+def test_expected_wait_is_known_only_with_advisors_on_duty_and_a_talk_time():
+    assert expected_wait_seconds(place=2, on_duty=2, average_talk_seconds=300) == 300
+    assert expected_wait_seconds(place=1, on_duty=0, average_talk_seconds=300) is None
+    assert expected_wait_seconds(place=1, on_duty=3, average_talk_seconds=None) is None
+
+
+def test_two_unanswered_offers_in_a_row_set_the_advisor_away():
+    assert should_set_away(["no-answer", "busy", "answered"])
+    assert not should_set_away(["no-answer", "answered", "no-answer"])
+    assert not should_set_away(["no-answer"])
+
+
+def test_recently_missed_forgets_after_a_minute():
+    missed = [MissedOffer(1, NOW - timedelta(seconds=59)), MissedOffer(2, NOW - timedelta(seconds=60))]
+    assert recently_missed(missed, NOW) == frozenset({1})
+
+
+def test_call_figures_against_a_hand_counted_set():
+    start = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+    calls = [
+        CallRecord(start, start + timedelta(seconds=5), "answered", offers=1),
+        CallRecord(start, start + timedelta(seconds=20), "answered", offers=2),
+        CallRecord(start, start + timedelta(seconds=50), "answered", offers=3),
+        CallRecord(start, None, "abandoned", offers=1),
+        CallRecord(start, None, "voicemail", offers=2),
+    ]
+    figures = call_figures(calls).to_dict()
+    assert figures == {
+        "inbound": 5,
+        "answered": 3,
+        "abandoned": 1,
+        "voicemail": 1,
+        "service_level_20s": 0.4,  # 2 of the 5 calls that reached the line, within 20 s
+        "average_speed_of_answer_seconds": 25.0,  # (5 + 20 + 50) / 3
+        "abandonment_rate": 0.2,
+        "offers_per_answered_call": 3.0,  # 9 offers / 3 answered
+    }
+
+
+def test_no_calls_means_no_figures_rather_than_zero():
+    assert call_figures([]).to_dict()["service_level_20s"] is None
