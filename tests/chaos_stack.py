@@ -22,6 +22,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -48,7 +49,7 @@ MANAGER_EMAIL = "manager@chaos.invalid"
 MANAGER_PASSWORD = "chaos-manager-password"
 PARTNER_KEYS = 6
 LOG_TAIL_LINES = 40
-TASK_RECEIVED = re.compile(r"Task [\w.]+\[([0-9a-f-]+)\] received")
+TASK_RECEIVED = re.compile(r"^(\S+ \S+) INFO \S+: Task [\w.]+\[([0-9a-f-]+)\] received", re.M)
 TASK_FINISHED = re.compile(r"Task [\w.]+\[([0-9a-f-]+)\] (?:succeeded|failed|raised|retry)")
 
 
@@ -342,11 +343,17 @@ class ProductionStack:
         if not wait_until(lambda: "ready." in log.read_text(errors="replace"), timeout, interval=0.2):
             raise AssertionError(f"{name} never logged 'ready.'\n{self.processes.tails()}")
 
-    def tasks_in_flight(self) -> set[str]:
-        """Ids of the tasks the current worker has received and not yet finished (from its log)."""
+    def tasks_in_flight(self, min_age: float = 0.0) -> set[str]:
+        """Tasks the current worker received at least ``min_age`` s ago and has not finished (its log)."""
         log = self.processes.logs[self.worker_name].read_text(errors="replace")
-        received = set(TASK_RECEIVED.findall(log))
-        return received - set(TASK_FINISHED.findall(log))
+        finished = set(TASK_FINISHED.findall(log))
+        now = datetime.now()
+        return {
+            task_id
+            for stamp, task_id in TASK_RECEIVED.findall(log)
+            if task_id not in finished
+            and (now - datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f")).total_seconds() >= min_age
+        }
 
     def readiness(self) -> tuple[int, dict]:
         response = requests.get(self.base_url + "/readyz", timeout=5)

@@ -50,7 +50,7 @@ RECOVERY_SECONDS = 15
 # Two sweep periods, and a margin for a loaded 2-core machine.
 ASSIGNED_WITHIN = 2 * SWEEP_SECONDS + 5
 BURST = 100
-OUTAGE_BURST = 60
+OUTAGE_BURST = 100
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +173,7 @@ def outage_round(env: Production, number: int, break_service, restore_service) -
     # Break it while a burst is being routed: a task is running, its message not yet acknowledged.
     burst = Burst(load, OUTAGE_BURST)
     wait_until(lambda: len(burst.acknowledged()) >= OUTAGE_BURST * 0.3, 30, interval=0.02)
-    running = wait_until(stack.tasks_in_flight, 10, interval=0.01)
+    running = wait_until(lambda: stack.tasks_in_flight(min_age=0.2), 10, interval=0.01)
     break_service()
     say(f"round {number}: service down, {len(burst.acknowledged())} burst leads in, tasks running: {running}")
     time.sleep(OUTAGE_SECONDS)
