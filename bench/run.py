@@ -596,7 +596,7 @@ def statements_per_lead(database: Database, runs: int = 30) -> dict:
 
     from leadrouter.assignment.operations import route_lead
     from leadrouter.extensions import db
-    from leadrouter.leads.intake import ConsentInput, LeadInput, record_lead
+    from leadrouter.intake.operations import ConsentInput, LeadInput, record_lead
 
     counts = {"intake": [], "routing": []}
     times = {"intake": [], "routing": []}

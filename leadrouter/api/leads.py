@@ -27,7 +27,7 @@ from leadrouter.api.schemas import (
 )
 from leadrouter.auth.access import log_access
 from leadrouter.extensions import db, limiter
-from leadrouter.leads.intake import ConsentInput, LeadInput, record_lead
+from leadrouter.intake.operations import ConsentInput, LeadInput, record_lead
 from leadrouter.models import ApiKey, IdempotencyRecord, Lead
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -17,6 +17,7 @@ from sqlalchemy.orm.util import identity_key
 
 from leadrouter.assignment.facts import active_advisor_facts, lead_facts
 from leadrouter.assignment.policy_store import load_policy
+from leadrouter.database import is_postgres
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
 from leadrouter.leads.consent import consenting_lead_ids
@@ -148,7 +149,7 @@ def lock_leads(lead_ids: list[int], *, skip_locked: bool = True) -> list[Lead]:
         .options(defer(Lead.routing_trace))
         .execution_options(populate_existing=True)
     )
-    if _is_postgres():
+    if is_postgres():
         query = query.with_for_update(skip_locked=skip_locked)
     return list(db.session.scalars(query))
 
@@ -673,10 +674,6 @@ def _escalate(lead: Lead, now: datetime, reason: str) -> None:
     lead.escalated_at = now
     add_event(lead, "escalated", "system", {"reason": reason, "owner_id": lead.owner_id}, at=now)
     log.warning("lead %s escalated to managers: %s", lead.id, reason)
-
-
-def _is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def open_leads_of(advisor_id: int) -> int:

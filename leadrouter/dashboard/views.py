@@ -13,8 +13,8 @@ from twilio.base.exceptions import TwilioRestException
 
 from leadrouter.assignment.operations import AssignmentRefused, reassign_lead
 from leadrouter.auth.access import log_access
+from leadrouter.auth.permissions import current_advisor_id, lead_or_404, lead_to_act_on, manager_required
 from leadrouter.dashboard import presenters
-from leadrouter.dashboard.access import current_advisor_id, lead_or_404, lead_to_act_on, manager_required
 from leadrouter.dashboard.queries import (
     advisors_for_reassignment,
     lead_detail,
@@ -24,9 +24,9 @@ from leadrouter.dashboard.queries import (
 )
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
-from leadrouter.leads import pipeline
-from leadrouter.leads.compliance import outbound_refusal, refuse_outbound
 from leadrouter.models import ADVISOR_STATUSES, Advisor, FollowUp, Lead, utcnow
+from leadrouter.pipeline import operations as pipeline
+from leadrouter.pipeline.compliance import outbound_refusal, refuse_outbound
 from leadrouter.telephony.click_to_call import place_click_to_call
 from leadrouter.telephony.client import TwilioNotConfigured
 

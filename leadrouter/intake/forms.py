@@ -22,7 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import ValidationError
 
-from leadrouter.leads.intake import ConsentInput, LeadInput
+from leadrouter.intake.operations import ConsentInput, LeadInput
 from leadrouter.models.lead import SUBSTANCES
 from leadrouter.routing.phone import parse_phone
 from leadrouter.routing.region import US_STATES, normalize_state

@@ -17,6 +17,7 @@ from sqlalchemy import Float, Integer, and_, case, cast, exists, func, or_, sele
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from leadrouter.database import dialect_name
 from leadrouter.extensions import db
 from leadrouter.models import Assignment, Call, Lead
 from leadrouter.reports.partials import (
@@ -62,7 +63,7 @@ class DialectSql:
 
     @classmethod
     def current(cls) -> DialectSql:
-        return cls(db.session.get_bind().dialect.name)
+        return cls(dialect_name())
 
     def seconds_between(self, later, earlier) -> ColumnElement:
         if self.postgres:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from leadrouter.api.auth import require_api_key
 from leadrouter.auth.access import log_access
-from leadrouter.dashboard.access import restrict_to_managers
+from leadrouter.auth.permissions import restrict_to_managers
 from leadrouter.extensions import csrf, db
 from leadrouter.models import LEAD_SOURCES, Advisor, Lead, RoutingDecision, utcnow
 from leadrouter.models.lead import URGENCIES

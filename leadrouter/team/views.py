@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from leadrouter.api.advisors import update_advisor
 from leadrouter.api.schemas import AdvisorSchema
 from leadrouter.assignment.policy_store import load_policy, save_policy
-from leadrouter.dashboard.access import restrict_to_managers
+from leadrouter.auth.permissions import restrict_to_managers
 from leadrouter.extensions import db
 from leadrouter.models import ADVISOR_STATUSES, Advisor, utcnow
 from leadrouter.routing.hours import to_local
