@@ -30,8 +30,8 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from leadrouter.models import ADVISOR_STATUSES, LEAD_SOURCES, LEAD_STATUSES, NATIONAL_POOL
 from leadrouter.models.lead import SEVERITIES, SUBSTANCES, URGENCIES
 from leadrouter.routing.phone import parse_phone
-from leadrouter.routing.region import US_STATES
 from leadrouter.routing.severity import DSM_CRITERIA
+from leadrouter.routing.states import US_STATES
 
 INTAKE_LANGUAGES = ("en", "es")
 FOR_WHOM = ("self", "loved_one")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from leadrouter.routing.region import US_STATES
 from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS, count_criteria, suggested_level_of_care
+from leadrouter.routing.states import US_STATES
 
 SOURCE_LABELS = {
     "web_form": "Web form",

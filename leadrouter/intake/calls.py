@@ -42,7 +42,7 @@ from leadrouter.models import (
 )
 from leadrouter.pipeline.operations import TRANSITIONS, change_status
 from leadrouter.routing.phone import mask_phone, parse_phone
-from leadrouter.routing.region import US_STATES, normalize_state
+from leadrouter.routing.states import US_STATES, normalize_state
 from leadrouter.routing.urgency import UrgencySignals, raise_only, score_urgency
 
 log = logging.getLogger(__name__)

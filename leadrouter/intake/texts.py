@@ -18,7 +18,7 @@ from leadrouter.leads.timeline import add_event
 from leadrouter.models import ContactPreference, Lead, TextMessage
 from leadrouter.pipeline.operations import set_do_not_contact
 from leadrouter.routing.phone import mask_phone, parse_phone
-from leadrouter.routing.region import normalize_state
+from leadrouter.routing.states import normalize_state
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from leadrouter.intake.operations import ConsentInput, record_lead
 from leadrouter.leads.consent import has_consent
 from leadrouter.models import Lead, utcnow
 from leadrouter.routing.hours import sla_due_at, to_local, within_contact_window
-from leadrouter.routing.region import US_STATES, normalize_state
+from leadrouter.routing.states import US_STATES, normalize_state
 
 log = logging.getLogger(__name__)
 

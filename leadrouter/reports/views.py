@@ -30,7 +30,7 @@ from leadrouter.reports.queries import (
     ReportFilters,
     routing_report,
 )
-from leadrouter.routing.region import US_STATES
+from leadrouter.routing.states import US_STATES
 
 DEFAULT_DAYS = 30
 FORMATS = ("json", "csv")

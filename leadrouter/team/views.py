@@ -10,7 +10,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from leadrouter.api.advisors import update_advisor
 from leadrouter.api.schemas import AdvisorSchema
 from leadrouter.assignment.policy_store import load_policy, save_policy
 from leadrouter.auth.permissions import restrict_to_managers
@@ -19,6 +18,7 @@ from leadrouter.models import ADVISOR_STATUSES, Advisor, utcnow
 from leadrouter.routing.hours import to_local
 from leadrouter.routing.policy import URGENCY_ORDER
 from leadrouter.routing.staffing import advisors_needed
+from leadrouter.team.operations import update_advisor
 from leadrouter.team.queries import (
     active_advisors,
     arrival_profile,
