@@ -36,6 +36,7 @@ from leadrouter.models import (
 from leadrouter.routing.engine import Decision, assign_batch, decide
 from leadrouter.routing.hours import next_contact_time, sla_due_at
 from leadrouter.routing.policy import RoutingPolicy
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 
 log = logging.getLogger(__name__)
 NOTIFY_BY_SMS = ("critical", "high")
@@ -631,7 +632,7 @@ def _schedule_callback(
         due = now
     else:
         start, end = policy.contact_window
-        due = next_contact_time(now, lead.timezone or "America/New_York", start, end)
+        due = next_contact_time(now, lead.timezone or DEFAULT_TIMEZONE, start, end)
     callback = FollowUp(
         lead_id=lead.id,
         advisor_id=advisor_id,

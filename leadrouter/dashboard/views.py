@@ -27,6 +27,7 @@ from leadrouter.jobs import enqueue
 from leadrouter.models import ADVISOR_STATUSES, Advisor, FollowUp, Lead, utcnow
 from leadrouter.pipeline import operations as pipeline
 from leadrouter.pipeline.compliance import outbound_refusal, refuse_outbound
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 from leadrouter.telephony.click_to_call import place_click_to_call
 from leadrouter.telephony.client import TwilioNotConfigured
 
@@ -271,7 +272,7 @@ def _parse_local(value: str | None, lead: Lead) -> datetime:
         naive = datetime.fromisoformat(value or "")
     except ValueError:
         raise pipeline.PipelineError("due_at", "give a date and time") from None
-    aware = naive.replace(tzinfo=ZoneInfo(lead.timezone or "America/New_York"))
+    aware = naive.replace(tzinfo=ZoneInfo(lead.timezone or DEFAULT_TIMEZONE))
     if aware < utcnow():
         raise pipeline.PipelineError("due_at", "must be in the future")
     return aware

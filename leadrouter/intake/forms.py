@@ -27,8 +27,8 @@ from leadrouter.models.lead import SUBSTANCES
 from leadrouter.routing.phone import parse_phone
 from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS
 from leadrouter.routing.states import US_STATES, normalize_state
+from leadrouter.routing.vocabulary import LANGUAGES
 
-LANGUAGES = ("en", "es")
 MESSAGE_MAX = 5000
 NAME_MAX = 200
 CALL_NAME_MAX = 100

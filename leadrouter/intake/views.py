@@ -30,6 +30,7 @@ from leadrouter.leads.consent import has_consent
 from leadrouter.models import Lead, utcnow
 from leadrouter.routing.hours import sla_due_at, to_local, within_contact_window
 from leadrouter.routing.states import US_STATES, normalize_state
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +279,7 @@ def _render_thanks(lead: Lead | None, lang: str):
 
 def contact_timing(lead: Lead, now: datetime, lang: str) -> dict:
     """When to expect first contact, in the lead's own time zone and language."""
-    tz_name = lead.timezone or "America/New_York"
+    tz_name = lead.timezone or DEFAULT_TIMEZONE
     if lead.urgency == "critical":
         minutes = load_policy().sla_minutes["critical"] or 5
         return {"minutes": minutes, "clock": None, "quiet_now": False}

@@ -20,7 +20,6 @@ from leadrouter.auth.access import log_access
 from leadrouter.auth.permissions import restrict_to_managers
 from leadrouter.extensions import csrf, db
 from leadrouter.models import LEAD_SOURCES, Advisor, Lead, RoutingDecision, utcnow
-from leadrouter.models.lead import URGENCIES
 from leadrouter.reports import charts
 from leadrouter.reports.csv_export import csv_response
 from leadrouter.reports.queries import (
@@ -31,6 +30,7 @@ from leadrouter.reports.queries import (
     routing_report,
 )
 from leadrouter.routing.states import US_STATES
+from leadrouter.routing.vocabulary import URGENCIES
 
 DEFAULT_DAYS = 30
 FORMATS = ("json", "csv")

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
-from leadrouter.models import NATIONAL_POOL, Advisor, AuditEntry, utcnow
+from leadrouter.models import Advisor, AuditEntry, utcnow
+from leadrouter.routing.vocabulary import NATIONAL_POOL
 
 # Changes that can make an available advisor eligible for a waiting lead.
 _COVERAGE_FIELDS = ("regions", "languages", "timezone", "shift_hours", "active")

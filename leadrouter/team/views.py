@@ -16,8 +16,8 @@ from leadrouter.auth.permissions import restrict_to_managers
 from leadrouter.extensions import db
 from leadrouter.models import ADVISOR_STATUSES, Advisor, utcnow
 from leadrouter.routing.hours import to_local
-from leadrouter.routing.policy import URGENCY_ORDER
 from leadrouter.routing.staffing import advisors_needed
+from leadrouter.routing.vocabulary import URGENCIES
 from leadrouter.team.operations import update_advisor
 from leadrouter.team.queries import (
     active_advisors,
@@ -98,7 +98,7 @@ def routing_settings():
     if request.method == "POST":
         data = policy.to_dict()
         try:
-            for urgency in URGENCY_ORDER:
+            for urgency in URGENCIES:
                 raw = request.form.get(f"sla_{urgency}", "").strip()
                 data["sla_minutes"][urgency] = int(raw) if raw else None
             data["pool_overflow_minutes"] = int(request.form.get("pool_overflow_minutes", "0"))
@@ -116,7 +116,7 @@ def routing_settings():
         render_template(
             "team/settings.html",
             policy=policy,
-            urgencies=URGENCY_ORDER,
+            urgencies=URGENCIES,
             errors=errors,
             changes=recent_policy_changes(),
         ),
