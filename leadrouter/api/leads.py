@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +27,7 @@ from leadrouter.auth.access import log_access
 from leadrouter.extensions import db, limiter
 from leadrouter.intake.operations import ConsentInput, LeadInput, record_lead
 from leadrouter.models import ApiKey, IdempotencyRecord, Lead
+from leadrouter.pagination import decode_cursor, encode_cursor
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -178,7 +177,7 @@ def find_leads(filters: dict, report_timezone: str) -> tuple[list[Lead], str | N
         until = day_bounds(filters["created_to"], report_timezone, end=True)
         query = query.where(Lead.created_at < until)
     if filters.get("cursor"):
-        created_at, lead_id = decode_cursor(filters["cursor"])
+        created_at, lead_id = _position_of(filters["cursor"])
         query = query.where(
             or_(
                 Lead.created_at < created_at,
@@ -188,27 +187,24 @@ def find_leads(filters: dict, report_timezone: str) -> tuple[list[Lead], str | N
     limit = filters["limit"]
     rows = db.session.scalars(query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit + 1)).all()
     page = list(rows[:limit])
-    next_cursor = encode_cursor(page[-1]) if len(rows) > limit else None
+    next_cursor = _cursor_after(page[-1]) if len(rows) > limit else None
     return page, next_cursor
 
 
-def encode_cursor(lead: Lead) -> str:
-    raw = f"{lead.created_at.isoformat()}|{lead.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _cursor_after(lead: Lead) -> str:
+    return encode_cursor(lead.created_at, lead.id)
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def _position_of(cursor: str) -> tuple[datetime, int]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, _, lead_id = raw.partition("|")
-        created_at = datetime.fromisoformat(stamp)
-        if created_at.tzinfo is None or not lead_id.isdigit() or int(lead_id) > MAX_ID:
+        created_at, lead_id = decode_cursor(cursor, datetime, int)
+        if created_at.tzinfo is None or not 0 <= lead_id <= MAX_ID:
             raise ValueError(cursor)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except ValueError:
         raise ValidationError(
             "Not a valid cursor; pass the next_cursor of the previous page.", "cursor"
         ) from None
-    return created_at, int(lead_id)
+    return created_at, lead_id
 
 
 def log_lead_reads(leads: list[Lead], action: str, api_key: ApiKey) -> None:

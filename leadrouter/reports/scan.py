@@ -34,6 +34,17 @@ from leadrouter.reports.partials import (
     scopes_of,
 )
 
+# The lead's own columns that every report row starts with (the scan, the CSV export).
+LEAD_COLUMNS = (
+    Lead.id,
+    Lead.created_at,
+    Lead.source,
+    Lead.region,
+    Lead.urgency,
+    Lead.status,
+    Lead.closed_reason,
+)
+
 
 @dataclass(frozen=True)
 class ReportFilters:
@@ -128,13 +139,7 @@ def lead_rows(
     overdue = and_(Lead.first_contact_at.is_(None), Lead.sla_due_at < now)
     query = (
         select(
-            Lead.id,
-            Lead.created_at,
-            Lead.source,
-            Lead.region,
-            Lead.urgency,
-            Lead.status,
-            Lead.closed_reason,
+            *LEAD_COLUMNS,
             sla_state_of(now),
             Lead.escalated_at.is_not(None),
             sql.seconds_between(Lead.first_contact_at, Lead.created_at),
