@@ -115,7 +115,7 @@ def route_leads(
             lost_race.append(lead)
             continue
         else:
-            assignment = _write_assignment(
+            assignment = _write_routed_assignment(
                 lead,
                 decision,
                 claim,
@@ -275,31 +275,15 @@ def reassign_lead(
         decided_at=now,
     )
     db.session.add(decision)
-    db.session.flush()
-    assignment = Assignment(
-        lead_id=lead.id,
-        advisor_id=advisor.id,
-        decision_id=decision.id,
-        kind="reassigned",
-        reason=decision.reason,
-        actor=actor,
-        started_at=now,
-    )
-    db.session.add(assignment)
-    lead.owner_id, lead.assigned_at, lead.queued_at = advisor.id, now, None
-    if lead.status in ("new", "queued"):
-        lead.set_status("assigned")
-    if lead.first_contact_at is None:
-        lead.sla_due_at = _due_at(lead, now, load_policy(), fresh_window=True)
-    add_event(
+    return _write_assignment(
         lead,
-        "reassigned",
-        actor,
-        {"advisor_id": advisor.id, "advisor": advisor.name, "why": why},
-        at=now,
+        decision,
+        now,
+        load_policy(),
+        kind="reassigned",
+        actor=actor,
+        event={"advisor_id": advisor.id, "advisor": advisor.name, "why": why},
     )
-    refresh_next_due(lead)
-    return assignment
 
 
 class AssignmentRefused(ValueError):
@@ -494,7 +478,7 @@ def _assign(
 ) -> Assignment:
     """Record the decision and the new ownership of one lead; `advisor` is the claim's (name, phone)."""
     # Read first, so the writes below go out in one flush (one UPDATE of the lead).
-    assignment = _write_assignment(
+    assignment = _write_routed_assignment(
         lead,
         decision,
         advisor,
@@ -511,7 +495,7 @@ def _assign(
     return assignment
 
 
-def _write_assignment(
+def _write_routed_assignment(
     lead: Lead,
     decision: Decision,
     advisor: Row,
@@ -523,18 +507,51 @@ def _write_assignment(
     follow_ups: list[FollowUp],
     kind: str = "assigned",
 ) -> Assignment:
-    """Add the decision, assignment, event and callback rows and set the owner; no flush.
+    """Record the engine's decision and write the assignment it makes; no flush.
 
     The caller read whether the lead may be called back and its open follow-ups, so a
     batch reads them once for all its leads.
     """
-    row = _record_decision(lead, decision, trigger)
+    assignment = _write_assignment(
+        lead,
+        _record_decision(lead, decision, trigger),
+        now,
+        policy,
+        kind=kind,
+        event={
+            "advisor_id": decision.advisor_id,
+            "advisor": advisor.name,
+            "rule": decision.rule,
+            "reason": decision.reason,
+            "trigger": trigger,
+        },
+        may_call_back=may_call_back,
+        follow_ups=follow_ups,
+    )
+    log.info("lead %s %s to advisor %s by rule %s", lead.id, kind, decision.advisor_id, decision.rule)
+    return assignment
+
+
+def _write_assignment(
+    lead: Lead,
+    decision: RoutingDecision,
+    now: datetime,
+    policy: RoutingPolicy,
+    *,
+    kind: str,
+    event: dict,
+    actor: str = "system",
+    may_call_back: bool = False,
+    follow_ups: list[FollowUp] | None = None,
+) -> Assignment:
+    """Give the lead to the decision's advisor: assignment, owner, deadline, event, callback; no flush."""
     assignment = Assignment(
         lead_id=lead.id,
         advisor_id=decision.advisor_id,
-        decision=row,
+        decision=decision,
         kind=kind,
-        reason=decision.reason[:500],
+        reason=decision.reason,
+        actor=actor,
         started_at=now,
     )
     db.session.add(assignment)
@@ -543,23 +560,10 @@ def _write_assignment(
         lead.set_status("assigned")
     if lead.first_contact_at is None:
         lead.sla_due_at = _due_at(lead, now, policy, fresh_window=(kind == "reassigned"))
-    add_event(
-        lead,
-        kind,
-        "system",
-        {
-            "advisor_id": decision.advisor_id,
-            "advisor": advisor.name,
-            "rule": decision.rule,
-            "reason": decision.reason,
-            "trigger": trigger,
-        },
-        at=now,
-    )
+    add_event(lead, kind, actor, event, at=now)
     if may_call_back:
         _schedule_callback(lead, decision.advisor_id, now, policy, follow_ups)
     refresh_next_due(lead, follow_ups)
-    log.info("lead %s %s to advisor %s by rule %s", lead.id, kind, decision.advisor_id, decision.rule)
     return assignment
 
 
