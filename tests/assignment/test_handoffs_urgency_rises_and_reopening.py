@@ -1,4 +1,4 @@
-"""Behaviour found missing in review: hand-offs, urgency rises, reopening, queue waits."""
+"""An owned lead over time: hand-offs for a call, urgency rises, reopening, queue waits, call endings."""
 
 from __future__ import annotations
 
