@@ -19,6 +19,7 @@ from leadrouter.jobs import enqueue
 from leadrouter.routing.engine import Decision
 from leadrouter.routing.policy import RoutingPolicy
 from leadrouter.telephony.client import TwilioNotConfigured, send_text
+from leadrouter.urls import dashboard_base_url
 
 log = logging.getLogger(__name__)
 # Leads routed per transaction: enough to read the team once for a burst, short enough that
@@ -163,9 +164,7 @@ def notify_assignment(self, assignment_id: int) -> str | None:
         return None
     config = current_app.config
     try:
-        to, body = notify.assignment_text(
-            notification, config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
-        )
+        to, body = notify.assignment_text(notification, dashboard_base_url())
         sid = send_text(to, body, from_=config["HELPLINE_NUMBER"])
     except TwilioNotConfigured:
         notify.mark_skipped(notification, "Twilio is not configured")
