@@ -1,4 +1,4 @@
-"""What the Twilio webhooks do: calls keyed by CallSid, texts keyed by MessageSid.
+"""What a call does, step by step, keyed by CallSid (texts are in texts.py).
 
 Operations flush and never commit; the webhook commits once and then answers with
 TwiML. Twilio retries, repeats and reorders callbacks, so every step is idempotent:
