@@ -43,7 +43,7 @@ def main() -> None:
 
     from leadrouter.assignment import operations
     from leadrouter.extensions import db
-    from leadrouter.leads.intake import ConsentInput, LeadInput, record_lead
+    from leadrouter.intake.operations import ConsentInput, LeadInput, record_lead
 
     made = 0
 

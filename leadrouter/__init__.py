@@ -55,7 +55,7 @@ def _init_extensions(app: Flask) -> None:
         migrate,
         tune_sqlite_engine,
     )
-    from leadrouter.intake.views import refuse_crowded_forms
+    from leadrouter.request_guards import refuse_crowded_forms
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})

@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from leadrouter.assignment import operations
 from leadrouter.auth.users import create_user
 from leadrouter.extensions import db
-from leadrouter.leads import pipeline
-from leadrouter.leads.intake import ConsentInput, LeadInput, record_lead
+from leadrouter.intake.operations import ConsentInput, LeadInput, record_lead
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import Advisor, Call, Lead, Recording, TrackingNumber, User, utcnow
 from leadrouter.models.lead import SUBSTANCES
+from leadrouter.pipeline import operations as pipeline
 from leadrouter.routing.severity import DSM_CRITERIA
 
 DEMO_PASSWORD = "helpline-demo"

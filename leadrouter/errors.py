@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, jsonify, render_template_string, request
+from flask import Flask, jsonify, render_template_string, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from leadrouter.database import rollback_quietly
+from leadrouter.helpline import helpline_details
+from leadrouter.telephony.responses import call_back_later_response
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +64,16 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PoolTimeoutError)
     def handle_database_unavailable(error: Exception):
         """The database cannot be reached: 503 with Retry-After, and a way to reach a person."""
-        _rollback_quietly()
+        rollback_quietly()
         log.error(
             "database unavailable (%s) on %s %s", type(error).__name__, request.method, request.url_rule
         )
         if request.endpoint in _CALLER_FACING_VOICE_ENDPOINTS:
-            return _call_back_later_twiml()
+            return call_back_later_response(request.args.get("lang", "en"))
         headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
         if wants_json():
             message = "The service is temporarily unavailable; nothing was stored. Try again shortly."
             return jsonify(error=message), 503, headers
-        from leadrouter.intake.views import helpline_details
-
         page = render_template_string(_UNAVAILABLE_PAGE, helpline=helpline_details())
         return page, 503, {**headers, "Cache-Control": "no-store"}
 
@@ -81,27 +83,3 @@ def register_error_handlers(app: Flask) -> None:
         log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.url_rule)
         log.debug("unhandled error", exc_info=error)
         return handle_http_error(InternalServerError())
-
-
-def _call_back_later_twiml() -> Response:
-    """The degraded call: emergency notice, then the on-call line or "please call back"."""
-    from leadrouter.telephony import twiml
-
-    config = current_app.config
-    lang = request.args.get("lang", "en")
-    helpline = twiml.Helpline(
-        operator_name=config["HELPLINE_OPERATOR"], language=lang if lang in twiml.LANGUAGES else "en"
-    )
-    xml = twiml.call_back_later(
-        helpline, config.get("ON_CALL_NUMBER"), caller_id=config.get("HELPLINE_NUMBER")
-    )
-    return Response(xml, mimetype="text/xml")
-
-
-def _rollback_quietly() -> None:
-    from leadrouter.extensions import db
-
-    try:
-        db.session.rollback()
-    except Exception:  # the connection is already gone; nothing left to undo
-        log.debug("rollback after a database error failed too", exc_info=True)

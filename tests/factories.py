@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime
 
 from leadrouter.extensions import db
-from leadrouter.leads.intake import ConsentInput, LeadInput, record_lead
+from leadrouter.intake.operations import ConsentInput, LeadInput, record_lead
 from leadrouter.models import Advisor
 
 _sequence = itertools.count(1)

@@ -14,7 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from leadrouter.routing import hours
-from leadrouter.routing.policy import URGENCY_ORDER, WEEKDAYS, RoutingPolicy, default_policy
+from leadrouter.routing.policy import RoutingPolicy, default_policy
+from leadrouter.routing.vocabulary import URGENCIES as URGENCY_ORDER
+from leadrouter.routing.vocabulary import WEEKDAYS
 
 HOUR = 3600
 DAY = 86400

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, g, jsonify, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import BadRequest, Conflict, NotFound
+from werkzeug.exceptions import BadRequest, NotFound
 
 from leadrouter.api.auth import api_actor, rate_limit_key, require_api_key
 from leadrouter.api.schemas import (
@@ -27,123 +23,15 @@ from leadrouter.api.schemas import (
 )
 from leadrouter.auth.access import log_access
 from leadrouter.extensions import db, limiter
-from leadrouter.leads.intake import ConsentInput, LeadInput, record_lead
-from leadrouter.models import ApiKey, IdempotencyRecord, Lead
+from leadrouter.intake.submissions import IDEMPOTENCY_HEADER, submit_lead
+from leadrouter.models import ApiKey, Lead
+from leadrouter.pagination import decode_cursor, encode_cursor
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_ID = 2**31 - 1
 
 
-@dataclass(frozen=True)
-class Submission:
-    lead: Lead
-    status_code: int  # 201 created; 200 merged into a recent lead, or a replay
-    replayed: bool = False
-
-
-# --- operations ---------------------------------------------------------------------
-
-
-def submit_lead(
-    api_key: ApiKey,
-    fields: dict,
-    *,
-    fingerprint: str,
-    idempotency_key: str | None,
-    client_ip: str | None,
-    user_agent: str | None,
-) -> Submission:
-    """Record a partner's lead once per Idempotency-Key; flush, don't commit."""
-    record = None
-    if idempotency_key is not None:
-        record = claim_idempotency_key(api_key, idempotency_key, fingerprint)
-        if record.lead_id is not None:
-            lead = db.session.get(Lead, record.lead_id)
-            return Submission(lead=lead, status_code=200, replayed=True)
-    lead_input = lead_input_from(fields, client_ip=client_ip, user_agent=user_agent)
-    result = record_lead(lead_input, actor=api_actor(api_key))
-    status_code = 201 if result.created else 200
-    if record is not None:
-        record.lead_id, record.status_code = result.lead.id, status_code
-        db.session.flush()
-    return Submission(lead=result.lead, status_code=status_code)
-
-
-def claim_idempotency_key(api_key: ApiKey, key: str, fingerprint: str) -> IdempotencyRecord:
-    """Return the key's record: a finished one to replay, or a fresh claim for this request.
-
-    The unique (api_key_id, key) index makes a concurrent second request wait for the first
-    and then see its record. The same key with another body is refused with 422, as the
-    IETF Idempotency-Key draft recommends.
-    """
-    record = _idempotency_record(api_key.id, key)
-    if record is None:
-        claim = IdempotencyRecord(api_key_id=api_key.id, key=key, request_hash=fingerprint, status_code=0)
-        try:
-            with db.session.begin_nested():
-                db.session.add(claim)
-        except IntegrityError:
-            record = _idempotency_record(api_key.id, key)
-            if record is None:
-                raise Conflict(
-                    "A request with this Idempotency-Key is still being processed; retry shortly."
-                ) from None
-        else:
-            return claim
-    if record.request_hash != fingerprint:
-        raise ValidationError(
-            "This Idempotency-Key was already used with a different request body; "
-            "use a new key for a new lead.",
-            IDEMPOTENCY_HEADER,
-        )
-    return record
-
-
-def _idempotency_record(api_key_id: int, key: str) -> IdempotencyRecord | None:
-    return db.session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key
-        )
-    )
-
-
-def lead_input_from(fields: dict, *, client_ip: str | None, user_agent: str | None) -> LeadInput:
-    """Turn loaded intake fields into the channel-neutral LeadInput."""
-    consent = fields.get("consent")
-    consent_input = None
-    if consent is not None:
-        consent_input = ConsentInput(
-            given=consent["given"],
-            text=consent["text"],
-            version=consent["version"],
-            ip=consent.get("ip") or client_ip,
-            user_agent=consent.get("user_agent") or user_agent,
-            page_url=fields.get("page_url"),
-        )
-    preferences = {k: v for k, v in (fields.get("contact_preferences") or {}).items() if v is not None}
-    utm = {k: v for k, v in (fields.get("utm") or {}).items() if v is not None}
-    return LeadInput(
-        source="api",
-        name=fields["name"],
-        phone=fields.get("phone"),
-        email=fields.get("email"),
-        for_whom=fields.get("for_whom") or "self",
-        patient_name=fields.get("patient_name"),
-        state=fields.get("state"),
-        zip=fields.get("zip"),
-        city=fields.get("city"),
-        substances=tuple(fields.get("substances") or ()),
-        dsm_criteria=tuple(fields.get("dsm_criteria") or ()),
-        message=fields.get("message"),
-        language=fields.get("language") or "en",
-        preferred_time=fields.get("preferred_time"),
-        contact_preferences=preferences,
-        consent=consent_input,
-        page_url=fields.get("page_url"),
-        referrer=fields.get("referrer"),
-        utm=utm,
-    )
+# --- reads -------------------------------------------------------------------------
 
 
 def get_lead(lead_id: int) -> Lead:
@@ -178,7 +66,7 @@ def find_leads(filters: dict, report_timezone: str) -> tuple[list[Lead], str | N
         until = day_bounds(filters["created_to"], report_timezone, end=True)
         query = query.where(Lead.created_at < until)
     if filters.get("cursor"):
-        created_at, lead_id = decode_cursor(filters["cursor"])
+        created_at, lead_id = _position_of(filters["cursor"])
         query = query.where(
             or_(
                 Lead.created_at < created_at,
@@ -188,27 +76,24 @@ def find_leads(filters: dict, report_timezone: str) -> tuple[list[Lead], str | N
     limit = filters["limit"]
     rows = db.session.scalars(query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit + 1)).all()
     page = list(rows[:limit])
-    next_cursor = encode_cursor(page[-1]) if len(rows) > limit else None
+    next_cursor = _cursor_after(page[-1]) if len(rows) > limit else None
     return page, next_cursor
 
 
-def encode_cursor(lead: Lead) -> str:
-    raw = f"{lead.created_at.isoformat()}|{lead.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _cursor_after(lead: Lead) -> str:
+    return encode_cursor(lead.created_at, lead.id)
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def _position_of(cursor: str) -> tuple[datetime, int]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, _, lead_id = raw.partition("|")
-        created_at = datetime.fromisoformat(stamp)
-        if created_at.tzinfo is None or not lead_id.isdigit() or int(lead_id) > MAX_ID:
+        created_at, lead_id = decode_cursor(cursor, datetime, int)
+        if created_at.tzinfo is None or not 0 <= lead_id <= MAX_ID:
             raise ValueError(cursor)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except ValueError:
         raise ValidationError(
             "Not a valid cursor; pass the next_cursor of the previous page.", "cursor"
         ) from None
-    return created_at, int(lead_id)
+    return created_at, lead_id
 
 
 def log_lead_reads(leads: list[Lead], action: str, api_key: ApiKey) -> None:
@@ -239,6 +124,7 @@ def create_lead():
     submission = submit_lead(
         g.api_key,
         fields,
+        actor=api_actor(g.api_key),
         fingerprint=body_fingerprint(body),
         idempotency_key=idempotency_key,
         client_ip=request.remote_addr,

@@ -27,15 +27,14 @@ from marshmallow import (
 )
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from leadrouter.models import ADVISOR_STATUSES, LEAD_SOURCES, LEAD_STATUSES, NATIONAL_POOL
-from leadrouter.models.lead import SEVERITIES, SUBSTANCES, URGENCIES
+from leadrouter.models import ADVISOR_STATUSES, LEAD_SOURCES, LEAD_STATUSES
+from leadrouter.models.lead import SEVERITIES, SUBSTANCES
 from leadrouter.routing.phone import parse_phone
-from leadrouter.routing.region import US_STATES
 from leadrouter.routing.severity import DSM_CRITERIA
+from leadrouter.routing.states import US_STATES
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE, FOR_WHOM, NATIONAL_POOL, URGENCIES, WEEKDAYS
+from leadrouter.routing.vocabulary import LANGUAGES as INTAKE_LANGUAGES
 
-INTAKE_LANGUAGES = ("en", "es")
-FOR_WHOM = ("self", "loved_one")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STATE_CODES = tuple(sorted(US_STATES))
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -664,7 +663,7 @@ class AdvisorSchema(Schema):
         metadata={"description": "Most open leads this advisor may hold at once."},
     )
     status = Choice(ADVISOR_STATUSES, load_default="offline")
-    timezone = TimeZoneName(load_default="America/New_York")
+    timezone = TimeZoneName(load_default=DEFAULT_TIMEZONE)
     shift_hours = ShiftHours(allow_none=True, load_default=None)
     active = fields.Boolean(
         load_default=True, metadata={"description": "False takes the advisor out of routing."}

@@ -1,5 +1,7 @@
 """Tell an advisor about a new urgent lead by SMS, at most once per assignment.
 
+This module keeps the outbox; the task sends through the Twilio adapter (telephony.client).
+
 The outbox row moves pending -> sending (committed) -> sent. A worker killed after the
 Twilio request but before recording it leaves the row in `sending`; a retry then never
 sends again: a missed text is better than a doubled one, and the dashboard shows it anyway.
@@ -12,9 +14,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from leadrouter.database import is_postgres
 from leadrouter.extensions import db
 from leadrouter.models import Assignment, Lead, Notification, utcnow
-from leadrouter.telephony.client import twilio_client
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,7 @@ def claim_notification(assignment_id: int) -> Notification | None:
     query = select(Notification).where(
         Notification.assignment_id == assignment_id, Notification.channel == "sms"
     )
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgres():
         query = query.with_for_update(skip_locked=True)
     notification = db.session.scalar(query)
     if notification is None or notification.status not in ("pending", "failed"):
@@ -39,16 +41,15 @@ def claim_notification(assignment_id: int) -> Notification | None:
     return notification
 
 
-def send_assignment_sms(notification: Notification, helpline_number: str, dashboard_url: str) -> str:
-    """Send the text (no personal data in it) and return Twilio's message sid."""
+def assignment_text(notification: Notification, dashboard_url: str) -> tuple[str, str]:
+    """The advisor's number and the text to send them (no personal data in it)."""
     assignment = db.session.get(Assignment, notification.assignment_id)
     lead = db.session.get(Lead, assignment.lead_id)
     body = (
         f"leadrouter: new {lead.urgency} lead #{lead.id} ({lead.region or 'region unknown'}). "
         f"Open {dashboard_url}/leads/{lead.id}"
     )
-    message = twilio_client().messages.create(to=assignment.advisor.phone, from_=helpline_number, body=body)
-    return message.sid
+    return assignment.advisor.phone, body
 
 
 def mark_sent(notification: Notification, sid: str) -> None:

@@ -11,15 +11,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, select
 from sqlalchemy.orm import defer
-from sqlalchemy.orm.util import identity_key
 
+from leadrouter.assignment.capacity import claim_capacity, claim_for, release_capacity
 from leadrouter.assignment.facts import active_advisor_facts, lead_facts
 from leadrouter.assignment.policy_store import load_policy
+from leadrouter.assignment.queries import callable_lead_ids, open_follow_ups_of, previous_owner_ids
+from leadrouter.database import is_postgres
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
-from leadrouter.leads.consent import consenting_lead_ids
 from leadrouter.leads.deadlines import refresh_next_due
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import (
@@ -35,6 +36,7 @@ from leadrouter.models import (
 from leadrouter.routing.engine import Decision, assign_batch, decide
 from leadrouter.routing.hours import next_contact_time, sla_due_at
 from leadrouter.routing.policy import RoutingPolicy
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 
 log = logging.getLogger(__name__)
 NOTIFY_BY_SMS = ("critical", "high")
@@ -90,17 +92,17 @@ def route_leads(
     if not leads:
         return {}
     policy = policy or load_policy()
-    previous_owners = _previous_owner_ids(leads)
+    previous_owners = previous_owner_ids(leads)
     facts = [lead_facts(lead, previous_owner_id=previous_owners.get(lead.id)) for lead in leads]
     decisions = assign_batch(facts, active_advisor_facts(), now, policy)
     claims = {
-        decision.lead_id: _claim_for(decision, now, policy)
+        decision.lead_id: claim_for(decision, now, policy)
         for decision in sorted((d for d in decisions if d.advisor_id is not None), key=lambda d: d.advisor_id)
     }
     by_id = {lead.id: lead for lead in leads}
     assigned = [by_id[d.lead_id] for d in decisions if claims.get(d.lead_id) is not None]
-    callers = _callable_lead_ids(assigned)
-    follow_ups = _open_follow_ups_of(assigned)
+    callers = callable_lead_ids(assigned)
+    follow_ups = open_follow_ups_of(assigned)
     results: dict[int, Decision] = {}
     to_notify: list[tuple[Lead, Assignment, Row]] = []
     lost_race: list[Lead] = []
@@ -113,7 +115,7 @@ def route_leads(
             lost_race.append(lead)
             continue
         else:
-            assignment = _write_assignment(
+            assignment = _write_routed_assignment(
                 lead,
                 decision,
                 claim,
@@ -148,7 +150,7 @@ def lock_leads(lead_ids: list[int], *, skip_locked: bool = True) -> list[Lead]:
         .options(defer(Lead.routing_trace))
         .execution_options(populate_existing=True)
     )
-    if _is_postgres():
+    if is_postgres():
         query = query.with_for_update(skip_locked=skip_locked)
     return list(db.session.scalars(query))
 
@@ -234,7 +236,7 @@ def enforce_sla(
         return "escalated"
     facts = lead_facts(lead, exclude_ids={overdue_owner}, exclude_reason="first contact overdue")
     decision = decide(facts, active_advisor_facts(), now, policy)
-    claim = _claim_for(decision, now, policy)
+    claim = claim_for(decision, now, policy)
     if claim is None:
         _escalate(lead, now, "first contact overdue and no other advisor is eligible")
         return "escalated"
@@ -260,7 +262,7 @@ def reassign_lead(
     if not advisor.active:
         raise AssignmentRefused("advisor_id", f"{advisor.name} is not active")
     _end_current_assignment(lead, now, f"reassigned by {actor}: {why}")
-    if _claim_capacity(advisor.id, now, manual=True) is None:
+    if claim_capacity(advisor.id, now, manual=True) is None:
         raise AssignmentRefused("advisor_id", f"{advisor.name} cannot take leads now")
     decision = RoutingDecision(
         lead_id=lead.id,
@@ -273,31 +275,15 @@ def reassign_lead(
         decided_at=now,
     )
     db.session.add(decision)
-    db.session.flush()
-    assignment = Assignment(
-        lead_id=lead.id,
-        advisor_id=advisor.id,
-        decision_id=decision.id,
-        kind="reassigned",
-        reason=decision.reason,
-        actor=actor,
-        started_at=now,
-    )
-    db.session.add(assignment)
-    lead.owner_id, lead.assigned_at, lead.queued_at = advisor.id, now, None
-    if lead.status in ("new", "queued"):
-        lead.set_status("assigned")
-    if lead.first_contact_at is None:
-        lead.sla_due_at = _due_at(lead, now, load_policy(), fresh_window=True)
-    add_event(
+    return _write_assignment(
         lead,
-        "reassigned",
-        actor,
-        {"advisor_id": advisor.id, "advisor": advisor.name, "why": why},
-        at=now,
+        decision,
+        now,
+        load_policy(),
+        kind="reassigned",
+        actor=actor,
+        event={"advisor_id": advisor.id, "advisor": advisor.name, "why": why},
     )
-    refresh_next_due(lead)
-    return assignment
 
 
 class AssignmentRefused(ValueError):
@@ -321,7 +307,7 @@ def hand_over_for_call(lead: Lead, now: datetime | None = None) -> bool:
     owner = lead.owner_id
     facts = lead_facts(lead, exclude_ids={owner}, exclude_reason="owner not available for the call")
     decision = decide(facts, active_advisor_facts(), now, policy)
-    claim = _claim_for(decision, now, policy)
+    claim = claim_for(decision, now, policy)
     if claim is None:
         return False
     _end_current_assignment(lead, now, "owner not available while the person called")
@@ -379,7 +365,7 @@ def _decide_and_apply(
         if decision.advisor_id is None:
             _queue(lead, decision, trigger, now)
             return decision
-        claim = _claim_for(decision, now, policy)
+        claim = claim_for(decision, now, policy)
         if claim is not None:
             _assign(lead, decision, claim, trigger, now, policy, notify=notify)
             return decision
@@ -388,78 +374,7 @@ def _decide_and_apply(
 
 
 def _previous_owner_id(lead: Lead) -> int | None:
-    return _previous_owner_ids([lead]).get(lead.id)
-
-
-def _previous_owner_ids(leads: list[Lead]) -> dict[int, int]:
-    """Each lead's last owner, for continuity; leads never owned cost no query."""
-    # Every assignment sets assigned_at and nothing clears it: never owned, nobody to return to.
-    once_owned = [lead.id for lead in leads if lead.assigned_at is not None]
-    if not once_owned:
-        return {}
-    last = (
-        select(Assignment.lead_id, db.func.max(Assignment.id).label("id"))
-        .where(Assignment.lead_id.in_(once_owned))
-        .group_by(Assignment.lead_id)
-        .subquery()
-    )
-    query = select(Assignment.lead_id, Assignment.advisor_id).join(last, Assignment.id == last.c.id)
-    return {lead_id: advisor_id for lead_id, advisor_id in db.session.execute(query)}
-
-
-def _ignores_capacity(policy: RoutingPolicy, decision: Decision) -> bool:
-    rule = next((r for r in policy.rules if r.name == decision.rule), None)
-    return bool(rule and rule.ignore_capacity)
-
-
-def _claim_for(decision: Decision, now: datetime, policy: RoutingPolicy) -> Row | None:
-    """Claim a slot of the decided advisor; None when the decision queues or the slot is gone."""
-    if decision.advisor_id is None:
-        return None
-    return _claim_capacity(decision.advisor_id, now, _ignores_capacity(policy, decision))
-
-
-def _claim_capacity(
-    advisor_id: int, now: datetime, ignore_capacity: bool = False, *, manual: bool = False
-) -> Row | None:
-    """Take one slot of the advisor's capacity, atomically: their (name, phone), or None if gone.
-
-    The critical override may exceed capacity but still needs an available human; a
-    manager's manual reassignment overrides both.
-    """
-    conditions = [Advisor.id == advisor_id, Advisor.active.is_(True)]
-    if not manual:
-        conditions.append(Advisor.status == "available")
-    if not (ignore_capacity or manual):
-        conditions.append(Advisor.open_leads < Advisor.capacity)
-    statement = (
-        update(Advisor)
-        .where(*conditions)
-        .values(open_leads=Advisor.open_leads + 1, last_assigned_at=now)
-        .returning(Advisor.name, Advisor.phone)
-        .execution_options(synchronize_session=False)
-    )
-    claimed = db.session.execute(statement).first()
-    _expire_counters(advisor_id)
-    return claimed
-
-
-def _release_capacity(advisor_id: int) -> None:
-    statement = (
-        update(Advisor)
-        .where(Advisor.id == advisor_id, Advisor.open_leads > 0)
-        .values(open_leads=Advisor.open_leads - 1)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.execute(statement)
-    _expire_counters(advisor_id)
-
-
-def _expire_counters(advisor_id: int) -> None:
-    """The UPDATE bypassed the session: an advisor already loaded re-reads its counters on use."""
-    advisor = db.session.identity_map.get(identity_key(Advisor, advisor_id))
-    if advisor is not None:
-        db.session.expire(advisor, ["open_leads", "last_assigned_at", "updated_at"])
+    return previous_owner_ids([lead]).get(lead.id)
 
 
 def _record_decision(lead: Lead, decision: Decision, trigger: str) -> RoutingDecision:
@@ -492,7 +407,7 @@ def _assign(
 ) -> Assignment:
     """Record the decision and the new ownership of one lead; `advisor` is the claim's (name, phone)."""
     # Read first, so the writes below go out in one flush (one UPDATE of the lead).
-    assignment = _write_assignment(
+    assignment = _write_routed_assignment(
         lead,
         decision,
         advisor,
@@ -509,7 +424,7 @@ def _assign(
     return assignment
 
 
-def _write_assignment(
+def _write_routed_assignment(
     lead: Lead,
     decision: Decision,
     advisor: Row,
@@ -521,18 +436,51 @@ def _write_assignment(
     follow_ups: list[FollowUp],
     kind: str = "assigned",
 ) -> Assignment:
-    """Add the decision, assignment, event and callback rows and set the owner; no flush.
+    """Record the engine's decision and write the assignment it makes; no flush.
 
     The caller read whether the lead may be called back and its open follow-ups, so a
     batch reads them once for all its leads.
     """
-    row = _record_decision(lead, decision, trigger)
+    assignment = _write_assignment(
+        lead,
+        _record_decision(lead, decision, trigger),
+        now,
+        policy,
+        kind=kind,
+        event={
+            "advisor_id": decision.advisor_id,
+            "advisor": advisor.name,
+            "rule": decision.rule,
+            "reason": decision.reason,
+            "trigger": trigger,
+        },
+        may_call_back=may_call_back,
+        follow_ups=follow_ups,
+    )
+    log.info("lead %s %s to advisor %s by rule %s", lead.id, kind, decision.advisor_id, decision.rule)
+    return assignment
+
+
+def _write_assignment(
+    lead: Lead,
+    decision: RoutingDecision,
+    now: datetime,
+    policy: RoutingPolicy,
+    *,
+    kind: str,
+    event: dict,
+    actor: str = "system",
+    may_call_back: bool = False,
+    follow_ups: list[FollowUp] | None = None,
+) -> Assignment:
+    """Give the lead to the decision's advisor: assignment, owner, deadline, event, callback; no flush."""
     assignment = Assignment(
         lead_id=lead.id,
         advisor_id=decision.advisor_id,
-        decision=row,
+        decision=decision,
         kind=kind,
-        reason=decision.reason[:500],
+        reason=decision.reason,
+        actor=actor,
         started_at=now,
     )
     db.session.add(assignment)
@@ -541,23 +489,10 @@ def _write_assignment(
         lead.set_status("assigned")
     if lead.first_contact_at is None:
         lead.sla_due_at = _due_at(lead, now, policy, fresh_window=(kind == "reassigned"))
-    add_event(
-        lead,
-        kind,
-        "system",
-        {
-            "advisor_id": decision.advisor_id,
-            "advisor": advisor.name,
-            "rule": decision.rule,
-            "reason": decision.reason,
-            "trigger": trigger,
-        },
-        at=now,
-    )
+    add_event(lead, kind, actor, event, at=now)
     if may_call_back:
         _schedule_callback(lead, decision.advisor_id, now, policy, follow_ups)
     refresh_next_due(lead, follow_ups)
-    log.info("lead %s %s to advisor %s by rule %s", lead.id, kind, decision.advisor_id, decision.rule)
     return assignment
 
 
@@ -589,30 +524,11 @@ def _due_at(lead: Lead, now: datetime, policy: RoutingPolicy, fresh_window: bool
 
 
 def _may_call_back(lead: Lead) -> bool:
-    return lead.id in _callable_lead_ids([lead])
-
-
-def _callable_lead_ids(leads: list[Lead]) -> set[int]:
-    """Those of the leads a callback may be scheduled for: consent, a phone, and never a
-    do-not-contact lead; one query for them all."""
-    reachable = [lead.id for lead in leads if not lead.do_not_contact and lead.phone]
-    return consenting_lead_ids(reachable) if reachable else set()
+    return lead.id in callable_lead_ids([lead])
 
 
 def _open_follow_ups(lead: Lead) -> list[FollowUp]:
-    return _open_follow_ups_of([lead]).get(lead.id, [])
-
-
-def _open_follow_ups_of(leads: list[Lead]) -> dict[int, list[FollowUp]]:
-    if not leads:
-        return {}
-    query = select(FollowUp).where(
-        FollowUp.lead_id.in_([lead.id for lead in leads]), FollowUp.status == "open"
-    )
-    grouped: dict[int, list[FollowUp]] = {}
-    for follow_up in db.session.scalars(query):
-        grouped.setdefault(follow_up.lead_id, []).append(follow_up)
-    return grouped
+    return open_follow_ups_of([lead]).get(lead.id, [])
 
 
 def _schedule_callback(
@@ -630,7 +546,7 @@ def _schedule_callback(
         due = now
     else:
         start, end = policy.contact_window
-        due = next_contact_time(now, lead.timezone or "America/New_York", start, end)
+        due = next_contact_time(now, lead.timezone or DEFAULT_TIMEZONE, start, end)
     callback = FollowUp(
         lead_id=lead.id,
         advisor_id=advisor_id,
@@ -663,7 +579,7 @@ def _end_current_assignment(lead: Lead, now: datetime, reason: str, *, keep_owne
     if current is None:
         return
     current.ended_at, current.end_reason = now, reason[:200]
-    _release_capacity(current.advisor_id)
+    release_capacity(current.advisor_id)
     if not keep_owner and lead.owner_id == current.advisor_id:
         lead.owner_id = None
     db.session.flush()
@@ -673,13 +589,3 @@ def _escalate(lead: Lead, now: datetime, reason: str) -> None:
     lead.escalated_at = now
     add_event(lead, "escalated", "system", {"reason": reason, "owner_id": lead.owner_id}, at=now)
     log.warning("lead %s escalated to managers: %s", lead.id, reason)
-
-
-def _is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def open_leads_of(advisor_id: int) -> int:
-    """Count open leads currently owned by the advisor (the source of truth for the counter)."""
-    query = select(db.func.count(Lead.id)).where(Lead.owner_id == advisor_id, Lead.is_open.is_(True))
-    return db.session.scalar(query) or 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from leadrouter.routing.region import US_STATES
 from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS, count_criteria, suggested_level_of_care
+from leadrouter.routing.states import US_STATES
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 
 SOURCE_LABELS = {
     "web_form": "Web form",
@@ -31,7 +32,7 @@ def local_time(moment: datetime | None, zone: str | None, fmt: str = "%a %b %-d,
     """A moment as wall time in a zone (the lead's), e.g. 'Tue Nov 24, 2:05 PM CST'."""
     if moment is None:
         return "—"
-    return moment.astimezone(ZoneInfo(zone or "America/New_York")).strftime(fmt)
+    return moment.astimezone(ZoneInfo(zone or DEFAULT_TIMEZONE)).strftime(fmt)
 
 
 def duration_words(seconds: float) -> str:

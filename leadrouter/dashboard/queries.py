@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,6 +11,7 @@ from sqlalchemy.orm import defer, joinedload, selectinload
 from leadrouter.extensions import db
 from leadrouter.models import Advisor, Assignment, Call, ConsentRecord, Event, FollowUp, Lead
 from leadrouter.models.lead import NOTHING_DUE
+from leadrouter.pagination import decode_cursor, encode_cursor
 
 PAGE_SIZE = 50
 
@@ -57,28 +56,25 @@ def queue_page(owner_id: int | None, cursor: str | None = None, limit: int = PAG
         .order_by(Lead.urgency_rank, Lead.next_due_at, Lead.id)
         .limit(limit + 1)
     )
-    position = decode_cursor(cursor)
+    position = _position_of(cursor)
     if position is not None:
         query = query.where(tuple_(Lead.urgency_rank, Lead.next_due_at, Lead.id) > tuple_(*position))
     leads = list(db.session.scalars(query).unique())
-    next_cursor = encode_cursor(leads[limit - 1]) if len(leads) > limit else None
+    next_cursor = _cursor_after(leads[limit - 1]) if len(leads) > limit else None
     return QueuePage(leads=leads[:limit], next_cursor=next_cursor)
 
 
-def encode_cursor(lead: Lead) -> str:
-    raw = json.dumps([lead.urgency_rank, lead.next_due_at.isoformat(), lead.id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+def _cursor_after(lead: Lead) -> str:
+    return encode_cursor(lead.urgency_rank, lead.next_due_at, lead.id)
 
 
-def decode_cursor(cursor: str | None):
+def _position_of(cursor: str | None) -> tuple[int, datetime, int] | None:
     """The (rank, due, id) position a cursor points after; None for the first page or junk."""
     if not cursor:
         return None
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        rank, due, lead_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return int(rank), datetime.fromisoformat(due), int(lead_id)
-    except (ValueError, TypeError):
+        return decode_cursor(cursor, int, datetime, int)
+    except ValueError:
         return None
 
 

@@ -13,8 +13,8 @@ from twilio.base.exceptions import TwilioRestException
 
 from leadrouter.assignment.operations import AssignmentRefused, reassign_lead
 from leadrouter.auth.access import log_access
+from leadrouter.auth.permissions import current_advisor_id, lead_or_404, lead_to_act_on, manager_required
 from leadrouter.dashboard import presenters
-from leadrouter.dashboard.access import current_advisor_id, lead_or_404, lead_to_act_on, manager_required
 from leadrouter.dashboard.queries import (
     advisors_for_reassignment,
     lead_detail,
@@ -22,11 +22,22 @@ from leadrouter.dashboard.queries import (
     queue_fingerprint,
     queue_page,
 )
+from leadrouter.dashboard.schemas import (
+    AvailabilityForm,
+    ContactAttemptForm,
+    DoNotContactForm,
+    FollowUpForm,
+    FollowUpUpdateForm,
+    NoteForm,
+    ReassignForm,
+    StatusForm,
+)
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
-from leadrouter.leads import pipeline
-from leadrouter.leads.compliance import outbound_refusal, refuse_outbound
 from leadrouter.models import ADVISOR_STATUSES, Advisor, FollowUp, Lead, utcnow
+from leadrouter.pipeline import operations as pipeline
+from leadrouter.pipeline.compliance import outbound_refusal, refuse_outbound
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 from leadrouter.telephony.click_to_call import place_click_to_call
 from leadrouter.telephony.client import TwilioNotConfigured
 
@@ -90,7 +101,7 @@ def queue_feed():
 @bp.post("/dashboard/status")
 def set_availability():
     advisor = db.session.get(Advisor, current_advisor_id() or -1)
-    status = request.form.get("status")
+    status = AvailabilityForm().load(request.form)["status"]
     if advisor is None:
         return render_template("staff/message.html", message="Only advisors have an availability."), 403
     if status not in ADVISOR_STATUSES:
@@ -153,9 +164,8 @@ def _invalid(lead: Lead, error: pipeline.PipelineError):
 def log_attempt(lead_id: int):
     lead = lead_to_act_on(lead_id)
     try:
-        pipeline.log_contact_attempt(
-            lead, request.form.get("outcome", ""), _actor(), request.form.get("note")
-        )
+        form = ContactAttemptForm().load(request.form)
+        pipeline.log_contact_attempt(lead, form["outcome"], _actor(), form["note"])
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
     return _done(lead, "Contact attempt logged.")
@@ -165,7 +175,7 @@ def log_attempt(lead_id: int):
 def add_note(lead_id: int):
     lead = lead_to_act_on(lead_id)
     try:
-        pipeline.add_note(lead, request.form.get("text", ""), _actor())
+        pipeline.add_note(lead, NoteForm().load(request.form)["text"], _actor())
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
     return _done(lead, "Note added.")
@@ -175,9 +185,8 @@ def add_note(lead_id: int):
 def change_status(lead_id: int):
     lead = lead_to_act_on(lead_id)
     try:
-        pipeline.change_status(
-            lead, request.form.get("status", ""), _actor(), request.form.get("reason") or None
-        )
+        form = StatusForm().load(request.form)
+        pipeline.change_status(lead, form["status"], _actor(), form["reason"])
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
     return _done(lead, f"Status is now {lead.status}.")
@@ -187,8 +196,9 @@ def change_status(lead_id: int):
 def schedule_follow_up(lead_id: int):
     lead = lead_to_act_on(lead_id)
     try:
-        due_at = _parse_local(request.form.get("due_at"), lead)
-        pipeline.schedule_follow_up(lead, due_at, _actor(), request.form.get("note") or None)
+        form = FollowUpForm().load(request.form)
+        due_at = _parse_local(form["due_at"], lead)
+        pipeline.schedule_follow_up(lead, due_at, _actor(), form["note"])
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
     return _done(lead, "Follow-up scheduled.")
@@ -200,12 +210,13 @@ def update_follow_up(lead_id: int, follow_up_id: int):
     follow_up = db.session.get(FollowUp, follow_up_id)
     if follow_up is None or follow_up.lead_id != lead.id:
         return _render_lead(lead, {"follow_up": "not found"}, 404)
+    form = FollowUpUpdateForm().load(request.form)
     try:
-        if request.form.get("action") == "complete":
+        if form["action"] == "complete":
             pipeline.complete_follow_up(follow_up, _actor())
             message = "Follow-up done."
         else:
-            pipeline.reschedule_follow_up(follow_up, _parse_local(request.form.get("due_at"), lead), _actor())
+            pipeline.reschedule_follow_up(follow_up, _parse_local(form["due_at"], lead), _actor())
             message = "Follow-up rescheduled."
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
@@ -215,12 +226,13 @@ def update_follow_up(lead_id: int, follow_up_id: int):
 @bp.post("/leads/<int:lead_id>/do-not-contact")
 def do_not_contact(lead_id: int):
     lead = lead_to_act_on(lead_id)
-    value = request.form.get("value") == "on"
+    form = DoNotContactForm().load(request.form)
+    value = form["value"]
     if not value and not current_user.is_manager:
         # Lifting an opt-out (often the person's own STOP) is a manager's decision, on record.
         error = pipeline.PipelineError("do_not_contact", "only a manager can allow contact again")
         return _invalid(lead, error)
-    pipeline.set_do_not_contact(lead, value, _actor(), request.form.get("why") or "marked by advisor")
+    pipeline.set_do_not_contact(lead, value, _actor(), form["why"])
     return _done(lead, "Marked do-not-contact." if value else "Contact allowed again.")
 
 
@@ -252,8 +264,9 @@ def click_to_call(lead_id: int):
 def reassign(lead_id: int):
     manager_required()
     lead = lead_to_act_on(lead_id)
-    advisor = db.session.get(Advisor, request.form.get("advisor_id", type=int) or -1)
-    why = (request.form.get("why") or "").strip()
+    form = ReassignForm().load(request.form)
+    advisor = db.session.get(Advisor, form["advisor_id"] or -1)
+    why = form["why"]
     if advisor is None:
         return _invalid(lead, pipeline.PipelineError("advisor_id", "choose an advisor"))
     if not why:
@@ -271,7 +284,7 @@ def _parse_local(value: str | None, lead: Lead) -> datetime:
         naive = datetime.fromisoformat(value or "")
     except ValueError:
         raise pipeline.PipelineError("due_at", "give a date and time") from None
-    aware = naive.replace(tzinfo=ZoneInfo(lead.timezone or "America/New_York"))
+    aware = naive.replace(tzinfo=ZoneInfo(lead.timezone or DEFAULT_TIMEZONE))
     if aware < utcnow():
         raise pipeline.PipelineError("due_at", "must be in the future")
     return aware

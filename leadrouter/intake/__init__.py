@@ -1,1 +1,1 @@
-"""Intake channels: the public helpline page and its contact form."""
+"""Intake: every way a lead comes in (the helpline page and its form, the partner API, calls, texts)."""

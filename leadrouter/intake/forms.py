@@ -22,13 +22,13 @@ from wtforms import (
 )
 from wtforms.validators import ValidationError
 
-from leadrouter.leads.intake import ConsentInput, LeadInput
+from leadrouter.intake.operations import ConsentInput, LeadInput
 from leadrouter.models.lead import SUBSTANCES
 from leadrouter.routing.phone import parse_phone
-from leadrouter.routing.region import US_STATES, normalize_state
 from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS
+from leadrouter.routing.states import US_STATES, normalize_state
+from leadrouter.routing.vocabulary import LANGUAGES
 
-LANGUAGES = ("en", "es")
 MESSAGE_MAX = 5000
 NAME_MAX = 200
 CALL_NAME_MAX = 100

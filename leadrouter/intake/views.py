@@ -6,7 +6,6 @@ import logging
 import re
 from datetime import datetime
 
-import phonenumbers
 from flask import (
     Blueprint,
     abort,
@@ -23,12 +22,15 @@ from sqlalchemy import select
 
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db, limiter
+from leadrouter.helpline import helpline_details
 from leadrouter.intake.consent import CONSENT_VERSION, consent_text
 from leadrouter.intake.forms import URL_MAX, UTM_KEYS, ContactForm, pick
-from leadrouter.leads.intake import ConsentInput, has_consent, record_lead
+from leadrouter.intake.operations import ConsentInput, record_lead
+from leadrouter.leads.consent import has_consent
 from leadrouter.models import Lead, utcnow
 from leadrouter.routing.hours import sla_due_at, to_local, within_contact_window
-from leadrouter.routing.region import US_STATES, normalize_state
+from leadrouter.routing.states import US_STATES, normalize_state
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 
 log = logging.getLogger(__name__)
 
@@ -66,29 +68,6 @@ _MONTHS_ES = (
 # --- request guards and template context ------------------------------------------
 
 
-def refuse_crowded_forms():
-    """413 for an oversize body or a form with more than MAX_FORM_PARTS fields, app-wide.
-
-    Registered on the app before CSRF and before any view, so a flood is refused before
-    any database work (API key lookups, sessions, signature checks included). Flask 3.1
-    hands MAX_FORM_PARTS to Werkzeug, which enforces it for multipart bodies only; a
-    urlencoded body is bounded by MAX_CONTENT_LENGTH but not counted, so count it.
-    """
-    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
-        return None
-    max_length = current_app.config.get("MAX_CONTENT_LENGTH")
-    if max_length and (request.content_length or 0) > max_length:
-        abort(413)
-    limit = current_app.config.get("MAX_FORM_PARTS")
-    if not limit:
-        return None
-    parts = sum(len(values) for _key, values in request.form.lists())
-    parts += sum(len(values) for _key, values in request.files.lists())
-    if parts > limit:
-        abort(413)
-    return None
-
-
 @bp.after_request
 def _private_pages(response):
     # Pages carry a per-session CSRF token or what a person sent: never cache them.
@@ -112,23 +91,6 @@ def page_language() -> str:
     if not has_request_context():  # a template rendered by a task or a command
         return "en"
     return "es" if request.args.get("lang") == "es" else "en"
-
-
-def helpline_details() -> dict:
-    """The helpline number as a tel: link and as people write it, and who operates it."""
-    e164 = current_app.config["HELPLINE_NUMBER"]
-    number = phonenumbers.parse(e164, None)
-    if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.TOLL_FREE:
-        national = str(number.national_number)
-        display = f"1-{national[:3]}-{national[3:6]}-{national[6:]}"
-    else:
-        display = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return {
-        "e164": e164,
-        "tel": f"tel:{e164}",
-        "display": display,
-        "operator": current_app.config["HELPLINE_OPERATOR"],
-    }
 
 
 def _language_switch_url(lang: str) -> str:
@@ -317,7 +279,7 @@ def _render_thanks(lead: Lead | None, lang: str):
 
 def contact_timing(lead: Lead, now: datetime, lang: str) -> dict:
     """When to expect first contact, in the lead's own time zone and language."""
-    tz_name = lead.timezone or "America/New_York"
+    tz_name = lead.timezone or DEFAULT_TIMEZONE
     if lead.urgency == "critical":
         minutes = load_policy().sla_minutes["critical"] or 5
         return {"minutes": minutes, "clock": None, "quiet_now": False}

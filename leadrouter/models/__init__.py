@@ -1,6 +1,6 @@
 """The data model; importing this package registers every table."""
 
-from leadrouter.models.advisor import ADVISOR_STATUSES, NATIONAL_POOL, Advisor
+from leadrouter.models.advisor import ADVISOR_STATUSES, Advisor
 from leadrouter.models.base import utcnow
 from leadrouter.models.lead import (
     LEAD_SOURCES,
@@ -31,7 +31,6 @@ __all__ = [
     "CALL_STATUS_ORDER",
     "LEAD_SOURCES",
     "LEAD_STATUSES",
-    "NATIONAL_POOL",
     "OPEN_STATUSES",
     "ROLES",
     "URGENCY_RANK",

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from leadrouter.extensions import db
 from leadrouter.models.base import JSONType, UTCDateTime, utcnow
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE, NATIONAL_POOL
 
 ADVISOR_STATUSES = ("available", "busy", "offline")
-NATIONAL_POOL = "*"
 
 
 class Advisor(db.Model):
@@ -35,7 +35,7 @@ class Advisor(db.Model):
     # UPDATE ... WHERE open_leads < capacity is the capacity lock.
     open_leads: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="offline", index=True)
-    timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     shift_hours: Mapped[dict | None] = mapped_column(JSONType)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

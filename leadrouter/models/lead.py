@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from leadrouter.extensions import db
 from leadrouter.models.base import JSONType, UTCDateTime, utcnow
+from leadrouter.routing.vocabulary import URGENCIES
 
 LEAD_SOURCES = ("web_form", "call", "voicemail", "sms", "api")
 LEAD_STATUSES = (
@@ -32,9 +33,8 @@ LEAD_STATUSES = (
     "closed",
 )
 OPEN_STATUSES = ("new", "queued", "assigned", "contacted", "assessment")
-URGENCIES = ("critical", "high", "normal", "low")
 # Sort key stored on the row so "most urgent first" is an index scan.
-URGENCY_RANK = {"critical": 0, "high": 1, "normal": 2, "low": 3}
+URGENCY_RANK = {urgency: rank for rank, urgency in enumerate(URGENCIES)}
 SEVERITIES = ("none", "mild", "moderate", "severe")
 # The substances a form or partner may name (SPEC §2b).
 SUBSTANCES = (

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from leadrouter.extensions import db
 from leadrouter.models import Advisor, Lead, utcnow
 from leadrouter.reports.queries import range_bounds
-from leadrouter.reports.scan import DialectSql, ReportFilters, lead_conditions, sla_state_of
+from leadrouter.reports.scan import LEAD_COLUMNS, DialectSql, ReportFilters, lead_conditions, sla_state_of
 
 COLUMNS = (
     "id",
@@ -53,13 +53,7 @@ def export_rows(filters: ReportFilters, timezone: str, now: datetime | None = No
     sql = DialectSql.current()
     query = (
         select(
-            Lead.id,
-            Lead.created_at,
-            Lead.source,
-            Lead.region,
-            Lead.urgency,
-            Lead.status,
-            Lead.closed_reason,
+            *LEAD_COLUMNS,
             Advisor.name,
             Lead.first_contact_at,
             sql.seconds_between(Lead.first_contact_at, Lead.created_at),

@@ -47,7 +47,6 @@ from sqlalchemy import select
 
 from leadrouter.extensions import db
 from leadrouter.models import LEAD_SOURCES, Advisor, utcnow
-from leadrouter.models.lead import URGENCIES
 from leadrouter.reports import rollups
 from leadrouter.reports.partials import (  # noqa: F401  (CALL_OUTCOMES, UNKNOWN_REGION: for the views)
     CALL_OUTCOMES,
@@ -56,6 +55,7 @@ from leadrouter.reports.partials import (  # noqa: F401  (CALL_OUTCOMES, UNKNOWN
     Partial,
 )
 from leadrouter.reports.scan import ReportFilters, call_counts, lead_conditions, scan
+from leadrouter.routing.vocabulary import URGENCIES
 
 MAX_RANGE_DAYS = 366
 FUNNEL_STAGES = ("contacted", "assessment", "referred", "admitted", "closed")

@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, or_, select, text, union_all, update
 
+from leadrouter.database import is_postgres
 from leadrouter.extensions import db
 from leadrouter.models import Call, Lead, ReportHour, ReportPartial, ReportRollupState, utcnow
 from leadrouter.reports.partials import SCOPE_ALL, Partial, hour_of, scope_for
@@ -186,7 +187,7 @@ def _recompute(hours: Sequence[datetime], now: datetime, wall: datetime, commit)
     for hour in hours:
         by_day.setdefault(_day_of(hour), []).append(hour)
     for day, day_hours in sorted(by_day.items()):
-        if db.session.get_bind().dialect.name == "postgresql":
+        if is_postgres():
             db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         partials = hourly_partials(_ranges(day_hours), now)
         _delete(1, day_hours)

@@ -17,6 +17,7 @@ from sqlalchemy import Float, Integer, and_, case, cast, exists, func, or_, sele
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from leadrouter.database import dialect_name
 from leadrouter.extensions import db
 from leadrouter.models import Assignment, Call, Lead
 from leadrouter.reports.partials import (
@@ -31,6 +32,17 @@ from leadrouter.reports.partials import (
     hour_of,
     lead_scopes,
     scopes_of,
+)
+
+# The lead's own columns that every report row starts with (the scan, the CSV export).
+LEAD_COLUMNS = (
+    Lead.id,
+    Lead.created_at,
+    Lead.source,
+    Lead.region,
+    Lead.urgency,
+    Lead.status,
+    Lead.closed_reason,
 )
 
 
@@ -62,7 +74,7 @@ class DialectSql:
 
     @classmethod
     def current(cls) -> DialectSql:
-        return cls(db.session.get_bind().dialect.name)
+        return cls(dialect_name())
 
     def seconds_between(self, later, earlier) -> ColumnElement:
         if self.postgres:
@@ -127,13 +139,7 @@ def lead_rows(
     overdue = and_(Lead.first_contact_at.is_(None), Lead.sla_due_at < now)
     query = (
         select(
-            Lead.id,
-            Lead.created_at,
-            Lead.source,
-            Lead.region,
-            Lead.urgency,
-            Lead.status,
-            Lead.closed_reason,
+            *LEAD_COLUMNS,
             sla_state_of(now),
             Lead.escalated_at.is_not(None),
             sql.seconds_between(Lead.first_contact_at, Lead.created_at),

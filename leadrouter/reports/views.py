@@ -17,10 +17,9 @@ from sqlalchemy import select
 
 from leadrouter.api.auth import require_api_key
 from leadrouter.auth.access import log_access
-from leadrouter.dashboard.access import restrict_to_managers
+from leadrouter.auth.permissions import restrict_to_managers
 from leadrouter.extensions import csrf, db
 from leadrouter.models import LEAD_SOURCES, Advisor, Lead, RoutingDecision, utcnow
-from leadrouter.models.lead import URGENCIES
 from leadrouter.reports import charts
 from leadrouter.reports.csv_export import csv_response
 from leadrouter.reports.queries import (
@@ -30,7 +29,8 @@ from leadrouter.reports.queries import (
     ReportFilters,
     routing_report,
 )
-from leadrouter.routing.region import US_STATES
+from leadrouter.routing.states import US_STATES
+from leadrouter.routing.vocabulary import URGENCIES
 
 DEFAULT_DAYS = 30
 FORMATS = ("json", "csv")

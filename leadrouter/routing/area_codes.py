@@ -47,7 +47,7 @@ def build_prefix_states() -> tuple[dict[str, str | None], int]:
     from phonenumbers import PhoneMetadata
     from phonenumbers.geodata import GEOCODE_DATA
 
-    from leadrouter.routing.region import TERRITORY_REGIONS, normalize_state
+    from leadrouter.routing.states import TERRITORY_REGIONS, normalize_state
 
     described = {
         key[1:]: normalize_state(names["en"].rpartition(",")[2])

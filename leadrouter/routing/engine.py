@@ -10,12 +10,11 @@ from typing import Any
 
 from leadrouter.routing.hours import ShiftHours, describe_shift, on_shift
 from leadrouter.routing.policy import (
-    NATIONAL_POOL,
-    URGENCY_ORDER,
     RoutingPolicy,
     Rule,
     default_policy,
 )
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE, NATIONAL_POOL, URGENCIES
 
 CONTINUITY = "continuity"
 # Continuity keeps every check except coverage: the lead is already theirs.
@@ -56,7 +55,7 @@ class AdvisorFacts:
     open_leads: int
     status: str  # available|busy|offline
     active: bool = True
-    timezone: str = "America/New_York"
+    timezone: str = DEFAULT_TIMEZONE
     shift_hours: ShiftHours | None = None  # None = no shift limits
     last_assigned_at: datetime | None = None
 
@@ -238,7 +237,7 @@ def queue_order(leads: Sequence[LeadFacts]) -> list[LeadFacts]:
     """Sort leads: most urgent first, then longest waiting, then id."""
     return sorted(
         leads,
-        key=lambda lead: (URGENCY_ORDER.index(lead.urgency), lead.waiting_since, lead.id),
+        key=lambda lead: (URGENCIES.index(lead.urgency), lead.waiting_since, lead.id),
     )
 
 
@@ -565,7 +564,7 @@ def _list_reasons(traces: list[CandidateTrace]) -> str:
 
 
 def _validate(lead: LeadFacts, advisors: Sequence[AdvisorFacts], now: datetime) -> None:
-    if lead.urgency not in URGENCY_ORDER:
+    if lead.urgency not in URGENCIES:
         raise ValueError(f"unknown urgency {lead.urgency!r}")
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")

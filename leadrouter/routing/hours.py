@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from leadrouter.routing.policy import URGENCY_ORDER, WEEKDAYS, BusinessHours, RoutingPolicy
+from leadrouter.routing.policy import BusinessHours, RoutingPolicy
+from leadrouter.routing.vocabulary import URGENCIES, WEEKDAYS
 
 ShiftHours = Mapping[str, Sequence[Sequence[str]]]
 
@@ -160,7 +161,7 @@ def sla_due_at(
       Pushed to the contact window if that falls outside it.
     `tz_name` is the lead's zone; None means the business hours' zone.
     """
-    if urgency not in URGENCY_ORDER:
+    if urgency not in URGENCIES:
         raise ValueError(f"unknown urgency {urgency!r}")
     _require_aware(created_at)
     hours = policy.business_hours.for_state(state)

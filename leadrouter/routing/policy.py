@@ -8,11 +8,10 @@ from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-URGENCY_ORDER = ("critical", "high", "normal", "low")  # most urgent first
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE, URGENCIES, WEEKDAYS
+
 SOURCES = ("web_form", "call", "voicemail", "sms", "api")
 TARGETS = ("lead_state", "national_pool", "any")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-NATIONAL_POOL = "*"
 
 DEFAULT_SLA_MINUTES: Mapping[str, int | None] = {
     "critical": 5,
@@ -28,7 +27,7 @@ class Rule:
 
     name: str
     target: str  # "lead_state", "national_pool" or "any"
-    urgencies: frozenset[str] = frozenset(URGENCY_ORDER)
+    urgencies: frozenset[str] = frozenset(URGENCIES)
     sources: frozenset[str] | None = None  # None = every channel
     after_wait_minutes: int = 0  # overflow timeout: applies once the lead waited this long
     ignore_capacity: bool = False
@@ -42,7 +41,7 @@ class Rule:
         if self.target not in TARGETS:
             raise ValueError(f"target: unknown target {self.target!r}, expected one of {TARGETS}")
         object.__setattr__(self, "urgencies", frozenset(self.urgencies))
-        unknown = self.urgencies - set(URGENCY_ORDER)
+        unknown = self.urgencies - set(URGENCIES)
         if unknown:
             raise ValueError(f"urgencies: unknown urgency {sorted(unknown)[0]!r}")
         if self.sources is not None:
@@ -62,7 +61,7 @@ class Rule:
         return {
             "name": self.name,
             "target": self.target,
-            "urgencies": [u for u in URGENCY_ORDER if u in self.urgencies],
+            "urgencies": [u for u in URGENCIES if u in self.urgencies],
             "sources": None if self.sources is None else sorted(self.sources),
             "after_wait_minutes": self.after_wait_minutes,
             "ignore_capacity": self.ignore_capacity,
@@ -75,7 +74,7 @@ class Rule:
 class BusinessHours:
     """Opening hours of the helpline, used for next-business-day deadlines."""
 
-    timezone: str = "America/New_York"
+    timezone: str = DEFAULT_TIMEZONE
     opens: time = time(9)
     closes: time = time(17)
     weekdays: frozenset[int] = frozenset(range(5))  # Monday = 0
@@ -130,7 +129,7 @@ class RoutingPolicy:
     contact_window: tuple[time, time] = (time(8), time(21))
 
     def __post_init__(self) -> None:
-        unknown = set(self.sla_minutes) - set(URGENCY_ORDER)
+        unknown = set(self.sla_minutes) - set(URGENCIES)
         if unknown:
             raise ValueError(f"sla_minutes.{sorted(unknown)[0]}: unknown urgency")
         sla = {**DEFAULT_SLA_MINUTES, **self.sla_minutes}
@@ -150,7 +149,7 @@ class RoutingPolicy:
     def to_dict(self) -> dict[str, Any]:
         """Serialise to JSON-compatible data that policy_from_dict reads back."""
         return {
-            "sla_minutes": {u: self.sla_minutes[u] for u in URGENCY_ORDER},
+            "sla_minutes": {u: self.sla_minutes[u] for u in URGENCIES},
             "pool_overflow_minutes": self.pool_overflow_minutes,
             "max_reassignments": self.max_reassignments,
             "business_hours": self.business_hours.to_dict(),
@@ -231,7 +230,7 @@ def policy_from_dict(d: Mapping[str, Any]) -> RoutingPolicy:
 
 def _read_sla(value: Any) -> dict[str, int | None]:
     sla = _expect(value, dict, "sla_minutes", "an object")
-    _check_keys(sla, set(URGENCY_ORDER), "sla_minutes.")
+    _check_keys(sla, set(URGENCIES), "sla_minutes.")
     return {
         urgency: None if minutes is None else _read_minutes(minutes, f"sla_minutes.{urgency}")
         for urgency, minutes in sla.items()
@@ -247,7 +246,7 @@ def _read_rule(value: Any, path: str) -> Rule:
         _expect(data[key], str, f"{path}.{key}", "a string")
     kwargs: dict[str, Any] = {"name": data["name"], "target": data["target"]}
     if "urgencies" in data:
-        kwargs["urgencies"] = frozenset(_read_choices(data["urgencies"], URGENCY_ORDER, f"{path}.urgencies"))
+        kwargs["urgencies"] = frozenset(_read_choices(data["urgencies"], URGENCIES, f"{path}.urgencies"))
     if data.get("sources") is not None:
         kwargs["sources"] = frozenset(_read_choices(data["sources"], SOURCES, f"{path}.sources"))
     if "after_wait_minutes" in data:

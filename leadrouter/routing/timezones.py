@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
+
 _EASTERN = "America/New_York"
 _CENTRAL = "America/Chicago"
 _MOUNTAIN = "America/Denver"
@@ -65,6 +67,8 @@ STATE_TIMEZONES = {
 }
 
 
-def timezone_for(state: str | None, phone_timezone: str | None = None, default: str = _EASTERN) -> str:
+def timezone_for(
+    state: str | None, phone_timezone: str | None = None, default: str = DEFAULT_TIMEZONE
+) -> str:
     """Prefer the phone's own zone, then the state's main zone, then the default."""
     return phone_timezone or STATE_TIMEZONES.get(state or "", default)

@@ -12,8 +12,7 @@ from typing import Any
 from leadrouter.routing import lexicon
 from leadrouter.routing.lexicon import Term
 from leadrouter.routing.severity import DSM_CRITERIA, count_criteria
-
-URGENCY_LEVELS = ("low", "normal", "high", "critical")
+from leadrouter.routing.vocabulary import URGENCY_LEVELS
 
 # Score bands per level (inclusive); a score always lies in its level's band.
 SCORE_BANDS: Mapping[str, tuple[int, int]] = {

@@ -3,22 +3,21 @@ settings and the staffing forecast."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from leadrouter.api.advisors import update_advisor
 from leadrouter.api.schemas import AdvisorSchema
 from leadrouter.assignment.policy_store import load_policy, save_policy
-from leadrouter.dashboard.access import restrict_to_managers
+from leadrouter.auth.permissions import restrict_to_managers
 from leadrouter.extensions import db
 from leadrouter.models import ADVISOR_STATUSES, Advisor, utcnow
 from leadrouter.routing.hours import to_local
-from leadrouter.routing.policy import URGENCY_ORDER
 from leadrouter.routing.staffing import advisors_needed
+from leadrouter.routing.vocabulary import URGENCIES
+from leadrouter.team.operations import update_advisor
 from leadrouter.team.queries import (
     active_advisors,
     arrival_profile,
@@ -26,6 +25,7 @@ from leadrouter.team.queries import (
     scheduled_advisors,
     team_board,
 )
+from leadrouter.team.schemas import AdvisorForm, RoutingSettingsForm
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 
@@ -51,7 +51,7 @@ def edit_advisor(advisor_id: int):
     errors: dict = {}
     if request.method == "POST":
         try:
-            changes = AdvisorSchema(partial=True).load(_advisor_form_data(request.form))
+            changes = AdvisorSchema(partial=True).load(AdvisorForm().load(request.form))
             update_advisor(advisor, changes, f"user:{current_user.id}")
         except ValidationError as error:
             db.session.rollback()
@@ -71,26 +71,6 @@ def edit_advisor(advisor_id: int):
     )
 
 
-def _advisor_form_data(form) -> dict:
-    """The edit form's plain text fields, as the API schema expects them."""
-    shift_text = (form.get("shift_hours") or "").strip()
-    try:
-        shift_hours = json.loads(shift_text) if shift_text else None
-    except json.JSONDecodeError:
-        raise ValueError('shift hours must be JSON like {"mon": [["08:00", "17:00"]]}, or empty') from None
-    return {
-        "regions": [part.strip() for part in form.get("regions", "").split(",") if part.strip()],
-        "languages": [part.strip() for part in form.get("languages", "").split(",") if part.strip()],
-        "capacity": int(form["capacity"])
-        if form.get("capacity", "").strip().isdigit()
-        else form.get("capacity"),
-        "status": form.get("status"),
-        "timezone": form.get("timezone"),
-        "shift_hours": shift_hours,
-        "active": form.get("active") == "on",
-    }
-
-
 @bp.route("/settings", methods=["GET", "POST"])
 def routing_settings():
     policy = load_policy()
@@ -98,11 +78,10 @@ def routing_settings():
     if request.method == "POST":
         data = policy.to_dict()
         try:
-            for urgency in URGENCY_ORDER:
-                raw = request.form.get(f"sla_{urgency}", "").strip()
-                data["sla_minutes"][urgency] = int(raw) if raw else None
-            data["pool_overflow_minutes"] = int(request.form.get("pool_overflow_minutes", "0"))
-            data["max_reassignments"] = int(request.form.get("max_reassignments", "2"))
+            form = RoutingSettingsForm().load(request.form)
+            data["sla_minutes"].update(form["sla_minutes"])
+            data["pool_overflow_minutes"] = form["pool_overflow_minutes"]
+            data["max_reassignments"] = form["max_reassignments"]
             data.pop("rules", None)  # rebuilt from the overflow delay
             save_policy(data, f"user:{current_user.id}")
         except ValueError as error:
@@ -116,7 +95,7 @@ def routing_settings():
         render_template(
             "team/settings.html",
             policy=policy,
-            urgencies=URGENCY_ORDER,
+            urgencies=URGENCIES,
             errors=errors,
             changes=recent_policy_changes(),
         ),

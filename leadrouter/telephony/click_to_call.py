@@ -6,16 +6,18 @@ short-lived signed token that names the lead, and the number is looked up then.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, request, url_for
+from flask import Blueprint, abort, current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from twilio.twiml.voice_response import VoiceResponse
 
 from leadrouter.extensions import csrf, db, limiter
-from leadrouter.leads.compliance import outbound_refusal
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import Advisor, Call, Lead
+from leadrouter.pipeline.compliance import outbound_refusal
 from leadrouter.telephony.client import twilio_client
+from leadrouter.telephony.responses import twiml_response
 from leadrouter.telephony.signature import verify_twilio_request
+from leadrouter.urls import public_url
 
 bp = Blueprint("outbound", __name__, url_prefix="/twilio/outbound")
 bp.before_request(verify_twilio_request)
@@ -28,21 +30,14 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="click-to-call")
 
 
-def _external(endpoint: str, **values) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
-
-
 def place_click_to_call(lead: Lead, advisor: Advisor, actor: str) -> Call:
     """Ask Twilio to ring the advisor; the bridge TwiML connects the lead once they answer."""
     token = _serializer().dumps({"lead": lead.id, "advisor": advisor.id})
     call = twilio_client().calls.create(
         to=advisor.phone,
         from_=current_app.config["HELPLINE_NUMBER"],
-        url=_external("outbound.bridge", token=token),
-        status_callback=_external("twilio.voice_status"),
+        url=public_url("outbound.bridge", token=token),
+        status_callback=public_url("twilio.voice_status"),
     )
     row = Call(
         call_sid=call.sid,
@@ -70,7 +65,7 @@ def bridge(token: str):
     if lead is None or outbound_refusal(lead, "call") is not None:
         response.say("This lead can no longer be called. Goodbye.")
         response.hangup()
-        return str(response), 200, {"Content-Type": "application/xml"}
+        return twiml_response(str(response))
     response.say("Connecting you to the lead now.")
     dial = response.dial(caller_id=current_app.config["HELPLINE_NUMBER"], timeout=30, answer_on_bridge=True)
     dial.number(lead.phone)
@@ -82,4 +77,4 @@ def bridge(token: str):
         dedupe_key=f"bridge:{request.form.get('CallSid')}" if request.form.get("CallSid") else None,
     )
     db.session.commit()
-    return str(response), 200, {"Content-Type": "application/xml"}
+    return twiml_response(str(response))

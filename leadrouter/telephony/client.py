@@ -30,3 +30,8 @@ def twilio_client() -> Client:
     # A bounded timeout: a hung connection must not hold a worker or a web thread forever.
     http_client = current_app.extensions.get("twilio_http_client") or TwilioHttpClient(timeout=10)
     return Client(sid, token, http_client=http_client)
+
+
+def send_text(to: str, body: str, from_: str) -> str:
+    """Send one SMS through the configured account and return Twilio's message sid."""
+    return twilio_client().messages.create(to=to, from_=from_, body=body).sid

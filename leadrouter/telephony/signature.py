@@ -23,18 +23,9 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
+from leadrouter.urls import public_request_url
+
 log = logging.getLogger(__name__)
-
-
-def signed_url() -> str:
-    """The URL Twilio requested, as it signed it."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if not base:
-        return request.url
-    url = base.rstrip("/") + request.script_root + request.path
-    # The raw query string, byte for byte: Twilio signs it as it sent it.
-    query = request.query_string.decode("latin-1")
-    return f"{url}?{query}" if query else url
 
 
 def is_valid_twilio_request(
@@ -75,7 +66,7 @@ def verify_twilio_request() -> None:
     # request.form raises 413 for an oversize body before any signature work.
     params = request.form if request.method == "POST" else {}
     if not is_valid_twilio_request(
-        token, signed_url(), params, request.headers.get(SIGNATURE_HEADER), settings_header
+        token, public_request_url(), params, request.headers.get(SIGNATURE_HEADER), settings_header
     ):
         log.warning("Twilio webhook refused: missing or invalid signature on %s", request.path)
         abort(403, description="Invalid or missing X-Twilio-Signature.")

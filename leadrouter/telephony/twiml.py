@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
-LANGUAGES = ("en", "es")
+from leadrouter.routing.vocabulary import LANGUAGES
 
 # Voice and locale per language; Gather's speech recognition uses the same locale.
 VOICES = {"en": ("Polly.Joanna", "en-US"), "es": ("Polly.Mia", "es-MX")}

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from leadrouter.database import rollback_quietly
 from leadrouter.extensions import csrf, db, limiter
-from leadrouter.telephony import calls, twiml
+from leadrouter.intake import calls, texts
+from leadrouter.telephony import twiml
+from leadrouter.telephony.responses import call_back_later_response, twiml_response
 from leadrouter.telephony.signature import verify_twilio_request
+from leadrouter.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +45,12 @@ def voice():
         db.session.commit()
     except (OperationalError, DBAPIError, PoolTimeoutError) as error:
         # The caller must still hear the emergency notice and reach a person if possible.
-        _rollback_quietly()
+        rollback_quietly()
         log.error(
             "database unavailable during an incoming call (%s); answered with call-back TwiML",
             type(error).__name__,
         )
-        config = current_app.config
-        return _twiml(
-            twiml.call_back_later(
-                _helpline(), config.get("ON_CALL_NUMBER"), caller_id=config.get("HELPLINE_NUMBER")
-            )
-        )
+        return call_back_later_response(_language())
     return _speak(step)
 
 
@@ -79,12 +78,12 @@ def voice_whisper():
     parent_sid = request.args.get("call")
     facts = calls.whisper_for(parent_sid)
     if facts is None:
-        return _twiml(
+        return twiml_response(
             twiml.whisper(
                 None, "normal", "unknown", accept_action=_url(".voice_whisper_accept", call=parent_sid)
             )
         )
-    return _twiml(
+    return twiml_response(
         twiml.whisper(
             facts.region,
             facts.urgency,
@@ -100,7 +99,7 @@ def voice_whisper_accept():
     """The advisor took the call: an empty response bridges the two legs."""
     calls.advisor_accepted(request.args.get("call"))
     db.session.commit()
-    return _twiml(twiml.empty_response())
+    return twiml_response(twiml.empty_response())
 
 
 @bp.post("/voice/dial-result")
@@ -119,7 +118,7 @@ def voice_voicemail():
         form.get("CallSid"), form.get("RecordingSid"), form.get("RecordingUrl"), form.get("RecordingDuration")
     )
     db.session.commit()
-    return _twiml(twiml.after_voicemail(_helpline()))
+    return twiml_response(twiml.after_voicemail(_helpline()))
 
 
 @bp.post("/voice/recording")
@@ -134,7 +133,7 @@ def voice_recording():
             form.get("RecordingDuration"),
         )
         db.session.commit()
-    return _twiml(twiml.empty_response())
+    return twiml_response(twiml.empty_response())
 
 
 @bp.post("/voice/status")
@@ -145,7 +144,7 @@ def voice_status():
         form.get("CallSid"), form.get("CallStatus"), form.get("CallDuration"), form.get("ParentCallSid")
     )
     db.session.commit()
-    return _twiml(twiml.empty_response())
+    return twiml_response(twiml.empty_response())
 
 
 # --- messaging ---------------------------------------------------------------------------
@@ -155,8 +154,8 @@ def voice_status():
 def sms():
     """An inbound text: STOP / START / HELP, or a new touch on the sender's lead."""
     form = request.form
-    outcome = calls.receive_text(
-        calls.InboundText(
+    outcome = texts.receive_text(
+        texts.InboundText(
             message_sid=form.get("MessageSid") or form.get("SmsSid") or "",
             from_number=form.get("From"),
             to_number=form.get("To"),
@@ -167,15 +166,15 @@ def sms():
     db.session.commit()
     helpline = _helpline()
     if outcome.kind == "opted_out":
-        return _twiml(twiml.sms_opted_out(helpline))
+        return twiml_response(twiml.sms_opted_out(helpline))
     if outcome.kind == "opted_in":
-        return _twiml(twiml.sms_opted_in(helpline))
+        return twiml_response(twiml.sms_opted_in(helpline))
     wants_help = outcome.kind == "help" or (
         outcome.kind == "lead" and (outcome.created or outcome.urgent) and not outcome.lead.do_not_contact
     )
     if wants_help:
-        return _twiml(twiml.sms_help(helpline, current_app.config["HELPLINE_NUMBER"]))
-    return _twiml(twiml.empty_response())
+        return twiml_response(twiml.sms_help(helpline, current_app.config["HELPLINE_NUMBER"]))
+    return twiml_response(twiml.empty_response())
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -185,16 +184,16 @@ def _speak(step: calls.CallStep) -> Response:
     """Turn what the operation decided into the TwiML the caller hears next."""
     helpline = _helpline()
     if step.kind == "blocked":
-        return _twiml(twiml.blocked_caller(helpline))
+        return twiml_response(twiml.blocked_caller(helpline))
     if step.kind == "menu":
-        return _twiml(twiml.welcome_menu(helpline, _url(".voice_menu")))
+        return twiml_response(twiml.welcome_menu(helpline, _url(".voice_menu")))
     if step.kind == "emergency":
-        return _twiml(twiml.emergency_guidance(helpline, _url(".voice_emergency")))
+        return twiml_response(twiml.emergency_guidance(helpline, _url(".voice_emergency")))
     if step.kind == "crisis_line":
-        return _twiml(twiml.connect_988(helpline))
+        return twiml_response(twiml.connect_988(helpline))
     if step.kind == "dial":
         config = current_app.config
-        return _twiml(
+        return twiml_response(
             twiml.dial_advisor(
                 helpline,
                 advisor_number=step.advisor.phone,
@@ -206,8 +205,8 @@ def _speak(step: calls.CallStep) -> Response:
             )
         )
     if step.kind == "voicemail":
-        return _twiml(twiml.voicemail(helpline, _url(".voice_voicemail"), _url(".voice_recording")))
-    return _twiml(twiml.empty_response())
+        return twiml_response(twiml.voicemail(helpline, _url(".voice_voicemail"), _url(".voice_recording")))
+    return twiml_response(twiml.empty_response())
 
 
 def _caller() -> calls.CallerInfo:
@@ -233,21 +232,7 @@ def _helpline() -> twiml.Helpline:
 
 
 def _url(endpoint: str, **params) -> str:
-    """An absolute URL for TwiML, on PUBLIC_BASE_URL when set (what Twilio will sign)."""
+    """An absolute URL for TwiML in the caller's language (what Twilio will request and sign)."""
     if _language() != "en":
         params["lang"] = _language()
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **params)
-    return url_for(endpoint, _external=True, **params)
-
-
-def _twiml(xml: str) -> Response:
-    return Response(xml, mimetype="text/xml")
-
-
-def _rollback_quietly() -> None:
-    try:
-        db.session.rollback()
-    except Exception:  # the connection is already gone; nothing left to undo
-        log.debug("rollback after a database error failed too", exc_info=True)
+    return public_url(endpoint, **params)

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from leadrouter.auth.users import create_user
 from leadrouter.extensions import db
-from leadrouter.leads.compliance import outbound_refusal
-from leadrouter.leads.intake import ConsentInput
+from leadrouter.intake.operations import ConsentInput
 from leadrouter.models import Event, Lead, utcnow
+from leadrouter.pipeline.compliance import outbound_refusal
 from tests.conftest import PUBLIC_BASE_URL
 from tests.dashboard.conftest import PASSWORD, sign_in
 from tests.factories import CONSENT, make_advisor, make_lead

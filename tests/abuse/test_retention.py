@@ -10,8 +10,7 @@ from sqlalchemy import inspect, select, text
 
 from leadrouter.assignment.operations import route_lead
 from leadrouter.extensions import db
-from leadrouter.leads import pipeline
-from leadrouter.leads.intake import ConsentInput
+from leadrouter.intake.operations import ConsentInput
 from leadrouter.models import (
     Call,
     ConsentRecord,
@@ -23,6 +22,7 @@ from leadrouter.models import (
     TextMessage,
     utcnow,
 )
+from leadrouter.pipeline import operations as pipeline
 from leadrouter.reports.queries import ReportFilters, routing_report
 from tests.factories import make_advisor, make_lead
 

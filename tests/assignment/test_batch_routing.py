@@ -9,8 +9,6 @@ from sqlalchemy import event, func, select, text, update
 from leadrouter.assignment import operations
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db
-from leadrouter.leads import pipeline
-from leadrouter.leads.pipeline import CLOSE_REASONS
 from leadrouter.models import (
     Advisor,
     Assignment,
@@ -21,6 +19,8 @@ from leadrouter.models import (
     RoutingDecision,
     utcnow,
 )
+from leadrouter.pipeline import operations as pipeline
+from leadrouter.pipeline.operations import CLOSE_REASONS
 from tests.assignment.test_routing_cost import counted_statements
 from tests.factories import make_advisor, make_lead
 from workers.tasks.routing import drain_queue

@@ -8,9 +8,9 @@ from sqlalchemy import event, select
 
 from leadrouter.assignment import operations
 from leadrouter.extensions import db
-from leadrouter.leads import pipeline
-from leadrouter.leads.intake import LeadInput, record_lead
+from leadrouter.intake.operations import LeadInput, record_lead
 from leadrouter.models import FollowUp, RoutingDecision, utcnow
+from leadrouter.pipeline import operations as pipeline
 from leadrouter.reports.views import explain_decision
 from tests.factories import make_advisor, make_lead
 from workers.tasks.routing import drain_queue

@@ -163,8 +163,8 @@ def test_the_live_feed_reports_ids_and_counts(advisor_client, advisor_user, sess
 
 
 def test_the_lead_page_does_not_query_per_event_call_or_follow_up(app, advisor_client, advisor_user, session):
-    from leadrouter.leads import pipeline
     from leadrouter.models import Call, Recording
+    from leadrouter.pipeline import operations as pipeline
 
     def busy_lead(touches: int):
         lead = _assigned_lead(session)

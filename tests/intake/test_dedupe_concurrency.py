@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from leadrouter import create_app
 from leadrouter.extensions import db
-from leadrouter.leads.intake import LeadInput, record_lead
+from leadrouter.intake.operations import LeadInput, record_lead
 from leadrouter.models import Event, Lead
 from tests.conftest import TEST_DATABASE_URL, base_config, migrate_to_head
 from tests.worker_stack import isolated_database

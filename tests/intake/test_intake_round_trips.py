@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from leadrouter.extensions import db
-from leadrouter.leads.intake import LeadInput, find_recent_lead, record_lead
+from leadrouter.intake.operations import LeadInput, find_recent_lead, record_lead
 from leadrouter.models import ContactPreference, utcnow
 
 PHONE = "+15122060142"

@@ -9,7 +9,8 @@ from phonenumbers import geocoder
 from phonenumbers.geodata import GEOCODE_DATA
 
 from leadrouter.routing import area_codes
-from leadrouter.routing.region import normalize_state, state_for_number
+from leadrouter.routing.region import state_for_number
+from leadrouter.routing.states import normalize_state
 
 # Subscriber digits tried after a prefix until the number is valid.
 _FILLERS = ("5550123", "2345678", "8675309", "4561234", "9876543", "3334444", "7770000")

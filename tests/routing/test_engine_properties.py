@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from leadrouter.routing.engine import AdvisorFacts, LeadFacts, assign_batch, decide, queue_order
 from leadrouter.routing.hours import on_shift
-from leadrouter.routing.policy import URGENCY_ORDER, default_policy
+from leadrouter.routing.policy import default_policy
+from leadrouter.routing.vocabulary import URGENCIES as URGENCY_ORDER
 
 NOW = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
 STATES = ("TX", "OK", "CA")

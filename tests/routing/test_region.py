@@ -5,13 +5,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leadrouter.routing.region import (
-    US_STATES,
     Region,
-    normalize_state,
     resolve_region,
     state_for_phone,
     state_for_zip,
 )
+from leadrouter.routing.states import US_STATES, normalize_state
 
 
 def test_us_states_has_fifty_states_dc_and_puerto_rico():

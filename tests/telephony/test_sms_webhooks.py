@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from leadrouter.extensions import db
-from leadrouter.leads.intake import LeadInput, record_lead
+from leadrouter.intake.operations import LeadInput, record_lead
+from leadrouter.intake.texts import classify_text
 from leadrouter.models import AuditEntry, ContactPreference, Event, Lead, TextMessage
-from leadrouter.telephony.calls import classify_text
 from tests.conftest import PUBLIC_BASE_URL
 from tests.factories import make_lead
 from tests.telephony.test_twiml import MESSAGING_VERBS, parse

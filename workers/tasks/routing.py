@@ -14,11 +14,13 @@ from twilio.base.exceptions import TwilioRestException
 from leadrouter import jobs
 from leadrouter.assignment import notify, operations
 from leadrouter.assignment.policy_store import load_policy
+from leadrouter.database import dialect_name
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
 from leadrouter.routing.engine import Decision
 from leadrouter.routing.policy import RoutingPolicy
-from leadrouter.telephony.client import TwilioNotConfigured
+from leadrouter.telephony.client import TwilioNotConfigured, send_text
+from leadrouter.urls import dashboard_base_url
 
 log = logging.getLogger(__name__)
 # Leads routed per transaction: enough to read the team once for a burst, short enough that
@@ -126,7 +128,7 @@ def _route_batch(
 
 
 def _batch_size() -> int:
-    return BATCH_SIZE.get(db.session.get_bind().dialect.name, BATCH_SIZE["sqlite"])
+    return BATCH_SIZE.get(dialect_name(), BATCH_SIZE["sqlite"])
 
 
 @shared_task(name="routing.enforce_sla", **ROUTING_TASK_OPTIONS)
@@ -165,11 +167,8 @@ def notify_assignment(self, assignment_id: int) -> str | None:
         return None
     config = current_app.config
     try:
-        sid = notify.send_assignment_sms(
-            notification,
-            config["HELPLINE_NUMBER"],
-            config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
-        )
+        to, body = notify.assignment_text(notification, dashboard_base_url())
+        sid = send_text(to, body, from_=config["HELPLINE_NUMBER"])
     except TwilioNotConfigured:
         notify.mark_skipped(notification, "Twilio is not configured")
         db.session.commit()

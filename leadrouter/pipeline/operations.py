@@ -1,4 +1,4 @@
-"""Working a lead: status moves, contact attempts, notes, follow-ups, do-not-contact."""
+"""Working a lead: status moves, reopening, contact attempts, notes, follow-ups, do-not-contact."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from leadrouter.assignment.operations import release_lead
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
 from leadrouter.leads.deadlines import refresh_next_due
-from leadrouter.leads.intake import reopen
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import ContactPreference, FollowUp, Lead, utcnow
 
@@ -214,3 +213,21 @@ def _complete_open_callbacks(lead: Lead, now: datetime) -> None:
     )
     for callback in callbacks:
         callback.status, callback.completed_at = "done", now
+
+
+def reopen(lead: Lead, actor: str, now: datetime) -> None:
+    """A finished lead that gets in touch again is a new request: back to routing, no owner."""
+    old_status = lead.status
+    lead.set_status("new")
+    lead.closed_reason = None
+    lead.owner_id = None  # the last owner's assignment ended when the lead was finished
+    lead.escalated_at = None
+    lead.routed_at = None
+    lead.sla_due_at = None
+    add_event(
+        lead,
+        "status_changed",
+        actor,
+        {"from": old_status, "to": "new", "why": "new contact"},
+        at=now,
+    )

@@ -1,4 +1,4 @@
-"""Behaviour found missing in review: hand-offs, urgency rises, reopening, queue waits."""
+"""An owned lead over time: hand-offs for a call, urgency rises, reopening, queue waits, call endings."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from leadrouter.assignment import operations
-from leadrouter.leads import pipeline
-from leadrouter.leads.intake import LeadInput, record_lead
+from leadrouter.intake import calls
+from leadrouter.intake.operations import LeadInput, record_lead
 from leadrouter.models import Assignment, Call, FollowUp, Notification, utcnow
-from leadrouter.telephony import calls
+from leadrouter.pipeline import operations as pipeline
 from tests.factories import make_advisor, make_lead
 
 

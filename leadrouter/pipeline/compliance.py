@@ -10,6 +10,7 @@ from leadrouter.leads.consent import has_consent
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import Lead, utcnow
 from leadrouter.routing.hours import to_local, within_contact_window
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def outbound_refusal(lead: Lead, channel: str, now: datetime | None = None) -> R
     if channel == "sms" and not (lead.contact_preferences or {}).get("text_ok", False):
         return Refusal("no_texts", "The lead did not agree to text messages.")
     start, end = load_policy().contact_window
-    zone = lead.timezone or "America/New_York"
+    zone = lead.timezone or DEFAULT_TIMEZONE
     if lead.urgency != "critical" and not within_contact_window(now, zone, start, end):
         local = to_local(now, zone).strftime("%H:%M")
         return Refusal(

@@ -1,4 +1,4 @@
-"""What the Twilio webhooks do: calls keyed by CallSid, texts keyed by MessageSid.
+"""What a call does, step by step, keyed by CallSid (texts are in texts.py).
 
 Operations flush and never commit; the webhook commits once and then answers with
 TwiML. Twilio retries, repeats and reorders callbacks, so every step is idempotent:
@@ -17,7 +17,6 @@ synchronous route_lead(); anything for later is enqueued after the commit.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,10 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from leadrouter.assignment.operations import hand_over_for_call, respond_to_urgency_rise, route_lead
+from leadrouter.database import is_postgres
 from leadrouter.extensions import db
+from leadrouter.intake.operations import LeadInput, record_lead
 from leadrouter.jobs import enqueue
-from leadrouter.leads.intake import LeadInput, record_lead
-from leadrouter.leads.pipeline import TRANSITIONS, change_status, set_do_not_contact
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import (
     CALL_STATUS_ORDER,
@@ -38,12 +37,12 @@ from leadrouter.models import (
     ContactPreference,
     Lead,
     Recording,
-    TextMessage,
     TrackingNumber,
     utcnow,
 )
+from leadrouter.pipeline.operations import TRANSITIONS, change_status
 from leadrouter.routing.phone import mask_phone, parse_phone
-from leadrouter.routing.region import US_STATES, normalize_state
+from leadrouter.routing.states import US_STATES, normalize_state
 from leadrouter.routing.urgency import UrgencySignals, raise_only, score_urgency
 
 log = logging.getLogger(__name__)
@@ -187,7 +186,7 @@ def find_call(call_sid: str | None, *, lock: bool = False) -> Call | None:
     if not call_sid:
         return None
     query = select(Call).where(Call.call_sid == call_sid)
-    if lock and _is_postgres():
+    if lock and is_postgres():
         query = query.with_for_update()
     return db.session.scalar(query.execution_options(populate_existing=lock))
 
@@ -199,7 +198,7 @@ def start_call(caller: CallerInfo) -> CallStart:
         return CallStart(existing, _lead_of(existing))
     phone = parse_phone(caller.from_number)
     if phone.e164 and is_blocked(phone.e164):
-        _audit_once("blocked_call", f"call:{caller.call_sid}", phone.e164)
+        audit_once("blocked_call", f"call:{caller.call_sid}", phone.e164)
         log.info("blocked caller %s declined", mask_phone(phone.e164))
         return CallStart(None, None, blocked=True)
     to_number = parse_phone(caller.to_number).e164
@@ -209,7 +208,7 @@ def start_call(caller: CallerInfo) -> CallStart:
         to_number=to_number,
         status=caller.status if caller.status in CALL_STATUS_ORDER else "ringing",
     )
-    if not _insert_once(call):
+    if not insert_once(call):
         # Another delivery of this CallSid committed first: it owns the lead and events.
         existing = find_call(caller.call_sid)
         return CallStart(existing, _lead_of(existing))
@@ -352,7 +351,7 @@ def record_voicemail(
             duration_seconds=seconds,
             created_at=now,
         )
-        if not _insert_once(recording):
+        if not insert_once(recording):
             recording = db.session.scalar(select(Recording).where(Recording.recording_sid == recording_sid))
     if recording is not None:
         # The Record action and the recording callback both carry the details; keep what is known.
@@ -442,128 +441,10 @@ def is_blocked(phone_e164: str | None) -> bool:
     )
 
 
-# --- texts -----------------------------------------------------------------------------
-
-OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
-OPT_IN_WORDS = frozenset({"START", "UNSTOP"})
-# Twilio also treats YES as opt-in; here only for a number that is opted out, since
-# "yes" is an ordinary answer in a conversation with an advisor.
-OPT_IN_IF_OPTED_OUT = frozenset({"YES"})
-HELP_WORDS = frozenset({"HELP", "INFO"})
-# Free-text opt-outs must be about our messages: "I can't stop using" is not one.
-_FREE_TEXT_OPT_OUT = re.compile(
-    r"\b(?:stop|quit|no more)\s+(?:(?:texting|messaging|contacting|calling|sending|texts?|messages?)\b)"
-    r"|\b(?:do\s+not|don['’]?t|never)\s+(?:text|message|contact|call|sms)\s+(?:me|us|this number)\b"
-    r"|^\W*(?:please\s+)?stop(?:\s+(?:please|now|it|all))*\W*$"
-    r"|\b(?:unsubscribe|opt(?:\s|-)?out)\b"
-    r"|\b(?:remove|take)\s+(?:me|my number|this number)\s+(?:off|from)\b"
-    r"|\bno\s+(?:me|nos)\s+(?:escriban|envíen|envien|manden|contacten|llamen|molesten)\b"
-    r"|\bya\s+no\s+(?:me\s+)?(?:escriban|envíen|envien|manden)\b",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class InboundText:
-    message_sid: str
-    from_number: str | None
-    to_number: str | None
-    body: str = ""
-    from_state: str | None = None
-
-
-@dataclass(frozen=True)
-class TextOutcome:
-    """What the inbound text did; ``kind`` picks the reply."""
-
-    kind: str  # opted_out | opted_in | help | lead | blocked | ignored
-    lead: Lead | None = None
-    created: bool = False
-    urgent: bool = False
-
-
-def classify_text(body: str | None) -> str:
-    """Return opt_out, opt_in, opt_in_if_opted_out, help or message for an inbound text."""
-    keyword = _keyword(body)
-    if keyword in OPT_OUT_WORDS:
-        return "opt_out"
-    if keyword in OPT_IN_WORDS:
-        return "opt_in"
-    if keyword in OPT_IN_IF_OPTED_OUT:
-        return "opt_in_if_opted_out"
-    if keyword in HELP_WORDS:
-        return "help"
-    if _FREE_TEXT_OPT_OUT.search(body or ""):
-        return "opt_out"
-    return "message"
-
-
-def _keyword(body: str | None) -> str:
-    """A one-word text as a bare upper-case keyword ("Stop." -> "STOP"); "" for anything longer."""
-    text = (body or "").strip()
-    if not text or len(text) > 20 or len(text.split()) > 2:
-        return ""
-    return re.sub(r"[^A-Z]", "", text.upper())
-
-
-def _opt_out_reason(body: str | None) -> str:
-    keyword = _keyword(body)
-    return f"texted {keyword}" if keyword in OPT_OUT_WORDS else "asked by text not to be contacted"
-
-
-def receive_text(text: InboundText) -> TextOutcome:
-    """Handle an inbound SMS once per MessageSid: opt out, opt in, help, or a lead touch."""
-    phone = parse_phone(text.from_number).e164
-    kind = classify_text(text.body)
-    if kind == "opt_in_if_opted_out":
-        kind = "opt_in" if phone and _opted_out(phone) else "message"
-    message = TextMessage(message_sid=text.message_sid, direction="inbound", phone=phone, body=text.body)
-    first_delivery = _insert_once(message)
-    if kind == "opt_out":
-        if first_delivery and phone:
-            _set_number_preference(phone, do_not_contact=True, why=_opt_out_reason(text.body))
-        return TextOutcome("opted_out")
-    if kind == "opt_in":
-        if first_delivery and phone:
-            _set_number_preference(phone, do_not_contact=False, why=f"texted {_keyword(text.body)}")
-        return TextOutcome("opted_in")
-    if kind == "help":
-        return TextOutcome("help")
-    if phone and is_blocked(phone):
-        if first_delivery:
-            _audit_once("blocked_sms", f"sms:{text.message_sid}", phone)
-        return TextOutcome("blocked")
-    if not first_delivery:
-        stored = db.session.scalar(select(TextMessage).where(TextMessage.message_sid == text.message_sid))
-        lead = db.session.get(Lead, stored.lead_id) if stored and stored.lead_id else None
-        return TextOutcome("lead", lead, created=False, urgent=bool(lead and lead.emergency))
-    if not (text.body or "").strip():
-        return TextOutcome("ignored")
-    data = LeadInput(
-        source="sms",
-        phone=phone,
-        message=text.body[:5000],
-        from_state=normalize_state(text.from_state),
-        campaign=campaign_for(parse_phone(text.to_number).e164),
-    )
-    result = record_lead(data, ACTOR)
-    message.lead_id = result.lead.id
-    add_event(
-        result.lead,
-        "sms",
-        ACTOR,
-        {"direction": "inbound", "message_sid": text.message_sid},
-        dedupe_key=f"sms:{text.message_sid}",
-    )
-    db.session.flush()
-    log.info("sms %s from %s for lead %s", text.message_sid, mask_phone(phone), result.lead.id)
-    return TextOutcome("lead", result.lead, created=result.created, urgent=result.lead.emergency)
-
-
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _insert_once(row) -> bool:
+def insert_once(row) -> bool:
     """Insert a row keyed by a Twilio id; False when another delivery already did."""
     try:
         with db.session.begin_nested():
@@ -661,30 +542,7 @@ def _can_take_call(advisor: Advisor) -> bool:
     return bool(advisor.active and advisor.status == "available" and parse_phone(advisor.phone).e164)
 
 
-def _opted_out(phone: str) -> bool:
-    return bool(
-        db.session.scalar(select(ContactPreference.do_not_contact).where(ContactPreference.phone == phone))
-    )
-
-
-def _set_number_preference(phone: str, *, do_not_contact: bool, why: str) -> None:
-    """Opt the number out (or back in) at once: on the number and on every lead that has it."""
-    if db.session.get(ContactPreference, phone) is None:
-        _insert_once(
-            ContactPreference(phone=phone, do_not_contact=do_not_contact, reason=why, updated_by=ACTOR)
-        )
-    leads = list(db.session.scalars(select(Lead).where(Lead.phone == phone).order_by(Lead.created_at.desc())))
-    for lead in leads:
-        # The newest lead always records the choice on its timeline; older ones when it changes them.
-        if lead is leads[0] or lead.do_not_contact != do_not_contact:
-            set_do_not_contact(lead, do_not_contact, ACTOR, why)
-    preference = db.session.get(ContactPreference, phone)
-    preference.do_not_contact, preference.reason, preference.updated_by = do_not_contact, why, ACTOR
-    db.session.flush()
-    log.info("number %s %s by SMS", mask_phone(phone), "opted out" if do_not_contact else "opted in")
-
-
-def _audit_once(action: str, target: str, phone: str) -> None:
+def audit_once(action: str, target: str, phone: str) -> None:
     """Audit a declined call or text from a blocked number, once per Twilio id."""
     exists = db.session.scalar(
         select(AuditEntry.id).where(AuditEntry.action == action, AuditEntry.target == target)
@@ -707,7 +565,3 @@ def _to_int(value) -> int | None:
         return max(0, int(value))
     except (TypeError, ValueError):
         return None
-
-
-def _is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"

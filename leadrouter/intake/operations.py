@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import literal, select, text
 
 from leadrouter.assignment.operations import respond_to_urgency_rise, schedule_callback_if_allowed
+from leadrouter.database import is_postgres
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
-from leadrouter.leads.consent import has_consent  # noqa: F401  (re-exported for the channels)
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import ConsentRecord, ContactPreference, Lead, utcnow
+from leadrouter.pipeline.operations import reopen
 from leadrouter.routing.phone import mask_phone, parse_phone
 from leadrouter.routing.region import Region, resolve_region
 from leadrouter.routing.severity import severity_for
@@ -165,7 +166,7 @@ def _lock_contact(contact_key: str) -> None:
     PostgreSQL: a transaction-scoped advisory lock on the phone. SQLite already runs one
     writer at a time (every transaction begins IMMEDIATE).
     """
-    if not contact_key or db.session.get_bind().dialect.name != "postgresql":
+    if not contact_key or not is_postgres():
         return
     digest = hashlib.blake2b(contact_key.encode(), digest_size=8).digest()
     key = int.from_bytes(digest, "big", signed=True)
@@ -292,24 +293,6 @@ def _merge(lead: Lead, data: LeadInput, phone, now: datetime, actor: str) -> Non
         reopen(lead, actor, now)
     else:
         respond_to_urgency_rise(lead, previous["level"], now)
-
-
-def reopen(lead: Lead, actor: str, now: datetime) -> None:
-    """A finished lead that gets in touch again is a new request: back to routing, no owner."""
-    old_status = lead.status
-    lead.set_status("new")
-    lead.closed_reason = None
-    lead.owner_id = None  # the last owner's assignment ended when the lead was finished
-    lead.escalated_at = None
-    lead.routed_at = None
-    lead.sla_due_at = None
-    add_event(
-        lead,
-        "status_changed",
-        actor,
-        {"from": old_status, "to": "new", "why": "new contact"},
-        at=now,
-    )
 
 
 def _store_consent(lead: Lead, consent: ConsentInput, source: str, now: datetime) -> None:

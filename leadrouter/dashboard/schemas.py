@@ -1,0 +1,74 @@
+"""The dashboard's forms, parsed: each action's fields by name, with the defaults the pages rely on.
+
+The views validate nothing here that an operation already checks (it says which field is
+wrong); a schema only reads the submitted text into the values the operation takes.
+"""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, post_load
+
+
+class _FormSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the CSRF token, buttons
+
+
+class AvailabilityForm(_FormSchema):
+    status = fields.String(load_default=None)
+
+
+class ContactAttemptForm(_FormSchema):
+    outcome = fields.String(load_default="")
+    note = fields.String(load_default=None)
+
+
+class NoteForm(_FormSchema):
+    text = fields.String(load_default="")
+
+
+class StatusForm(_FormSchema):
+    status = fields.String(load_default="")
+    reason = fields.String(load_default=None)
+
+    @post_load
+    def _blank_is_none(self, data: dict, **_) -> dict:
+        data["reason"] = data["reason"] or None
+        return data
+
+
+class FollowUpForm(_FormSchema):
+    due_at = fields.String(load_default=None)
+    note = fields.String(load_default=None)
+
+    @post_load
+    def _blank_is_none(self, data: dict, **_) -> dict:
+        data["note"] = data["note"] or None
+        return data
+
+
+class FollowUpUpdateForm(_FormSchema):
+    action = fields.String(load_default=None)
+    due_at = fields.String(load_default=None)
+
+
+class DoNotContactForm(_FormSchema):
+    value = fields.String(load_default=None)
+    why = fields.String(load_default=None)
+
+    @post_load
+    def _read(self, data: dict, **_) -> dict:
+        return {"value": data["value"] == "on", "why": data["why"] or "marked by advisor"}
+
+
+class ReassignForm(_FormSchema):
+    advisor_id = fields.String(load_default=None)
+    why = fields.String(load_default="")
+
+    @post_load
+    def _read(self, data: dict, **_) -> dict:
+        try:
+            advisor_id = int(data["advisor_id"])
+        except (TypeError, ValueError):
+            advisor_id = None
+        return {"advisor_id": advisor_id, "why": data["why"].strip()}

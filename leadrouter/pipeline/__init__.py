@@ -1,0 +1,1 @@
+"""The lead pipeline: status moves, reopening, notes, follow-ups, do-not-contact, outbound compliance."""
