@@ -784,9 +784,25 @@ class EmbeddedLauncher:
     def tails(self) -> str:
         return self.processes.tails()
 
-    def stop(self) -> int | None:
+    def stop(self) -> None:
+        """Stop the launcher; then end any process it started that outlived it (ours only)."""
         self.processes.stop_all()
-        return self.processes.running["launcher"].returncode if "launcher" in self.processes.running else None
+        if "launcher" not in self.processes.running:
+            return
+        for name in ("web", "worker", "beat"):
+            for pid in self.started_pids(name):
+                if self._is_ours(pid):
+                    say(f"{name} (pid {pid}) outlived the launcher; killing it")
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+
+    def _is_ours(self, pid: int) -> bool:
+        """A live process whose environment names this test's instance (not a reused pid)."""
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            return False
+        return f"LEADROUTER_INSTANCE_PATH={self.instance}".encode() in environ.split(b"\0")
 
 
 class Burst:
