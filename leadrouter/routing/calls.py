@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from leadrouter.routing.engine import AdvisorFacts, Decision, LeadFacts, covers, decide, evaluate_rule
 from leadrouter.routing.hours import on_shift
-from leadrouter.routing.policy import NATIONAL_POOL, URGENCY_ORDER, RoutingPolicy, default_policy
+from leadrouter.routing.policy import RoutingPolicy, default_policy
+from leadrouter.routing.vocabulary import NATIONAL_POOL, URGENCIES
 
 RING_AGAIN_AFTER = timedelta(minutes=1)
 # Two offers in a row left unanswered: the advisor is presumed away from the phone.
@@ -106,7 +107,7 @@ def could_take_call(advisor: AdvisorFacts, caller: LeadFacts, now: datetime) -> 
 def hold_order(holding: Sequence[LeadFacts]) -> list[LeadFacts]:
     """Callers on hold, first served first: most urgent, then longest waiting, then id."""
     return sorted(
-        holding, key=lambda caller: (URGENCY_ORDER.index(caller.urgency), caller.waiting_since, caller.id)
+        holding, key=lambda caller: (URGENCIES.index(caller.urgency), caller.waiting_since, caller.id)
     )
 
 
