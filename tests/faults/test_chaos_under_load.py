@@ -79,11 +79,19 @@ class Production:
         broker_url = self.redis.url
         limits_url = broker_url.rsplit("/", 1)[0] + "/1"
         self.stack = ProductionStack(tmp_path, database_url, broker_url, limits_url)
+        self.loads: list[Load] = []
+
+    def start_load(self) -> Load:
+        load = Load(self.stack.base_url, self.team, self.phones).start()
+        self.loads.append(load)
+        return load
 
     def logs(self) -> str:
         return self.stack.processes.tails([self.redis.log_path, self.cluster.log_path])
 
     def close(self) -> None:
+        for load in self.loads:  # a round that raised midway left its threads running
+            load.stop()
         self.stack.stop()
         self.redis.kill()
         self.ledger.dispose()
@@ -168,7 +176,7 @@ def fail_with_logs(env: Production, number: int, failures: list) -> None:
 def outage_round(env: Production, number: int, break_service, restore_service, *, allow_503: bool) -> None:
     stack = env.stack
     alive = {name: p.pid for name, p in stack.processes.running.items() if p.poll() is None}
-    load = Load(stack.base_url, env.team, env.phones).start()
+    load = env.start_load()
     time.sleep(2)
     # Break it while a burst is being routed: a task is running, its message not yet acknowledged.
     burst = Burst(load, OUTAGE_BURST)
@@ -221,7 +229,7 @@ def test_worker_killed_mid_batch_and_a_fresh_one_started(production, kind):
         alive = {
             name: p.pid for name, p in stack.processes.running.items() if p.poll() is None and name != victim
         }
-        load = Load(stack.base_url, production.team, production.phones).start()
+        load = production.start_load()
         time.sleep(2)
         burst = Burst(load, BURST)
         wait_until(lambda b=burst: len(b.acknowledged()) >= BURST * 0.4, 30, interval=0.02)
