@@ -58,20 +58,26 @@ def say(message: str) -> None:
     print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-NOTABLE = re.compile(r"CRITICAL|ERROR|FATAL|Unrecoverable|Exception on|exited with|Couldn't ack|broker lost")
+NOTABLE = re.compile(
+    r"CRITICAL|ERROR|FATAL|Unrecoverable|Exception on|Error handling request"
+    r"|exited with|Couldn't ack|broker lost"
+)
+TIMESTAMP = re.compile(r"^\[?\d{4}-\d\d-\d\d[ T][\d:,.]+(?: [+-]\d{4})?\]?\s*(?:\[\d+\]\s*)?")
 
 
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """The first notable lines of a log (errors, crashes, restarts), then its last lines."""
+    """The distinct notable lines of a log (errors, crashes, restarts, with counts), then its last lines."""
     if not path.exists():
         return f"--- {path.name}: no log\n"
     all_lines = path.read_text(errors="replace").splitlines()
-    notable = [line for line in all_lines if NOTABLE.search(line)][:15]
-    text = (
-        f"--- {path.name}: first {len(notable)} notable lines\n" + "\n".join(notable) + "\n"
-        if notable
-        else ""
-    )
+    notable: dict[str, list] = {}
+    for line in all_lines:
+        if NOTABLE.search(line):
+            notable.setdefault(TIMESTAMP.sub("", line), [line, 0])[1] += 1
+    text = ""
+    if notable:
+        shown = [f"{count}x {first}" for first, count in list(notable.values())[:20]]
+        text = f"--- {path.name}: distinct notable lines (first of each)\n" + "\n".join(shown) + "\n"
     last = all_lines[-lines:]
     return text + f"--- {path.name}: last {len(last)} lines\n" + "\n".join(last) + "\n"
 
