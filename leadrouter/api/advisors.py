@@ -14,12 +14,9 @@ from werkzeug.exceptions import NotFound
 
 from leadrouter.api.auth import api_actor, require_api_key
 from leadrouter.api.leads import MAX_ID
-from leadrouter.api.schemas import (
-    AdvisorListQuerySchema,
-    AdvisorListSchema,
-    AdvisorSchema,
-    load_json,
-)
+from leadrouter.api.openapi import operation, response
+from leadrouter.api.schemas.advisors import AdvisorListQuerySchema, AdvisorListSchema, AdvisorSchema
+from leadrouter.api.schemas.requests import load_json
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
 from leadrouter.models import NATIONAL_POOL, Advisor, AuditEntry, utcnow
@@ -134,6 +131,13 @@ def _plain(value):
 # --- views --------------------------------------------------------------------------
 
 
+@operation(
+    "listAdvisors",
+    tag="Advisors",
+    summary="List advisors (manager key)",
+    query=AdvisorListQuerySchema,
+    responses={200: response("Advisors, by id.", AdvisorListSchema)},
+)
 @require_api_key("manager")
 def list_advisors():
     """GET /advisors: every advisor, optionally filtered by email, status or region."""
@@ -143,6 +147,15 @@ def list_advisors():
     return jsonify(AdvisorListSchema().dump({"advisors": advisors}))
 
 
+@operation(
+    "createAdvisor",
+    tag="Advisors",
+    summary="Add an advisor (manager key)",
+    description="""Email addresses are unique (422 otherwise). An available advisor starts
+    taking waiting leads at once.""",
+    body=AdvisorSchema,
+    responses={201: response("The new advisor.", AdvisorSchema, headers=["Location"])},
+)
 @require_api_key("manager")
 def create_advisor_view():
     """POST /advisors: 201 with the new advisor."""
@@ -155,6 +168,12 @@ def create_advisor_view():
     return response
 
 
+@operation(
+    "getAdvisor",
+    tag="Advisors",
+    summary="Read one advisor (manager key)",
+    responses={200: response("The advisor.", AdvisorSchema)},
+)
 @require_api_key("manager")
 def show_advisor(advisor_id: int):
     """GET /advisors/<id>."""
@@ -163,6 +182,16 @@ def show_advisor(advisor_id: int):
     return jsonify(AdvisorSchema().dump(advisor))
 
 
+@operation(
+    "updateAdvisor",
+    tag="Advisors",
+    summary="Change an advisor (manager key)",
+    description="""Send only the fields to change; every field but `id` and `open_leads` can be
+    changed. Becoming available, more capacity or wider coverage lets the advisor take waiting
+    leads at once.""",
+    body=AdvisorSchema(partial=True),
+    responses={200: response("The advisor after the change.", AdvisorSchema)},
+)
 @require_api_key("manager")
 def update_advisor_view(advisor_id: int):
     """PATCH /advisors/<id>: change any field but id and open_leads."""

@@ -2,7 +2,7 @@
 
 The same classes validate requests, shape responses and generate the OpenAPI document, so
 the documentation cannot drift from the behaviour. One module per role: `fields` (field
-types), `requests` (reading a body), `errors`, `leads`, `advisors`.
+types), `requests` (reading a body), `errors`, `leads`, `advisors`, `reports`.
 """
 
 from leadrouter.api.schemas.advisors import (
@@ -50,6 +50,7 @@ from leadrouter.api.schemas.leads import (
     LeadSummarySchema,
     UtmSchema,
 )
+from leadrouter.api.schemas.reports import ReportQuerySchema, RoutingReportSchema
 from leadrouter.api.schemas.requests import body_fingerprint, load_json
 
 __all__ = [
@@ -85,6 +86,8 @@ __all__ = [
     "LeadStatusSchema",
     "LeadSummarySchema",
     "Phone",
+    "ReportQuerySchema",
+    "RoutingReportSchema",
     "ShiftHours",
     "Text",
     "TimeZoneName",
