@@ -1,6 +1,8 @@
 """The JSON API at /api/v1: its URL table and its error format.
 
-Bearer API keys, not cookies, authenticate it, so it is exempt from CSRF.
+Every /api/v1 route is registered here, and each view documents itself (`openapi.operation`);
+the OpenAPI document is generated from this blueprint's rules. Bearer API keys, not cookies,
+authenticate it, so it is exempt from CSRF.
 """
 
 from __future__ import annotations
@@ -8,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from marshmallow import ValidationError
 
-from leadrouter.api import advisors, leads, openapi
-from leadrouter.api.schemas import error_messages
+from leadrouter.api import advisors, leads, openapi, reports
+from leadrouter.api.schemas.errors import error_messages
 from leadrouter.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -23,6 +25,7 @@ ROUTES = (
     ("/advisors", "create_advisor", advisors.create_advisor_view, ["POST"]),
     ("/advisors/<int:advisor_id>", "show_advisor", advisors.show_advisor, ["GET"]),
     ("/advisors/<int:advisor_id>", "update_advisor", advisors.update_advisor_view, ["PATCH"]),
+    ("/reports/routing", "routing_report", reports.routing_report_view, ["GET"]),
     ("/openapi.json", "openapi", openapi.openapi_json, ["GET"]),
     ("/docs", "docs", openapi.docs_page, ["GET"]),
 )

@@ -7,12 +7,9 @@ from werkzeug.exceptions import NotFound
 
 from leadrouter.api.auth import api_actor, require_api_key
 from leadrouter.api.leads import MAX_ID
-from leadrouter.api.schemas import (
-    AdvisorListQuerySchema,
-    AdvisorListSchema,
-    AdvisorSchema,
-    load_json,
-)
+from leadrouter.api.openapi import operation, response
+from leadrouter.api.schemas.advisors import AdvisorListQuerySchema, AdvisorListSchema, AdvisorSchema
+from leadrouter.api.schemas.requests import load_json
 from leadrouter.extensions import db
 from leadrouter.models import Advisor
 from leadrouter.team.operations import create_advisor, find_advisors, update_advisor
@@ -29,6 +26,13 @@ def get_advisor(advisor_id: int) -> Advisor:
 # --- views --------------------------------------------------------------------------
 
 
+@operation(
+    "listAdvisors",
+    tag="Advisors",
+    summary="List advisors (manager key)",
+    query=AdvisorListQuerySchema,
+    responses={200: response("Advisors, by id.", AdvisorListSchema)},
+)
 @require_api_key("manager")
 def list_advisors():
     """GET /advisors: every advisor, optionally filtered by email, status or region."""
@@ -38,6 +42,15 @@ def list_advisors():
     return jsonify(AdvisorListSchema().dump({"advisors": advisors}))
 
 
+@operation(
+    "createAdvisor",
+    tag="Advisors",
+    summary="Add an advisor (manager key)",
+    description="""Email addresses are unique (422 otherwise). An available advisor starts
+    taking waiting leads at once.""",
+    body=AdvisorSchema,
+    responses={201: response("The new advisor.", AdvisorSchema, headers=["Location"])},
+)
 @require_api_key("manager")
 def create_advisor_view():
     """POST /advisors: 201 with the new advisor."""
@@ -50,6 +63,12 @@ def create_advisor_view():
     return response
 
 
+@operation(
+    "getAdvisor",
+    tag="Advisors",
+    summary="Read one advisor (manager key)",
+    responses={200: response("The advisor.", AdvisorSchema)},
+)
 @require_api_key("manager")
 def show_advisor(advisor_id: int):
     """GET /advisors/<id>."""
@@ -58,6 +77,16 @@ def show_advisor(advisor_id: int):
     return jsonify(AdvisorSchema().dump(advisor))
 
 
+@operation(
+    "updateAdvisor",
+    tag="Advisors",
+    summary="Change an advisor (manager key)",
+    description="""Send only the fields to change; every field but `id` and `open_leads` can be
+    changed. Becoming available, more capacity or wider coverage lets the advisor take waiting
+    leads at once.""",
+    body=AdvisorSchema(partial=True),
+    responses={200: response("The advisor after the change.", AdvisorSchema)},
+)
 @require_api_key("manager")
 def update_advisor_view(advisor_id: int):
     """PATCH /advisors/<id>: change any field but id and open_leads."""

@@ -11,16 +11,17 @@ from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import BadRequest, NotFound
 
 from leadrouter.api.auth import api_actor, rate_limit_key, require_api_key
-from leadrouter.api.schemas import (
+from leadrouter.api.openapi import operation, response
+from leadrouter.api.schemas.fields import day_bounds
+from leadrouter.api.schemas.leads import (
+    MAX_PAGE_SIZE,
     LeadInputSchema,
     LeadListQuerySchema,
     LeadListSchema,
     LeadReceiptSchema,
     LeadSchema,
-    body_fingerprint,
-    day_bounds,
-    load_json,
 )
+from leadrouter.api.schemas.requests import body_fingerprint, load_json
 from leadrouter.auth.access import log_access
 from leadrouter.extensions import db, limiter
 from leadrouter.intake.submissions import IDEMPOTENCY_HEADER, submit_lead
@@ -115,6 +116,28 @@ def _intake_rate_limit() -> str:
     return current_app.config["RATELIMIT_API_LEADS"]
 
 
+@operation(
+    "createLead",
+    tag="Leads",
+    summary="Send a lead (partner key)",
+    description="""Stores the lead before anything else happens and routes it to an advisor in
+    the background. A lead with the same phone as one from the last 24 hours is merged into it
+    (200). Without `consent` the lead is routed, but nobody calls or texts it. Rate limited per
+    API key.""",
+    body=LeadInputSchema,
+    parameters=["IdempotencyKey"],
+    responses={
+        201: response("A new lead.", LeadReceiptSchema, headers=["Location", "Idempotent-Replayed"]),
+        200: response(
+            "Merged into this phone's lead from the last 24 hours, or a replay of an earlier "
+            "request with the same Idempotency-Key.",
+            LeadReceiptSchema,
+            headers=["Location", "Idempotent-Replayed"],
+        ),
+    },
+    errors=[409],  # the same Idempotency-Key still in progress
+    rate_limited=True,
+)
 @limiter.limit(_intake_rate_limit, key_func=rate_limit_key)
 @require_api_key("partner")
 def create_lead():
@@ -143,6 +166,14 @@ def create_lead():
     return response
 
 
+@operation(
+    "getLead",
+    tag="Leads",
+    summary="Read one lead (manager key)",
+    description="""The lead with its triage, owner, routing decision trace, follow-ups and
+    timeline. The read is written to the access log.""",
+    responses={200: response("The lead.", LeadSchema)},
+)
 @require_api_key("manager")
 def show_lead(lead_id: int):
     """GET /leads/<id>: the full lead; the read is access-logged."""
@@ -153,6 +184,15 @@ def show_lead(lead_id: int):
     return jsonify(payload)
 
 
+@operation(
+    "listLeads",
+    tag="Leads",
+    summary="Find leads (manager key)",
+    description=f"""Newest first, at most {MAX_PAGE_SIZE} per page; follow `next_cursor`. Every
+    lead listed is written to the access log.""",
+    query=LeadListQuerySchema,
+    responses={200: response("One page of leads.", LeadListSchema)},
+)
 @require_api_key("manager")
 def list_leads():
     """GET /leads: filter by phone, email, status, urgency, source and creation date."""

@@ -1,45 +1,57 @@
-"""The OpenAPI 3 document of the JSON API, generated from the same marshmallow schemas the
-views use, and a self-contained HTML page that reads it to people."""
+"""The OpenAPI 3 document of the JSON API, built from the app's URL map, the views' own
+annotations and the marshmallow schemas they use; and a self-contained HTML page that reads
+it to people.
+
+Every rule under /api/v1 is in the document by construction: the builder walks
+`app.url_map`, so a new route appears even before anyone documents it (and a test fails
+until its view carries an `@operation` with a success response). Security, path
+parameters and the error responses a view can give follow from the view itself: its
+`require_api_key` roles (401, 403), its path arguments (404), a JSON body (400, 413, 415,
+422), a query-string schema (422), rate limiting (429 and the X-RateLimit headers).
+"""
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import current_app, jsonify, render_template
+from apispec_webframeworks.flask import FlaskPlugin
+from flask import Flask, current_app, jsonify, render_template
 from markupsafe import Markup, escape
+from marshmallow import Schema
+from werkzeug.routing import IntegerConverter, Rule
 
-from leadrouter.api.schemas import (
-    MAX_PAGE_SIZE,
-    AdvisorListQuerySchema,
-    AdvisorListSchema,
-    AdvisorSchema,
-    LeadInputSchema,
-    LeadListQuerySchema,
-    LeadListSchema,
-    LeadReceiptSchema,
-    LeadSchema,
-)
+from leadrouter.api.schemas.errors import ErrorSchema, ValidationErrorsSchema
+from leadrouter.api.schemas.leads import MAX_PAGE_SIZE
 
 API_PREFIX = "/api/v1"
+# The HTML page that reads this document to people is not part of the JSON API.
+UNDOCUMENTED_ENDPOINTS = frozenset({"api.docs"})
 _JSON = "application/json"
+_CSV = "text/csv"
+_MAX_ID = 2**31 - 1  # the id columns' range, as MAX_ID in api/leads.py
 
 DESCRIPTION = f"""\
-JSON API of the helpline: partner sites send leads, managers read leads and manage advisors.
+JSON API of the helpline: partner sites send leads, managers read leads, manage advisors and
+read the routing report.
 
 **Authentication.** Every endpoint takes an API key as `Authorization: Bearer <key>`
 (`flask --app leadrouter create-api-key --role partner|manager`). Partner keys may only
-send leads; manager keys read leads and manage advisors. No key or an unknown key is 401,
-the wrong kind of key is 403.
+send leads; manager keys read leads, manage advisors and read reports. No key or an unknown
+key is 401, the wrong kind of key is 403.
 
 **Errors** are JSON, never HTML: `{{"error": "..."}}`, except 422, which names each bad field:
 `{{"errors": {{"phone": ["Not a valid phone number: ..."]}}}}` (nested objects nest, list
 items are keyed by position).
 
 **Limits.** Bodies over the configured maximum (256 KB by default) are refused with 413.
-`POST /leads` is rate limited per API key (120 per minute by default); over the limit is 429
+`POST /leads` is rate limited per API key (120 per minute by default): its answers carry
+`X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; over the limit is 429
 with `Retry-After`.
 
 **Idempotency.** Send `Idempotency-Key` (1-255 printable ASCII characters, e.g. a UUID) on
@@ -51,275 +63,259 @@ first request made (header `Idempotent-Replayed: true`); the same key with a dif
 follow `next_cursor` for the next page.
 
 **Privacy.** Every read of a lead's personal data through this API is written to the access
-log with the API key that made it. The answer to `POST /leads` carries the lead's id and triage
-but none of its stored personal data, because a merge answers with an existing lead.
+log with the API key that made it, and so is every CSV export of the report. The answer to
+`POST /leads` carries the lead's id and triage but none of its stored personal data, because
+a merge answers with an existing lead. Reports show counts, durations and statuses only.
 """
 
 
-def _error_response(description: str, *, headers: dict | None = None) -> dict:
-    response = {
-        "description": description,
-        "content": {_JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
+# --- what a view says about itself ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OperationDoc:
+    """What `@operation` records on a view; the rest is read from the view and its rule."""
+
+    operation_id: str
+    tag: str
+    summary: str
+    description: str = ""
+    query: type[Schema] | None = None
+    body: Schema | type[Schema] | None = None
+    responses: dict[int, dict] = field(default_factory=dict)
+    errors: tuple[int, ...] = ()
+    parameters: tuple[str, ...] = ()
+    rate_limited: bool = False
+
+
+def operation(
+    operation_id: str,
+    *,
+    tag: str,
+    summary: str,
+    responses: dict[int, dict],
+    description: str = "",
+    query: type[Schema] | None = None,
+    body: Schema | type[Schema] | None = None,
+    errors: Iterable[int] = (),
+    parameters: Iterable[str] = (),
+    rate_limited: bool = False,
+) -> Callable:
+    """Document a view of the JSON API: its success responses and what only it can answer.
+
+    `errors` lists the error statuses the builder cannot see from the view (e.g. 409);
+    `parameters` names reusable header parameters (e.g. "IdempotencyKey").
+    """
+    doc = OperationDoc(
+        operation_id=operation_id,
+        tag=tag,
+        summary=summary,
+        description=" ".join(description.split()),
+        query=query,
+        body=body,
+        responses=responses,
+        errors=tuple(errors),
+        parameters=tuple(parameters),
+        rate_limited=rate_limited,
+    )
+
+    def decorate(view: Callable) -> Callable:
+        view.openapi = doc
+        return view
+
+    return decorate
+
+
+def response(
+    description: str,
+    schema: Schema | type[Schema] | dict | None = None,
+    *,
+    csv: str | None = None,
+    headers: Iterable[str] = (),
+) -> dict:
+    """A success response: JSON shaped by `schema`, and/or CSV described by `csv`."""
+    content: dict[str, Any] = {}
+    if schema is not None:
+        content[_JSON] = {"schema": schema}
+    if csv is not None:
+        content[_CSV] = {"schema": {"type": "string", "description": csv}}
+    answer: dict[str, Any] = {"description": description}
+    if content:
+        answer["content"] = content
     if headers:
-        response["headers"] = headers
-    return response
+        answer["headers"] = {name: name for name in headers}
+    return answer
 
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {"error": {"type": "string", "description": "What went wrong, in plain words."}},
-    "example": {"error": "The request body is not valid JSON."},
-}
-VALIDATION_ERRORS_SCHEMA = {
-    "type": "object",
-    "required": ["errors"],
-    "properties": {
-        "errors": {
-            "type": "object",
-            "description": "Each bad field with its messages; nested objects nest, list items "
-            "are keyed by position.",
-            "additionalProperties": {
-                "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]
-            },
-        }
-    },
-    "example": {
-        "errors": {
-            "phone": ["Not a valid phone number: give a US number like (512) 555-0100, ..."],
-            "nickname": ["Unknown field."],
-        }
-    },
-}
+# --- shared components -----------------------------------------------------------------
 
-RESPONSES = {
-    "BadRequest": _error_response("Malformed request: the body is not JSON, or a header is invalid."),
-    "Unauthorized": _error_response(
-        "No API key, or an unknown or revoked one.",
-        headers={
-            "WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="leadrouter"'}
-        },
+# status: (component name, description, schema, headers)
+ERRORS: dict[int, tuple[str, str, type[Schema], tuple[str, ...]]] = {
+    400: ("BadRequest", "Malformed request: the body is not JSON, or a header is invalid.", ErrorSchema, ()),
+    401: ("Unauthorized", "No API key, or an unknown or revoked one.", ErrorSchema, ("WWW-Authenticate",)),
+    403: ("Forbidden", "The API key's role may not use this endpoint.", ErrorSchema, ()),
+    404: ("NotFound", "No such record.", ErrorSchema, ()),
+    409: ("Conflict", "A request with the same Idempotency-Key is still in progress.", ErrorSchema, ()),
+    413: ("PayloadTooLarge", "The body is larger than the configured maximum.", ErrorSchema, ()),
+    415: ("UnsupportedMediaType", "The body is not sent as application/json.", ErrorSchema, ()),
+    422: (
+        "ValidationFailed",
+        "Some fields are missing or invalid; each is named with its messages.",
+        ValidationErrorsSchema,
+        (),
     ),
-    "Forbidden": _error_response("The API key's role may not use this endpoint."),
-    "NotFound": _error_response("No such record."),
-    "Conflict": _error_response("A request with the same Idempotency-Key is still in progress."),
-    "PayloadTooLarge": _error_response("The body is larger than the configured maximum."),
-    "UnsupportedMediaType": _error_response("The body is not sent as application/json."),
-    "ValidationFailed": {
-        "description": "Some fields are missing or invalid; each is named with its messages.",
-        "content": {_JSON: {"schema": {"$ref": "#/components/schemas/ValidationErrors"}}},
-    },
-    "TooManyRequests": _error_response(
+    429: (
+        "TooManyRequests",
         "Rate limit exceeded.",
-        headers={"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+        ErrorSchema,
+        ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"),
     ),
 }
-
-
-def _refs(*names: str) -> dict:
-    codes = {
-        "BadRequest": "400",
-        "Unauthorized": "401",
-        "Forbidden": "403",
-        "NotFound": "404",
-        "Conflict": "409",
-        "PayloadTooLarge": "413",
-        "UnsupportedMediaType": "415",
-        "ValidationFailed": "422",
-        "TooManyRequests": "429",
-    }
-    return {codes[name]: {"$ref": f"#/components/responses/{name}"} for name in names}
-
-
-def _json(schema) -> dict:
-    return {_JSON: {"schema": schema}}
-
-
-_AUTH = ("Unauthorized", "Forbidden")
-_BODY = ("BadRequest", "PayloadTooLarge", "UnsupportedMediaType", "ValidationFailed")
-_LEAD_ID = {
-    "in": "path",
-    "name": "lead_id",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+HEADERS = {
+    "WWW-Authenticate": {"description": 'Bearer realm="leadrouter"', "schema": {"type": "string"}},
+    "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}},
+    "X-RateLimit-Limit": {
+        "description": "Requests allowed in the current window.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "Requests left in the current window.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Reset": {
+        "description": "When the current window ends, in seconds since the Unix epoch.",
+        "schema": {"type": "integer"},
+    },
+    "Location": {"description": "The URL of the record.", "schema": {"type": "string"}},
+    "Idempotent-Replayed": {
+        "description": "With an Idempotency-Key: `true` when this answer replays an earlier request's.",
+        "schema": {"type": "string", "enum": ["true", "false"]},
+    },
 }
-_ADVISOR_ID = {**_LEAD_ID, "name": "advisor_id"}
-
-
-def _paths() -> dict[str, dict[str, dict]]:
-    bearer = [{"bearerAuth": []}]
-    return {
-        "/leads": {
-            "post": {
-                "operationId": "createLead",
-                "tags": ["Leads"],
-                "summary": "Send a lead (partner key)",
-                "description": "Stores the lead before anything else happens and routes it to an "
-                "advisor in the background. A lead with the same phone as one from the last "
-                "24 hours is merged into it (200). Without `consent` the lead is routed, but "
-                "nobody calls or texts it. Rate limited per API key.",
-                "security": bearer,
-                "x-api-key-roles": ["partner"],
-                "parameters": ["IdempotencyKey"],
-                "requestBody": {"required": True, "content": _json(LeadInputSchema)},
-                "responses": {
-                    "201": {"description": "A new lead.", "content": _json(LeadReceiptSchema)},
-                    "200": {
-                        "description": "Merged into this phone's lead from the last 24 hours, or "
-                        "a replay of an earlier request with the same Idempotency-Key.",
-                        "content": _json(LeadReceiptSchema),
-                    },
-                    **_refs(*_BODY, *_AUTH, "Conflict", "TooManyRequests"),
-                },
-            },
-            "get": {
-                "operationId": "listLeads",
-                "tags": ["Leads"],
-                "summary": "Find leads (manager key)",
-                "description": f"Newest first, at most {MAX_PAGE_SIZE} per page; follow "
-                "`next_cursor`. Every lead listed is written to the access log.",
-                "security": bearer,
-                "x-api-key-roles": ["manager"],
-                "parameters": [{"in": "query", "schema": LeadListQuerySchema}],
-                "responses": {
-                    "200": {"description": "One page of leads.", "content": _json(LeadListSchema)},
-                    **_refs(*_AUTH, "ValidationFailed"),
-                },
-            },
-        },
-        "/leads/{lead_id}": {
-            "get": {
-                "operationId": "getLead",
-                "tags": ["Leads"],
-                "summary": "Read one lead (manager key)",
-                "description": "The lead with its triage, owner, routing decision trace, "
-                "follow-ups and timeline. The read is written to the access log.",
-                "security": bearer,
-                "x-api-key-roles": ["manager"],
-                "parameters": [_LEAD_ID],
-                "responses": {
-                    "200": {"description": "The lead.", "content": _json(LeadSchema)},
-                    **_refs(*_AUTH, "NotFound"),
-                },
-            }
-        },
-        "/advisors": {
-            "get": {
-                "operationId": "listAdvisors",
-                "tags": ["Advisors"],
-                "summary": "List advisors (manager key)",
-                "security": bearer,
-                "x-api-key-roles": ["manager"],
-                "parameters": [{"in": "query", "schema": AdvisorListQuerySchema}],
-                "responses": {
-                    "200": {"description": "Advisors, by id.", "content": _json(AdvisorListSchema)},
-                    **_refs(*_AUTH, "ValidationFailed"),
-                },
-            },
-            "post": {
-                "operationId": "createAdvisor",
-                "tags": ["Advisors"],
-                "summary": "Add an advisor (manager key)",
-                "description": "Email addresses are unique (422 otherwise). An available "
-                "advisor starts taking waiting leads at once.",
-                "security": bearer,
-                "x-api-key-roles": ["manager"],
-                "requestBody": {"required": True, "content": _json(AdvisorSchema)},
-                "responses": {
-                    "201": {"description": "The new advisor.", "content": _json(AdvisorSchema)},
-                    **_refs(*_BODY, *_AUTH),
-                },
-            },
-        },
-        "/advisors/{advisor_id}": {
-            "get": {
-                "operationId": "getAdvisor",
-                "tags": ["Advisors"],
-                "summary": "Read one advisor (manager key)",
-                "security": bearer,
-                "x-api-key-roles": ["manager"],
-                "parameters": [_ADVISOR_ID],
-                "responses": {
-                    "200": {"description": "The advisor.", "content": _json(AdvisorSchema)},
-                    **_refs(*_AUTH, "NotFound"),
-                },
-            },
-            "patch": {
-                "operationId": "updateAdvisor",
-                "tags": ["Advisors"],
-                "summary": "Change an advisor (manager key)",
-                "description": "Send only the fields to change; every field but `id` and "
-                "`open_leads` can be changed. Becoming available, more capacity or wider "
-                "coverage lets the advisor take waiting leads at once.",
-                "security": bearer,
-                "x-api-key-roles": ["manager"],
-                "parameters": [_ADVISOR_ID],
-                "requestBody": {"required": True, "content": _json(AdvisorSchema(partial=True))},
-                "responses": {
-                    "200": {"description": "The advisor after the change.", "content": _json(AdvisorSchema)},
-                    **_refs(*_BODY, *_AUTH, "NotFound"),
-                },
-            },
-        },
-        "/openapi.json": {
-            "get": {
-                "operationId": "getOpenApi",
-                "tags": ["Documentation"],
-                "summary": "This OpenAPI document",
-                "security": [],
-                "responses": {
-                    "200": {"description": "OpenAPI 3 JSON.", "content": _json({"type": "object"})}
-                },
-            }
-        },
+PARAMETERS = {
+    "IdempotencyKey": {
+        "in": "header",
+        "name": "Idempotency-Key",
+        "required": False,
+        "description": "Makes retries safe: the same key and body answer with the same lead.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
     }
+}
+_BODY_ERRORS = (400, 413, 415, 422)
 
 
-def build_spec() -> dict:
-    """Generate the OpenAPI document from the marshmallow schemas."""
+def schema_name(schema: Schema | type[Schema]) -> str:
+    """Component name of a schema: its class name without "Schema"; a partial one is an "Update"."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema")
+    return f"{name}Update" if getattr(schema, "partial", False) is True else name
+
+
+# --- the builder ------------------------------------------------------------------------
+
+
+def api_rules(app: Flask) -> list[Rule]:
+    """Every URL rule of the JSON API that the document describes, in registration order."""
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(API_PREFIX + "/") and rule.endpoint not in UNDOCUMENTED_ENDPOINTS
+    ]
+
+
+def rule_methods(rule: Rule) -> list[str]:
+    """The HTTP methods a rule answers that the document describes (not HEAD or OPTIONS)."""
+    return sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+
+
+def build_spec(app: Flask) -> dict:
+    """Generate the OpenAPI document from the app's URL map, its views and their schemas."""
     spec = APISpec(
         title="leadrouter API",
         version="1.0.0",
         openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+        plugins=[FlaskPlugin(), MarshmallowPlugin(schema_name_resolver=schema_name)],
         info={"description": DESCRIPTION},
     )
     spec.components.security_scheme(
         "bearerAuth",
         {"type": "http", "scheme": "bearer", "description": "An API key: `Authorization: Bearer <key>`."},
     )
-    spec.components.schema("Error", ERROR_SCHEMA)
-    spec.components.schema("ValidationErrors", VALIDATION_ERRORS_SCHEMA)
-    spec.components.schema("LeadInput", schema=LeadInputSchema)
-    spec.components.schema("LeadReceipt", schema=LeadReceiptSchema)
-    spec.components.schema("Lead", schema=LeadSchema)
-    spec.components.schema("LeadList", schema=LeadListSchema)
-    spec.components.schema("Advisor", schema=AdvisorSchema)
-    spec.components.schema("AdvisorUpdate", schema=AdvisorSchema(partial=True))
-    spec.components.schema("AdvisorList", schema=AdvisorListSchema)
-    for name, response in RESPONSES.items():
-        spec.components.response(name, response)
-    spec.components.parameter(
-        "IdempotencyKey",
-        "header",
-        {
-            "name": "Idempotency-Key",
-            "required": False,
-            "description": "Makes retries safe: the same key and body answer with the same lead.",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
-        },
-    )
-    for path, operations in _paths().items():
-        spec.path(path=f"{API_PREFIX}{path}", operations=operations)
+    for name, header in HEADERS.items():
+        spec.components.header(name, header)
+    for name, parameter in PARAMETERS.items():
+        spec.components.parameter(name, parameter["in"], {k: v for k, v in parameter.items() if k != "in"})
+    for name, description, schema, headers in ERRORS.values():
+        error = response(description, schema, headers=headers)
+        spec.components.response(name, error)
+    for rule in api_rules(app):
+        view = app.view_functions[rule.endpoint]
+        operations = {method.lower(): describe_operation(view, rule) for method in rule_methods(rule)}
+        spec.path(view=view, app=app, operations=operations)
     return spec.to_dict()
+
+
+def describe_operation(view: Callable, rule: Rule) -> dict:
+    """One operation: the view's `@operation` notes plus what its rule and decorators imply."""
+    doc: OperationDoc | None = getattr(view, "openapi", None)
+    roles: tuple[str, ...] = getattr(view, "api_key_roles", ())
+    first_line = next(iter((view.__doc__ or "").strip().splitlines()), rule.endpoint)
+    result: dict[str, Any] = {
+        "operationId": doc.operation_id if doc else rule.endpoint.rpartition(".")[2],
+        "tags": [doc.tag if doc else "Undocumented"],
+        "summary": doc.summary if doc else first_line,
+    }
+    if doc and doc.description:
+        result["description"] = doc.description
+    result["security"] = [{"bearerAuth": []}] if roles else []
+    if roles:
+        result["x-api-key-roles"] = list(roles)
+    parameters: list[Any] = [_path_parameter(name, rule) for name in sorted(rule.arguments)]
+    parameters += list(doc.parameters if doc else ())
+    if doc and doc.query is not None:
+        parameters.append({"in": "query", "schema": doc.query})
+    if parameters:
+        result["parameters"] = parameters
+    if doc and doc.body is not None:
+        result["requestBody"] = {"required": True, "content": {_JSON: {"schema": doc.body}}}
+
+    errors = set(doc.errors if doc else ())
+    if roles:
+        errors |= {401, 403}
+    if rule.arguments:
+        errors.add(404)
+    if doc and doc.body is not None:
+        errors.update(_BODY_ERRORS)
+    if doc and doc.query is not None:
+        errors.add(422)
+    if doc and doc.rate_limited:
+        errors.add(429)
+    responses: dict[Any, Any] = {}
+    for status, answer in (doc.responses if doc else {}).items():
+        answer = copy.deepcopy(answer)
+        if doc.rate_limited:
+            answer.setdefault("headers", {}).update({name: name for name in RATE_LIMIT_HEADERS})
+        responses[str(status)] = answer
+    responses.update({str(status): ERRORS[status][0] for status in sorted(errors)})
+    result["responses"] = responses or {"default": {"description": "Not documented yet."}}
+    return result
+
+
+def _path_parameter(name: str, rule: Rule) -> dict:
+    converter = rule._converters.get(name)  # werkzeug keeps no public map of a rule's converters
+    if isinstance(converter, IntegerConverter):
+        schema = {"type": "integer", "minimum": 1, "maximum": _MAX_ID}
+    else:
+        schema = {"type": "string"}
+    return {"in": "path", "name": name, "required": True, "schema": schema}
 
 
 def openapi_document() -> dict:
     """The OpenAPI document, built once per app."""
     cache = current_app.extensions.setdefault("leadrouter_api", {})
     if "openapi" not in cache:
-        cache["openapi"] = build_spec()
+        cache["openapi"] = build_spec(current_app._get_current_object())
     return cache["openapi"]
 
 
@@ -475,6 +471,12 @@ def _notes(prop: dict) -> list[str]:
 # --- views --------------------------------------------------------------------------
 
 
+@operation(
+    "getOpenApi",
+    tag="Documentation",
+    summary="This OpenAPI document",
+    responses={200: response("OpenAPI 3 JSON.", {"type": "object"})},
+)
 def openapi_json():
     """GET /openapi.json."""
     return jsonify(openapi_document())

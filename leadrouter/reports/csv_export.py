@@ -39,6 +39,17 @@ BATCH = 2000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def export_detail(filters: ReportFilters, via: str) -> dict:
+    """The access-log detail of a CSV export: which report, through which door."""
+    return {
+        "export": "routing_report_csv",
+        "via": via,
+        "start": filters.start.isoformat(),
+        "end": filters.end.isoformat(),
+        **{key: value for key, value in filters.as_dict().items() if value is not None},
+    }
+
+
 def neutralise(value) -> str:
     """A cell as text that a spreadsheet shows rather than evaluates."""
     text = "" if value is None else str(value)

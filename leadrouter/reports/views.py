@@ -1,148 +1,30 @@
-"""Managers' reports: the routing report as JSON/CSV API and as a page, and the decision explorer.
+"""Managers' report pages: the routing report, its CSV download, and the decision explorer.
 
-Everything here is for managers only (API: a manager key; pages: a signed-in manager,
-advisors get 403). Every CSV export is written to the access log. Reports show counts,
-durations and statuses; never names, phone numbers, messages or notes about a lead.
+Everything here is for signed-in managers only (advisors get 403); the same report as JSON
+or CSV for a manager API key is `leadrouter/api/reports.py`. Every CSV export is written to
+the access log. Reports show counts, durations and statuses; never names, phone numbers,
+messages or notes about a lead.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from zoneinfo import ZoneInfo
-
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import ValidationError
 from sqlalchemy import select
 
-from leadrouter.api.auth import require_api_key
 from leadrouter.auth.access import log_access
 from leadrouter.auth.permissions import restrict_to_managers
-from leadrouter.extensions import csrf, db
-from leadrouter.models import LEAD_SOURCES, Advisor, Lead, RoutingDecision, utcnow
+from leadrouter.extensions import db
+from leadrouter.models import LEAD_SOURCES, Advisor, Lead, RoutingDecision
 from leadrouter.reports import charts
-from leadrouter.reports.csv_export import csv_response
-from leadrouter.reports.queries import (
-    CALL_OUTCOMES,
-    MAX_RANGE_DAYS,
-    UNKNOWN_REGION,
-    ReportFilters,
-    routing_report,
-)
+from leadrouter.reports.csv_export import csv_response, export_detail
+from leadrouter.reports.queries import CALL_OUTCOMES, MAX_RANGE_DAYS, routing_report
+from leadrouter.reports.schemas import parse_report_args, report_timezone
 from leadrouter.routing.states import US_STATES
 from leadrouter.routing.vocabulary import URGENCIES
 
-DEFAULT_DAYS = 30
-FORMATS = ("json", "csv")
-
 bp = Blueprint("reports", __name__)
-api_bp = Blueprint("reports_api", __name__, url_prefix="/api/v1")
-csrf.exempt(api_bp)
-
-
-# --- parsing ----------------------------------------------------------------------
-
-
-class ReportQuerySchema(Schema):
-    """The report's query string: inclusive dates, optional filters and the output format."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    start = fields.Date(required=True, format="%Y-%m-%d")
-    end = fields.Date(required=True, format="%Y-%m-%d")
-    region = fields.String(validate=validate.OneOf((*sorted(US_STATES), UNKNOWN_REGION)))
-    source = fields.String(validate=validate.OneOf(LEAD_SOURCES))
-    urgency = fields.String(validate=validate.OneOf(URGENCIES))
-    advisor = fields.Integer(strict=False, validate=validate.Range(min=1))
-    format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
-
-    @pre_load
-    def _drop_blanks(self, data, **_kwargs):
-        """An empty form field means 'no filter'; state codes are accepted in any case."""
-        cleaned = {key: value.strip() for key, value in data.items() if value and value.strip()}
-        if "region" in cleaned and cleaned["region"].lower() != UNKNOWN_REGION:
-            cleaned["region"] = cleaned["region"].upper()
-        return cleaned
-
-    @validates_schema
-    def _range(self, data, **_kwargs):
-        start, end = data.get("start"), data.get("end")
-        if start and end and start > end:
-            raise ValidationError("must be on or after start", "end")
-        if start and end and (end - start).days + 1 > MAX_RANGE_DAYS:
-            raise ValidationError(f"the range may cover at most {MAX_RANGE_DAYS} days", "end")
-        advisor_id = data.get("advisor")
-        if advisor_id is not None and db.session.get(Advisor, advisor_id) is None:
-            raise ValidationError("no advisor has this id", "advisor")
-
-
-def parse_report_args(args: dict, *, default_range: bool = False) -> tuple[ReportFilters, str]:
-    """Validate query arguments into filters and a format; raise ValidationError naming each field."""
-    values = {key: value for key, value in args.items() if isinstance(value, str)}
-    if default_range:
-        today = _today()
-        if not values.get("end", "").strip():
-            values["end"] = today.isoformat()
-        if not values.get("start", "").strip():
-            end = _date_or(values["end"], today)
-            values["start"] = (end - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-    data = ReportQuerySchema().load(values)
-    filters = ReportFilters(
-        start=data["start"],
-        end=data["end"],
-        region=data.get("region"),
-        source=data.get("source"),
-        urgency=data.get("urgency"),
-        advisor_id=data.get("advisor"),
-    )
-    return filters, data["format"]
-
-
-def _timezone() -> str:
-    return current_app.config.get("REPORT_TIMEZONE") or "UTC"
-
-
-def _today() -> date:
-    return utcnow().astimezone(ZoneInfo(_timezone())).date()
-
-
-def _date_or(text: str, fallback: date) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        return fallback
-
-
-def _export_detail(filters: ReportFilters, via: str) -> dict:
-    return {
-        "export": "routing_report_csv",
-        "via": via,
-        "start": filters.start.isoformat(),
-        "end": filters.end.isoformat(),
-        **{key: value for key, value in filters.as_dict().items() if value is not None},
-    }
-
-
-# --- the JSON / CSV API -----------------------------------------------------------
-
-
-@api_bp.get("/reports/routing")
-@require_api_key("manager")
-def routing_report_api():
-    """GET /api/v1/reports/routing: the routing report as JSON, or its leads as CSV."""
-    try:
-        filters, output = parse_report_args(request.args.to_dict())
-    except ValidationError as error:
-        db.session.rollback()
-        return jsonify(errors=error.messages), 422
-    if output == "csv":
-        log_access("export_report", api_key_id=g.api_key.id, detail=_export_detail(filters, "api"))
-        db.session.commit()
-        return csv_response(filters, _timezone())
-    report = routing_report(filters, _timezone())
-    db.session.commit()  # the API key's last use
-    return jsonify(report)
 
 
 # --- pages ------------------------------------------------------------------------
@@ -170,7 +52,7 @@ def page():
             ),
             422,
         )
-    report = routing_report(filters, _timezone())
+    report = routing_report(filters, report_timezone())
     form = {"start": filters.start.isoformat(), "end": filters.end.isoformat(), **filters.as_dict()}
     export_args = {key: value for key, value in form.items() if value is not None}
     return render_template(
@@ -192,9 +74,9 @@ def export_csv():
     except ValidationError as error:
         db.session.rollback()
         return jsonify(errors=error.messages), 422
-    log_access("export_report", user_id=current_user.id, detail=_export_detail(filters, "page"))
+    log_access("export_report", user_id=current_user.id, detail=export_detail(filters, "page"))
     db.session.commit()
-    return csv_response(filters, _timezone())
+    return csv_response(filters, report_timezone())
 
 
 @bp.get("/reports/leads")
@@ -226,7 +108,7 @@ def lead_routing(lead_id: int):
         lead_id=lead.id,
         decisions=[explain_decision(decision, names) for decision in decisions],
         owner=names.get(lead.owner_id),
-        timezone=_timezone(),
+        timezone=report_timezone(),
     )
 
 
@@ -327,9 +209,8 @@ def _charts(report: dict) -> dict:
 
 
 def register(app) -> None:
-    """Attach the report pages and the report API to the app."""
+    """Attach the report pages to the app."""
     app.register_blueprint(bp)
-    app.register_blueprint(api_bp)
     app.jinja_env.filters.setdefault("duration", duration_text)
 
 

@@ -6,6 +6,10 @@ import csv
 import io
 
 import pytest
+from jsonschema.exceptions import ValidationError
+from openapi_schema_validator import OAS30Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
 from sqlalchemy import select
 
 from leadrouter.models import AccessLog
@@ -96,3 +100,19 @@ def test_the_report_as_csv_is_streamed_and_access_logged(client, session, manage
 def test_the_json_report_is_not_an_export(client, session, manager_key, week):
     client.get(URL, query_string=WEEK, headers=bearer(manager_key[0]))
     assert session.scalars(select(AccessLog).where(AccessLog.action == "export_report")).all() == []
+
+
+def test_the_json_report_is_what_the_openapi_document_says(client, manager_key, week):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    documented = spec["paths"][URL]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    registry = Registry().with_resource("urn:spec", Resource.from_contents(spec, DRAFT4))
+    validator = OAS30Validator({"$ref": "urn:spec" + documented["$ref"]}, registry=registry)
+    for query in (WEEK, {**WEEK, "region": "tx", "advisor": str(week.ana.id)}):
+        report = client.get(URL, query_string=query, headers=bearer(manager_key[0])).get_json()
+        assert report["leads"] and report["advisors"]
+        validator.validate(report)
+    # The check has teeth: a field the schema does not know, or a count that is not a number, fails.
+    with pytest.raises(ValidationError):
+        validator.validate({**report, "surprise": 1})
+    with pytest.raises(ValidationError):
+        validator.validate({**report, "by_source": {"api": "three"}})

@@ -1,0 +1,102 @@
+"""Marshmallow schemas of the JSON API: what partners and managers send and get back.
+
+The same classes validate requests, shape responses and generate the OpenAPI document, so
+the documentation cannot drift from the behaviour. One module per role: `fields` (field
+types), `requests` (reading a body), `errors`, `leads`, `advisors`, `reports`.
+"""
+
+from leadrouter.api.schemas.advisors import (
+    READ_ONLY_ADVISOR_FIELDS,
+    AdvisorListQuerySchema,
+    AdvisorListSchema,
+    AdvisorSchema,
+)
+from leadrouter.api.schemas.errors import ErrorSchema, ValidationErrorsSchema, error_messages
+from leadrouter.api.schemas.fields import (
+    ISO_639_1,
+    STATE_CODES,
+    WEEKDAYS,
+    Choice,
+    DateOrDateTime,
+    Email,
+    IPAddress,
+    LanguageCode,
+    Phone,
+    ShiftHours,
+    Text,
+    TimeZoneName,
+    WebAddress,
+    ZipCode,
+    day_bounds,
+)
+from leadrouter.api.schemas.leads import (
+    DEFAULT_PAGE_SIZE,
+    EMERGENCY_GUIDANCE,
+    FOR_WHOM,
+    INTAKE_LANGUAGES,
+    MAX_PAGE_SIZE,
+    AdvisorRefSchema,
+    ConsentInputSchema,
+    ConsentSchema,
+    ContactPreferencesSchema,
+    EventSchema,
+    FollowUpSchema,
+    LeadInputSchema,
+    LeadListQuerySchema,
+    LeadListSchema,
+    LeadReceiptSchema,
+    LeadSchema,
+    LeadStatusSchema,
+    LeadSummarySchema,
+    UtmSchema,
+)
+from leadrouter.api.schemas.reports import ReportQuerySchema, RoutingReportSchema
+from leadrouter.api.schemas.requests import body_fingerprint, load_json
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "EMERGENCY_GUIDANCE",
+    "FOR_WHOM",
+    "INTAKE_LANGUAGES",
+    "ISO_639_1",
+    "MAX_PAGE_SIZE",
+    "READ_ONLY_ADVISOR_FIELDS",
+    "STATE_CODES",
+    "WEEKDAYS",
+    "AdvisorListQuerySchema",
+    "AdvisorListSchema",
+    "AdvisorRefSchema",
+    "AdvisorSchema",
+    "Choice",
+    "ConsentInputSchema",
+    "ConsentSchema",
+    "ContactPreferencesSchema",
+    "DateOrDateTime",
+    "Email",
+    "ErrorSchema",
+    "EventSchema",
+    "FollowUpSchema",
+    "IPAddress",
+    "LanguageCode",
+    "LeadInputSchema",
+    "LeadListQuerySchema",
+    "LeadListSchema",
+    "LeadReceiptSchema",
+    "LeadSchema",
+    "LeadStatusSchema",
+    "LeadSummarySchema",
+    "Phone",
+    "ReportQuerySchema",
+    "RoutingReportSchema",
+    "ShiftHours",
+    "Text",
+    "TimeZoneName",
+    "UtmSchema",
+    "ValidationErrorsSchema",
+    "WebAddress",
+    "ZipCode",
+    "body_fingerprint",
+    "day_bounds",
+    "error_messages",
+    "load_json",
+]
