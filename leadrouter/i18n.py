@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
-from flask import Flask, has_app_context, has_request_context, request
+from flask import Flask, g, has_app_context, has_request_context, request
 from flask_babel import Babel, force_locale, get_translations
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -65,6 +65,13 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", SOURCE_LANGUAGE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     Babel(app, locale_selector=request_language)
+    app.before_request(_choose_locale_afresh)
+
+
+def _choose_locale_afresh() -> None:
+    # Flask-Babel caches the locale on `g`; a request that reuses an app context (the test
+    # client inside one, a request in a CLI command) must choose its own.
+    g.pop("_flask_babel", None)
 
 
 def translations_for(lang: str) -> NullTranslations:
