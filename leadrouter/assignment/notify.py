@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from leadrouter.extensions import db
+from leadrouter.i18n import SOURCE_LANGUAGE, translations_for
 from leadrouter.models import Assignment, Lead, Notification, utcnow
 from leadrouter.telephony.client import twilio_client
 
@@ -43,10 +44,15 @@ def send_assignment_sms(notification: Notification, helpline_number: str, dashbo
     """Send the text (no personal data in it) and return Twilio's message sid."""
     assignment = db.session.get(Assignment, notification.assignment_id)
     lead = db.session.get(Lead, assignment.lead_id)
-    body = (
-        f"leadrouter: new {lead.urgency} lead #{lead.id} ({lead.region or 'region unknown'}). "
-        f"Open {dashboard_url}/leads/{lead.id}"
-    )
+    # Staff pages and texts are in the helpline's working language, English.
+    translations = translations_for(SOURCE_LANGUAGE)
+    region = lead.region or translations.gettext("region unknown")
+    body = translations.gettext("leadrouter: new %(urgency)s lead #%(id)s (%(region)s). Open %(url)s") % {
+        "urgency": lead.urgency,
+        "id": lead.id,
+        "region": region,
+        "url": f"{dashboard_url}/leads/{lead.id}",
+    }
     message = twilio_client().messages.create(to=assignment.advisor.phone, from_=helpline_number, body=body)
     return message.sid
 

@@ -5,25 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext, lazy_gettext
+
 from leadrouter.routing.region import US_STATES
 from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS, count_criteria, suggested_level_of_care
 
 SOURCE_LABELS = {
-    "web_form": "Web form",
-    "call": "Call",
-    "voicemail": "Voicemail",
-    "sms": "Text",
-    "api": "Partner",
+    "web_form": lazy_gettext("Web form"),
+    "call": lazy_gettext("Call"),
+    "voicemail": lazy_gettext("Voicemail"),
+    "sms": lazy_gettext("Text"),
+    "api": lazy_gettext("Partner"),
 }
 SUBSTANCE_LABELS = {
-    "heroin": "Heroin",
-    "fentanyl": "Fentanyl",
-    "prescription_opioids": "Prescription opioids",
-    "alcohol": "Alcohol",
-    "methamphetamine": "Methamphetamine",
-    "cocaine": "Cocaine",
-    "benzodiazepines": "Benzodiazepines",
-    "other": "Other",
+    "heroin": lazy_gettext("Heroin"),
+    "fentanyl": lazy_gettext("Fentanyl"),
+    "prescription_opioids": lazy_gettext("Prescription opioids"),
+    "alcohol": lazy_gettext("Alcohol"),
+    "methamphetamine": lazy_gettext("Methamphetamine"),
+    "cocaine": lazy_gettext("Cocaine"),
+    "benzodiazepines": lazy_gettext("Benzodiazepines"),
+    "other": lazy_gettext("Other"),
 }
 
 
@@ -50,22 +52,25 @@ def duration_words(seconds: float) -> str:
 def countdown(due: datetime | None, now: datetime) -> dict:
     """'due in 12 min' / 'overdue by 5 min', with a CSS state."""
     if due is None or due.year >= 9999:
-        return {"text": "nothing due", "state": "none", "iso": ""}
+        return {"text": gettext("nothing due"), "state": "none", "iso": ""}
     delta = (due - now).total_seconds()
     if delta < 0:
-        return {"text": f"overdue by {duration_words(delta)}", "state": "overdue", "iso": due.isoformat()}
+        text = gettext("overdue by %(duration)s", duration=duration_words(delta))
+        return {"text": text, "state": "overdue", "iso": due.isoformat()}
     state = "soon" if delta < 15 * 60 else "later"
-    return {"text": f"due in {duration_words(delta)}", "state": state, "iso": due.isoformat()}
+    text = gettext("due in %(duration)s", duration=duration_words(delta))
+    return {"text": text, "state": state, "iso": due.isoformat()}
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "—"
-    return f"{duration_words((now - moment).total_seconds())} ago"
+    return gettext("%(duration)s ago", duration=duration_words((now - moment).total_seconds()))
 
 
 def state_name(code: str | None) -> str:
-    return US_STATES.get(code or "", "Unknown region") if code else "Unknown region"
+    unknown = gettext("Unknown region")
+    return US_STATES.get(code or "", unknown) if code else unknown
 
 
 def lead_view(lead, detail, now: datetime) -> dict:
@@ -73,7 +78,9 @@ def lead_view(lead, detail, now: datetime) -> dict:
     count = count_criteria(lead.dsm_criteria or ())
     return {
         "local_now": local_time(now, lead.timezone, "%-I:%M %p %Z"),
-        "criteria": [(key, DSM_LABELS[key], key in (lead.dsm_criteria or ())) for key in DSM_CRITERIA],
+        "criteria": [
+            (key, gettext(DSM_LABELS[key]), key in (lead.dsm_criteria or ())) for key in DSM_CRITERIA
+        ],
         "criteria_count": count,
         "level_of_care": suggested_level_of_care(lead.severity),
         "substances": [SUBSTANCE_LABELS.get(s, s) for s in lead.substances or ()],
@@ -89,6 +96,6 @@ def lead_view(lead, detail, now: datetime) -> dict:
 FILTERS = {
     "local_time": local_time,
     "state_name": state_name,
-    "source_label": lambda source: SOURCE_LABELS.get(source, source),
+    "source_label": lambda source: str(SOURCE_LABELS.get(source, source)),
     "label": lambda key: (key or "").replace("_", " "),
 }

@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from twilio.base.exceptions import TwilioRestException
 
@@ -92,16 +93,18 @@ def set_availability():
     advisor = db.session.get(Advisor, current_advisor_id() or -1)
     status = request.form.get("status")
     if advisor is None:
-        return render_template("staff/message.html", message="Only advisors have an availability."), 403
+        return render_template(
+            "staff/message.html", message=gettext("Only advisors have an availability.")
+        ), 403
     if status not in ADVISOR_STATUSES:
-        flash(f"status: must be one of {', '.join(ADVISOR_STATUSES)}", "error")
+        flash(gettext("status: must be one of %(choices)s", choices=", ".join(ADVISOR_STATUSES)), "error")
         return redirect(url_for("dashboard.queue"), 303)
     if advisor.status != status:
         advisor.status, advisor.status_changed_at = status, utcnow()
         if status == "available":
             enqueue("routing.drain_queue")
     db.session.commit()
-    flash(f"You are now {status}.")
+    flash(gettext("You are now %(status)s.", status=status))
     return redirect(url_for("dashboard.queue"), 303)
 
 
@@ -158,7 +161,7 @@ def log_attempt(lead_id: int):
         )
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
-    return _done(lead, "Contact attempt logged.")
+    return _done(lead, gettext("Contact attempt logged."))
 
 
 @bp.post("/leads/<int:lead_id>/notes")
@@ -168,7 +171,7 @@ def add_note(lead_id: int):
         pipeline.add_note(lead, request.form.get("text", ""), _actor())
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
-    return _done(lead, "Note added.")
+    return _done(lead, gettext("Note added."))
 
 
 @bp.post("/leads/<int:lead_id>/status")
@@ -180,7 +183,7 @@ def change_status(lead_id: int):
         )
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
-    return _done(lead, f"Status is now {lead.status}.")
+    return _done(lead, gettext("Status is now %(status)s.", status=lead.status))
 
 
 @bp.post("/leads/<int:lead_id>/follow-ups")
@@ -191,7 +194,7 @@ def schedule_follow_up(lead_id: int):
         pipeline.schedule_follow_up(lead, due_at, _actor(), request.form.get("note") or None)
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
-    return _done(lead, "Follow-up scheduled.")
+    return _done(lead, gettext("Follow-up scheduled."))
 
 
 @bp.post("/leads/<int:lead_id>/follow-ups/<int:follow_up_id>")
@@ -203,10 +206,10 @@ def update_follow_up(lead_id: int, follow_up_id: int):
     try:
         if request.form.get("action") == "complete":
             pipeline.complete_follow_up(follow_up, _actor())
-            message = "Follow-up done."
+            message = gettext("Follow-up done.")
         else:
             pipeline.reschedule_follow_up(follow_up, _parse_local(request.form.get("due_at"), lead), _actor())
-            message = "Follow-up rescheduled."
+            message = gettext("Follow-up rescheduled.")
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
     return _done(lead, message)
@@ -221,7 +224,7 @@ def do_not_contact(lead_id: int):
         error = pipeline.PipelineError("do_not_contact", "only a manager can allow contact again")
         return _invalid(lead, error)
     pipeline.set_do_not_contact(lead, value, _actor(), request.form.get("why") or "marked by advisor")
-    return _done(lead, "Marked do-not-contact." if value else "Contact allowed again.")
+    return _done(lead, gettext("Marked do-not-contact.") if value else gettext("Contact allowed again."))
 
 
 @bp.post("/leads/<int:lead_id>/call")
@@ -245,7 +248,7 @@ def click_to_call(lead_id: int):
         db.session.rollback()
         log.warning("click-to-call failed for lead %s: Twilio %s", lead.id, error.code)
         return _render_lead(lead, {"call": "Twilio could not place the call; try again."}, 502)
-    return _done(lead, "Calling your phone now; answer it to be connected to the lead.")
+    return _done(lead, gettext("Calling your phone now; answer it to be connected to the lead."))
 
 
 @bp.post("/leads/<int:lead_id>/reassign")
@@ -262,7 +265,7 @@ def reassign(lead_id: int):
         reassign_lead(lead, advisor, _actor(), why)
     except AssignmentRefused as refused:
         return _invalid(lead, pipeline.PipelineError(refused.field, refused.message))
-    return _done(lead, f"Reassigned to {advisor.name}.")
+    return _done(lead, gettext("Reassigned to %(name)s.", name=advisor.name))
 
 
 def _parse_local(value: str | None, lead: Lead) -> datetime:
