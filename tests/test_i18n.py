@@ -24,7 +24,7 @@ from tests.telephony.test_voice_webhooks import CALLER, HELPLINE, VOICE_URL, new
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "leadrouter" / "translations"
 # The keywords the README's `pybabel extract` command passes on top of pybabel's defaults.
-KEYWORDS = ("lazy_gettext",)
+KEYWORDS = {"lazy_gettext": None, "lazy_pgettext": ((1, "c"), 2)}
 TRANSLATED = [lang for lang in i18n.supported_languages() if lang != i18n.SOURCE_LANGUAGE]
 
 
@@ -45,7 +45,7 @@ def extracted_ids() -> set:
     """Every message the sources mark today, extracted the way babel.cfg says."""
     with (ROOT / "babel.cfg").open() as handle:
         method_map, options_map = parse_mapping_cfg(handle)
-    keywords = {**DEFAULT_KEYWORDS, **dict.fromkeys(KEYWORDS)}
+    keywords = {**DEFAULT_KEYWORDS, **KEYWORDS}
     found = set()
     for _filename, _lineno, message, _comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=keywords
@@ -106,8 +106,8 @@ def test_compiled_catalog_is_built_from_the_current_po(lang):
     mo = po_path(lang).with_suffix(".mo")
     assert mo.is_file(), "run pybabel compile -d leadrouter/translations"
     with mo.open("rb") as handle:
-        compiled = {m.id: m.string for m in read_mo(handle) if m.id}
-    source = {m.id: m.string for m in read_catalog(po_path(lang), lang) if m.id and m.string}
+        compiled = {(m.context, m.id): m.string for m in read_mo(handle) if m.id}
+    source = {(m.context, m.id): m.string for m in read_catalog(po_path(lang), lang) if m.id and m.string}
     assert compiled == source
 
 

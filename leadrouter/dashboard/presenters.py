@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext, lazy_pgettext
 
 from leadrouter.routing.region import US_STATES
 from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS, count_criteria, suggested_level_of_care
 
+# "Call" the noun, not the button's verb: the context keeps their translations apart.
 SOURCE_LABELS = {
-    "web_form": lazy_gettext("Web form"),
-    "call": lazy_gettext("Call"),
-    "voicemail": lazy_gettext("Voicemail"),
-    "sms": lazy_gettext("Text"),
-    "api": lazy_gettext("Partner"),
+    "web_form": lazy_pgettext("lead source", "Web form"),
+    "call": lazy_pgettext("lead source", "Call"),
+    "voicemail": lazy_pgettext("lead source", "Voicemail"),
+    "sms": lazy_pgettext("lead source", "Text"),
+    "api": lazy_pgettext("lead source", "Partner"),
 }
 SUBSTANCE_LABELS = {
     "heroin": lazy_gettext("Heroin"),
