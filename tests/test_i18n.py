@@ -228,3 +228,17 @@ def test_a_third_language_is_one_catalog_away(tmp_path, monkeypatch):
     finally:
         i18n.supported_languages.cache_clear()
         i18n._standalone_translations.cache_clear()
+
+
+def test_staff_times_are_formatted_by_babel_in_the_pages_language(app):
+    from datetime import UTC, datetime
+
+    from leadrouter.dashboard.presenters import local_time
+
+    moment = datetime(2026, 11, 24, 20, 5, tzinfo=UTC)
+    with app.test_request_context("/"):
+        app.preprocess_request()
+        assert local_time(moment, "America/Chicago") == "Tue Nov 24, 2:05 PM CST"
+    with app.test_request_context("/?lang=es"):
+        app.preprocess_request()
+        assert local_time(moment, "America/Chicago") == "mar nov 24, 2:05 p. m. CST"

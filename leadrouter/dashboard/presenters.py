@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext, lazy_gettext, lazy_pgettext
+from babel.dates import format_datetime
+from flask_babel import get_locale, gettext, lazy_gettext, lazy_pgettext
 
 from leadrouter.routing.region import US_STATES
 from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS, count_criteria, suggested_level_of_care
@@ -30,11 +31,23 @@ SUBSTANCE_LABELS = {
 }
 
 
-def local_time(moment: datetime | None, zone: str | None, fmt: str = "%a %b %-d, %-I:%M %p %Z") -> str:
-    """A moment as wall time in a zone (the lead's), e.g. 'Tue Nov 24, 2:05 PM CST'."""
+def local_time(moment: datetime | None, zone: str | None, pattern: str = "EEE MMM d, h:mm a") -> str:
+    """A moment as wall time in a zone (the lead's), e.g. 'Tue Nov 24, 2:05 PM CST'.
+
+    ``pattern`` is a Babel (CLDR) date pattern, formatted in the page's language; the zone's
+    abbreviation follows it (CLDR has none for US zones in most languages).
+    """
     if moment is None:
         return "—"
-    return moment.astimezone(ZoneInfo(zone or "America/New_York")).strftime(fmt)
+    local = moment.astimezone(ZoneInfo(zone or "America/New_York"))
+    return f"{wall_clock(local, pattern)} {local.strftime('%Z')}"
+
+
+def wall_clock(moment: datetime, pattern: str) -> str:
+    """``moment`` as it reads on its own clock, by a Babel pattern, in the page's language."""
+    text = format_datetime(moment, pattern, tzinfo=moment.tzinfo, locale=str(get_locale() or "en"))
+    # CLDR separates "p. m." with narrow no-break spaces; pages use plain ones.
+    return text.replace("\u202f", " ").replace("\xa0", " ")
 
 
 def duration_words(seconds: float) -> str:
@@ -78,7 +91,7 @@ def lead_view(lead, detail, now: datetime) -> dict:
     """Display values for the lead page."""
     count = count_criteria(lead.dsm_criteria or ())
     return {
-        "local_now": local_time(now, lead.timezone, "%-I:%M %p %Z"),
+        "local_now": local_time(now, lead.timezone, "h:mm a"),
         "criteria": [
             (key, gettext(DSM_LABELS[key]), key in (lead.dsm_criteria or ())) for key in DSM_CRITERIA
         ],
@@ -96,6 +109,7 @@ def lead_view(lead, detail, now: datetime) -> dict:
 
 FILTERS = {
     "local_time": local_time,
+    "wall_clock": wall_clock,
     "state_name": state_name,
     "source_label": lambda source: str(SOURCE_LABELS.get(source, source)),
     "label": lambda key: (key or "").replace("_", " "),
