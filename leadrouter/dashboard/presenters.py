@@ -60,7 +60,7 @@ def duration_words(seconds: float) -> str:
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{hours // 24} days"
+    return gettext("%(days)s days", days=hours // 24)
 
 
 def countdown(due: datetime | None, now: datetime) -> dict:
