@@ -24,6 +24,7 @@ from leadrouter.dashboard.queries import (
     queue_page,
 )
 from leadrouter.extensions import db
+from leadrouter.i18n import N_
 from leadrouter.jobs import enqueue
 from leadrouter.leads import pipeline
 from leadrouter.leads.compliance import outbound_refusal, refuse_outbound
@@ -149,7 +150,7 @@ def _done(lead: Lead, message: str):
 
 def _invalid(lead: Lead, error: pipeline.PipelineError):
     db.session.rollback()
-    return _render_lead(lead, {error.field: error.message}, 422)
+    return _render_lead(lead, {error.field: gettext(error.message)}, 422)
 
 
 @bp.post("/leads/<int:lead_id>/attempts")
@@ -202,7 +203,7 @@ def update_follow_up(lead_id: int, follow_up_id: int):
     lead = lead_to_act_on(lead_id)
     follow_up = db.session.get(FollowUp, follow_up_id)
     if follow_up is None or follow_up.lead_id != lead.id:
-        return _render_lead(lead, {"follow_up": "not found"}, 404)
+        return _render_lead(lead, {"follow_up": gettext("not found")}, 404)
     try:
         if request.form.get("action") == "complete":
             pipeline.complete_follow_up(follow_up, _actor())
@@ -233,12 +234,12 @@ def click_to_call(lead_id: int):
     advisor = db.session.get(Advisor, current_advisor_id() or -1)
     refusal = outbound_refusal(lead, "call")
     if refusal is None and (advisor is None or not advisor.phone):
-        error = pipeline.PipelineError("call", "your advisor profile has no phone number to ring first")
+        error = pipeline.PipelineError("call", N_("your advisor profile has no phone number to ring first"))
         return _invalid(lead, error)
     if refusal is not None:
         refuse_outbound(lead, "call", refusal, _actor())
         db.session.commit()
-        return _render_lead(lead, {"call": refusal.message}, 409)
+        return _render_lead(lead, {"call": gettext(refusal.message)}, 409)
     try:
         place_click_to_call(lead, advisor, _actor())
     except TwilioNotConfigured as error:
@@ -247,7 +248,7 @@ def click_to_call(lead_id: int):
     except TwilioRestException as error:
         db.session.rollback()
         log.warning("click-to-call failed for lead %s: Twilio %s", lead.id, error.code)
-        return _render_lead(lead, {"call": "Twilio could not place the call; try again."}, 502)
+        return _render_lead(lead, {"call": gettext("Twilio could not place the call; try again.")}, 502)
     return _done(lead, gettext("Calling your phone now; answer it to be connected to the lead."))
 
 
