@@ -242,3 +242,14 @@ def test_staff_times_are_formatted_by_babel_in_the_pages_language(app):
     with app.test_request_context("/?lang=es"):
         app.preprocess_request()
         assert local_time(moment, "America/Chicago") == "mar nov 24, 2:05 p. m. CST"
+
+
+def test_staff_and_error_pages_come_from_the_catalog(client):
+    login = client.get("/login?lang=es").get_data(as_text=True)
+    assert spanish("Sign in") in login and spanish("Password") in login
+    assert ">Password<" not in login
+    missing = client.get("/no-such-page?lang=es", headers={"Accept": "text/html"})
+    assert missing.status_code == 404
+    page = missing.get_data(as_text=True)
+    assert spanish("Not Found") in page and "Not Found" not in page
+    assert "Not Found" in client.get("/no-such-page", headers={"Accept": "text/html"}).get_data(as_text=True)
