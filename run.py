@@ -28,13 +28,20 @@ def ensure_environment(extras: str) -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     stamp = VENV / f".installed-{extras or 'base'}"
     pyproject = ROOT / "pyproject.toml"
-    if stamp.exists() and stamp.stat().st_mtime >= pyproject.stat().st_mtime:
-        return
-    print("installing leadrouter and its dependencies ...", flush=True)
-    target = f".[{extras}]" if extras else "."
-    subprocess.run([BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([BIN / "python", "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT, check=True)
-    stamp.touch()
+    if not (stamp.exists() and stamp.stat().st_mtime >= pyproject.stat().st_mtime):
+        print("installing leadrouter and its dependencies ...", flush=True)
+        target = f".[{extras}]" if extras else "."
+        subprocess.run([BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+        subprocess.run(
+            [BIN / "python", "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT, check=True
+        )
+        stamp.touch()
+    compile_translations()
+
+
+def compile_translations() -> None:
+    """Build the .mo files the app reads from the .po catalogs (git keeps only the .po)."""
+    subprocess.run([BIN / "pybabel", "-q", "compile", "-d", "leadrouter/translations"], cwd=ROOT, check=True)
 
 
 def wait_through_ctrl_c(process: subprocess.Popen) -> int:

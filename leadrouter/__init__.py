@@ -30,6 +30,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_port=hops, x_host=0)
 
     _init_extensions(app)
+    from leadrouter import i18n
+
+    i18n.init_app(app)
     _register_blueprints(app)
     _configure_logging(app)
     from leadrouter.metrics import init_metrics

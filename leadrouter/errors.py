@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template_string, request
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from leadrouter.database import rollback_quietly
 from leadrouter.helpline import helpline_details
+from leadrouter.i18n import N_
 from leadrouter.telephony.responses import call_back_later_response
 
 log = logging.getLogger(__name__)
@@ -23,19 +25,56 @@ _CALLER_FACING_VOICE_ENDPOINTS = frozenset(
     {"twilio.voice", "twilio.voice_menu", "twilio.voice_emergency", "twilio.voice_dial_result"}
 )
 
-_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
-<title>{{ code }} {{ name }}</title><main><h1>{{ name }}</h1><p>{{ description }}</p></main></html>"""
-
-_UNAVAILABLE_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>We could not take your request right now</title>
-<main>
-<h1>We could not take your request right now</h1>
-<p>Our system is briefly unavailable, so what you sent was not saved. Please try again in a
-minute, or call us now at <a href="{{ helpline.tel }}">{{ helpline.display }}</a>: a person
-answers day and night.</p>
-<p><strong>In an emergency, call 911.</strong> If you are thinking about suicide, call or text 988.</p>
-</main></html>"""
+# Werkzeug's names and default descriptions of the errors people meet, as catalog
+# messages (English exactly as Werkzeug says it); a custom description is shown as given.
+_HTTP_TEXT = {
+    400: (
+        N_("Bad Request"),
+        N_("The browser (or proxy) sent a request that this server could not understand."),
+    ),
+    401: (
+        N_("Unauthorized"),
+        N_(
+            "The server could not verify that you are authorized to access the URL requested. You "
+            "either supplied the wrong credentials (e.g. a bad password), or your browser doesn't "
+            "understand how to supply the credentials required."
+        ),
+    ),
+    403: (
+        N_("Forbidden"),
+        N_(
+            "You don't have the permission to access the requested resource. It is either "
+            "read-protected or not readable by the server."
+        ),
+    ),
+    404: (
+        N_("Not Found"),
+        N_(
+            "The requested URL was not found on the server. If you entered the URL manually please "
+            "check your spelling and try again."
+        ),
+    ),
+    405: (N_("Method Not Allowed"), N_("The method is not allowed for the requested URL.")),
+    413: (N_("Request Entity Too Large"), N_("The data value transmitted exceeds the capacity limit.")),
+    429: (
+        N_("Too Many Requests"),
+        N_("This user has exceeded an allotted request count. Try again later."),
+    ),
+    500: (
+        N_("Internal Server Error"),
+        N_(
+            "The server encountered an internal error and was unable to complete your request. "
+            "Either the server is overloaded or there is an error in the application."
+        ),
+    ),
+    503: (
+        N_("Service Unavailable"),
+        N_(
+            "The server is temporarily unable to service your request due to maintenance downtime "
+            "or capacity problems. Please try again later."
+        ),
+    ),
+}
 
 
 def wants_json() -> bool:
@@ -56,7 +95,8 @@ def register_error_handlers(app: Flask) -> None:
         }
         if wants_json():
             return jsonify(error=error.description or error.name), error.code, headers
-        page = render_template_string(_PAGE, code=error.code, name=error.name, description=error.description)
+        name, description = _page_text(error)
+        page = render_template("errors/http.html", code=error.code, name=name, description=description)
         return page, error.code, headers
 
     @app.errorhandler(OperationalError)
@@ -74,7 +114,7 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             message = "The service is temporarily unavailable; nothing was stored. Try again shortly."
             return jsonify(error=message), 503, headers
-        page = render_template_string(_UNAVAILABLE_PAGE, helpline=helpline_details())
+        page = render_template("errors/unavailable.html", helpline=helpline_details())
         return page, 503, {**headers, "Cache-Control": "no-store"}
 
     @app.errorhandler(Exception)
@@ -83,3 +123,13 @@ def register_error_handlers(app: Flask) -> None:
         log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.url_rule)
         log.debug("unhandled error", exc_info=error)
         return handle_http_error(InternalServerError())
+
+
+def _page_text(error: HTTPException) -> tuple[str, str | None]:
+    """The error's name and description in the page's language (Werkzeug's own are English)."""
+    name, description = error.name, error.description
+    known = _HTTP_TEXT.get(error.code)
+    if known is not None:
+        name = gettext(known[0]) if name == known[0] else name
+        description = gettext(known[1]) if description == known[1] else description
+    return name, description

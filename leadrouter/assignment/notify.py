@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from leadrouter.database import is_postgres
 from leadrouter.extensions import db
+from leadrouter.i18n import SOURCE_LANGUAGE, translations_for
 from leadrouter.models import Assignment, Lead, Notification, utcnow
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,15 @@ def assignment_text(notification: Notification, dashboard_url: str) -> tuple[str
     """The advisor's number and the text to send them (no personal data in it)."""
     assignment = db.session.get(Assignment, notification.assignment_id)
     lead = db.session.get(Lead, assignment.lead_id)
-    body = (
-        f"leadrouter: new {lead.urgency} lead #{lead.id} ({lead.region or 'region unknown'}). "
-        f"Open {dashboard_url}/leads/{lead.id}"
-    )
+    # Staff pages and texts are in the helpline's working language, English.
+    translations = translations_for(SOURCE_LANGUAGE)
+    region = lead.region or translations.gettext("region unknown")
+    body = translations.gettext("leadrouter: new %(urgency)s lead #%(id)s (%(region)s). Open %(url)s") % {
+        "urgency": lead.urgency,
+        "id": lead.id,
+        "region": region,
+        "url": f"{dashboard_url}/leads/{lead.id}",
+    }
     return assignment.advisor.phone, body
 
 

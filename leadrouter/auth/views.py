@@ -6,6 +6,7 @@ import logging
 
 import pyotp
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -21,9 +22,9 @@ log = logging.getLogger(__name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    code = StringField("Authenticator code", validators=[Optional(), Length(min=6, max=8)])
+    email = EmailField(lazy_gettext("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=200)])
+    code = StringField(lazy_gettext("Authenticator code"), validators=[Optional(), Length(min=6, max=8)])
 
 
 def _login_limit() -> str:
@@ -49,7 +50,7 @@ def login():
         if user is not None and user.totp_secret and not verify_totp(user, form.code.data):
             needs_code = True
             if form.code.data:
-                form.code.errors.append("That code is not right; try the current one.")
+                form.code.errors.append(gettext("That code is not right; try the current one."))
         elif user is not None:
             session.clear()  # a fresh session: nothing from before sign-in survives it
             login_user(user)
@@ -60,7 +61,7 @@ def login():
                 return redirect(url_for("auth.two_factor"))
             return redirect(_safe_next(request.args.get("next")) or _home_for(user))
         else:
-            form.password.errors.append("Email or password is not right.")
+            form.password.errors.append(gettext("Email or password is not right."))
         status = 200 if needs_code and not form.code.data else 401
         return render_template("auth/login.html", form=form, needs_code=needs_code), status
     status = 400 if request.method == "POST" else 200
@@ -75,7 +76,7 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("You are signed out.")
+    flash(gettext("You are signed out."))
     return redirect(url_for("auth.login"))
 
 
@@ -114,9 +115,9 @@ def two_factor():
             db.session.commit()
             session.pop(_PENDING_SECRET, None)
             session.pop(_ENROL, None)
-            flash("Two-step sign-in is on. You will be asked for a code each time you sign in.")
+            flash(gettext("Two-step sign-in is on. You will be asked for a code each time you sign in."))
             return redirect(_home_for(current_user))
-        form.code.errors.append("That code is not right; try the current one.")
+        form.code.errors.append(gettext("That code is not right; try the current one."))
         status = 422
     uri = pyotp.TOTP(secret).provisioning_uri(name=current_user.email, issuer_name="leadrouter")
     return render_template(

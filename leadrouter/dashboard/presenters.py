@@ -5,34 +5,50 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+from flask_babel import get_locale, gettext, lazy_gettext, lazy_pgettext
+
 from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS, count_criteria, suggested_level_of_care
 from leadrouter.routing.states import US_STATES
 from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 
+# "Call" the noun, not the button's verb: the context keeps their translations apart.
 SOURCE_LABELS = {
-    "web_form": "Web form",
-    "call": "Call",
-    "voicemail": "Voicemail",
-    "sms": "Text",
-    "api": "Partner",
+    "web_form": lazy_pgettext("lead source", "Web form"),
+    "call": lazy_pgettext("lead source", "Call"),
+    "voicemail": lazy_pgettext("lead source", "Voicemail"),
+    "sms": lazy_pgettext("lead source", "Text"),
+    "api": lazy_pgettext("lead source", "Partner"),
 }
 SUBSTANCE_LABELS = {
-    "heroin": "Heroin",
-    "fentanyl": "Fentanyl",
-    "prescription_opioids": "Prescription opioids",
-    "alcohol": "Alcohol",
-    "methamphetamine": "Methamphetamine",
-    "cocaine": "Cocaine",
-    "benzodiazepines": "Benzodiazepines",
-    "other": "Other",
+    "heroin": lazy_gettext("Heroin"),
+    "fentanyl": lazy_gettext("Fentanyl"),
+    "prescription_opioids": lazy_gettext("Prescription opioids"),
+    "alcohol": lazy_gettext("Alcohol"),
+    "methamphetamine": lazy_gettext("Methamphetamine"),
+    "cocaine": lazy_gettext("Cocaine"),
+    "benzodiazepines": lazy_gettext("Benzodiazepines"),
+    "other": lazy_gettext("Other"),
 }
 
 
-def local_time(moment: datetime | None, zone: str | None, fmt: str = "%a %b %-d, %-I:%M %p %Z") -> str:
-    """A moment as wall time in a zone (the lead's), e.g. 'Tue Nov 24, 2:05 PM CST'."""
+def local_time(moment: datetime | None, zone: str | None, pattern: str = "EEE MMM d, h:mm a") -> str:
+    """A moment as wall time in a zone (the lead's), e.g. 'Tue Nov 24, 2:05 PM CST'.
+
+    ``pattern`` is a Babel (CLDR) date pattern, formatted in the page's language; the zone's
+    abbreviation follows it (CLDR has none for US zones in most languages).
+    """
     if moment is None:
         return "—"
-    return moment.astimezone(ZoneInfo(zone or DEFAULT_TIMEZONE)).strftime(fmt)
+    local = moment.astimezone(ZoneInfo(zone or DEFAULT_TIMEZONE))
+    return f"{wall_clock(local, pattern)} {local.strftime('%Z')}"
+
+
+def wall_clock(moment: datetime, pattern: str) -> str:
+    """``moment`` as it reads on its own clock, by a Babel pattern, in the page's language."""
+    text = format_datetime(moment, pattern, tzinfo=moment.tzinfo, locale=str(get_locale() or "en"))
+    # CLDR separates "p. m." with narrow no-break spaces; pages use plain ones.
+    return text.replace("\u202f", " ").replace("\xa0", " ")
 
 
 def duration_words(seconds: float) -> str:
@@ -45,36 +61,41 @@ def duration_words(seconds: float) -> str:
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{hours // 24} days"
+    return gettext("%(days)s days", days=hours // 24)
 
 
 def countdown(due: datetime | None, now: datetime) -> dict:
     """'due in 12 min' / 'overdue by 5 min', with a CSS state."""
     if due is None or due.year >= 9999:
-        return {"text": "nothing due", "state": "none", "iso": ""}
+        return {"text": gettext("nothing due"), "state": "none", "iso": ""}
     delta = (due - now).total_seconds()
     if delta < 0:
-        return {"text": f"overdue by {duration_words(delta)}", "state": "overdue", "iso": due.isoformat()}
+        text = gettext("overdue by %(duration)s", duration=duration_words(delta))
+        return {"text": text, "state": "overdue", "iso": due.isoformat()}
     state = "soon" if delta < 15 * 60 else "later"
-    return {"text": f"due in {duration_words(delta)}", "state": state, "iso": due.isoformat()}
+    text = gettext("due in %(duration)s", duration=duration_words(delta))
+    return {"text": text, "state": state, "iso": due.isoformat()}
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "—"
-    return f"{duration_words((now - moment).total_seconds())} ago"
+    return gettext("%(duration)s ago", duration=duration_words((now - moment).total_seconds()))
 
 
 def state_name(code: str | None) -> str:
-    return US_STATES.get(code or "", "Unknown region") if code else "Unknown region"
+    unknown = gettext("Unknown region")
+    return US_STATES.get(code or "", unknown) if code else unknown
 
 
 def lead_view(lead, detail, now: datetime) -> dict:
     """Display values for the lead page."""
     count = count_criteria(lead.dsm_criteria or ())
     return {
-        "local_now": local_time(now, lead.timezone, "%-I:%M %p %Z"),
-        "criteria": [(key, DSM_LABELS[key], key in (lead.dsm_criteria or ())) for key in DSM_CRITERIA],
+        "local_now": local_time(now, lead.timezone, "h:mm a"),
+        "criteria": [
+            (key, gettext(DSM_LABELS[key]), key in (lead.dsm_criteria or ())) for key in DSM_CRITERIA
+        ],
         "criteria_count": count,
         "level_of_care": suggested_level_of_care(lead.severity),
         "substances": [SUBSTANCE_LABELS.get(s, s) for s in lead.substances or ()],
@@ -89,7 +110,8 @@ def lead_view(lead, detail, now: datetime) -> dict:
 
 FILTERS = {
     "local_time": local_time,
+    "wall_clock": wall_clock,
     "state_name": state_name,
-    "source_label": lambda source: SOURCE_LABELS.get(source, source),
+    "source_label": lambda source: str(SOURCE_LABELS.get(source, source)),
     "label": lambda key: (key or "").replace("_", " "),
 }

@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from twilio.base.exceptions import TwilioRestException
 
@@ -33,6 +34,7 @@ from leadrouter.dashboard.schemas import (
     StatusForm,
 )
 from leadrouter.extensions import db
+from leadrouter.i18n import N_
 from leadrouter.jobs import enqueue
 from leadrouter.models import ADVISOR_STATUSES, Advisor, FollowUp, Lead, utcnow
 from leadrouter.pipeline import operations as pipeline
@@ -103,16 +105,18 @@ def set_availability():
     advisor = db.session.get(Advisor, current_advisor_id() or -1)
     status = AvailabilityForm().load(request.form)["status"]
     if advisor is None:
-        return render_template("staff/message.html", message="Only advisors have an availability."), 403
+        return render_template(
+            "staff/message.html", message=gettext("Only advisors have an availability.")
+        ), 403
     if status not in ADVISOR_STATUSES:
-        flash(f"status: must be one of {', '.join(ADVISOR_STATUSES)}", "error")
+        flash(gettext("status: must be one of %(choices)s", choices=", ".join(ADVISOR_STATUSES)), "error")
         return redirect(url_for("dashboard.queue"), 303)
     if advisor.status != status:
         advisor.status, advisor.status_changed_at = status, utcnow()
         if status == "available":
             enqueue("routing.drain_queue")
     db.session.commit()
-    flash(f"You are now {status}.")
+    flash(gettext("You are now %(status)s.", status=status))
     return redirect(url_for("dashboard.queue"), 303)
 
 
@@ -157,7 +161,7 @@ def _done(lead: Lead, message: str):
 
 def _invalid(lead: Lead, error: pipeline.PipelineError):
     db.session.rollback()
-    return _render_lead(lead, {error.field: error.message}, 422)
+    return _render_lead(lead, {error.field: gettext(error.message)}, 422)
 
 
 @bp.post("/leads/<int:lead_id>/attempts")
@@ -168,7 +172,7 @@ def log_attempt(lead_id: int):
         pipeline.log_contact_attempt(lead, form["outcome"], _actor(), form["note"])
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
-    return _done(lead, "Contact attempt logged.")
+    return _done(lead, gettext("Contact attempt logged."))
 
 
 @bp.post("/leads/<int:lead_id>/notes")
@@ -178,7 +182,7 @@ def add_note(lead_id: int):
         pipeline.add_note(lead, NoteForm().load(request.form)["text"], _actor())
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
-    return _done(lead, "Note added.")
+    return _done(lead, gettext("Note added."))
 
 
 @bp.post("/leads/<int:lead_id>/status")
@@ -189,7 +193,7 @@ def change_status(lead_id: int):
         pipeline.change_status(lead, form["status"], _actor(), form["reason"])
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
-    return _done(lead, f"Status is now {lead.status}.")
+    return _done(lead, gettext("Status is now %(status)s.", status=lead.status))
 
 
 @bp.post("/leads/<int:lead_id>/follow-ups")
@@ -201,7 +205,7 @@ def schedule_follow_up(lead_id: int):
         pipeline.schedule_follow_up(lead, due_at, _actor(), form["note"])
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
-    return _done(lead, "Follow-up scheduled.")
+    return _done(lead, gettext("Follow-up scheduled."))
 
 
 @bp.post("/leads/<int:lead_id>/follow-ups/<int:follow_up_id>")
@@ -209,15 +213,15 @@ def update_follow_up(lead_id: int, follow_up_id: int):
     lead = lead_to_act_on(lead_id)
     follow_up = db.session.get(FollowUp, follow_up_id)
     if follow_up is None or follow_up.lead_id != lead.id:
-        return _render_lead(lead, {"follow_up": "not found"}, 404)
+        return _render_lead(lead, {"follow_up": gettext("not found")}, 404)
     form = FollowUpUpdateForm().load(request.form)
     try:
         if form["action"] == "complete":
             pipeline.complete_follow_up(follow_up, _actor())
-            message = "Follow-up done."
+            message = gettext("Follow-up done.")
         else:
             pipeline.reschedule_follow_up(follow_up, _parse_local(form["due_at"], lead), _actor())
-            message = "Follow-up rescheduled."
+            message = gettext("Follow-up rescheduled.")
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
     return _done(lead, message)
@@ -233,7 +237,7 @@ def do_not_contact(lead_id: int):
         error = pipeline.PipelineError("do_not_contact", "only a manager can allow contact again")
         return _invalid(lead, error)
     pipeline.set_do_not_contact(lead, value, _actor(), form["why"])
-    return _done(lead, "Marked do-not-contact." if value else "Contact allowed again.")
+    return _done(lead, gettext("Marked do-not-contact.") if value else gettext("Contact allowed again."))
 
 
 @bp.post("/leads/<int:lead_id>/call")
@@ -242,12 +246,12 @@ def click_to_call(lead_id: int):
     advisor = db.session.get(Advisor, current_advisor_id() or -1)
     refusal = outbound_refusal(lead, "call")
     if refusal is None and (advisor is None or not advisor.phone):
-        error = pipeline.PipelineError("call", "your advisor profile has no phone number to ring first")
+        error = pipeline.PipelineError("call", N_("your advisor profile has no phone number to ring first"))
         return _invalid(lead, error)
     if refusal is not None:
         refuse_outbound(lead, "call", refusal, _actor())
         db.session.commit()
-        return _render_lead(lead, {"call": refusal.message}, 409)
+        return _render_lead(lead, {"call": gettext(refusal.message)}, 409)
     try:
         place_click_to_call(lead, advisor, _actor())
     except TwilioNotConfigured as error:
@@ -256,8 +260,8 @@ def click_to_call(lead_id: int):
     except TwilioRestException as error:
         db.session.rollback()
         log.warning("click-to-call failed for lead %s: Twilio %s", lead.id, error.code)
-        return _render_lead(lead, {"call": "Twilio could not place the call; try again."}, 502)
-    return _done(lead, "Calling your phone now; answer it to be connected to the lead.")
+        return _render_lead(lead, {"call": gettext("Twilio could not place the call; try again.")}, 502)
+    return _done(lead, gettext("Calling your phone now; answer it to be connected to the lead."))
 
 
 @bp.post("/leads/<int:lead_id>/reassign")
@@ -275,7 +279,7 @@ def reassign(lead_id: int):
         reassign_lead(lead, advisor, _actor(), why)
     except AssignmentRefused as refused:
         return _invalid(lead, pipeline.PipelineError(refused.field, refused.message))
-    return _done(lead, f"Reassigned to {advisor.name}.")
+    return _done(lead, gettext("Reassigned to %(name)s.", name=advisor.name))
 
 
 def _parse_local(value: str | None, lead: Lead) -> datetime:

@@ -10,39 +10,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from leadrouter.i18n import N_, SOURCE_LANGUAGE, TranslatedText
+
 CONSENT_VERSION = "web-2026-01"
 
 # {operator} is the helpline's operator (HELPLINE_OPERATOR); the stored text has it filled in.
-CONSENT_TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+# Each version's English wording is its msgid in the gettext catalogs, which hold its
+# translations; a translation is never edited in place either: new wording, new version.
+CONSENT_TEXTS: Mapping[str, str] = MappingProxyType(
     {
-        "web-2026-01": MappingProxyType(
-            {
-                "en": (
-                    "I agree that admissions advisors of {operator} may call me, and text me "
-                    "if I allow texts above, at the phone number I gave, to talk about "
-                    "treatment options. Calls may be placed with automated dialing. Agreeing "
-                    "is not a condition of any purchase or of getting help: I can call the "
-                    "helpline instead. Message and data rates may apply. I can withdraw at "
-                    "any time by saying so on a call or replying STOP to a text."
-                ),
-                "es": (
-                    "Acepto que asesores de admisiones de {operator} me llamen, y me envíen "
-                    "mensajes de texto si lo permito arriba, al número que di, para hablar "
-                    "de opciones de tratamiento. Las llamadas pueden hacerse con marcación "
-                    "automática. Aceptar no es condición de ninguna compra ni para recibir "
-                    "ayuda: puedo llamar a la línea en su lugar. Pueden aplicarse tarifas de "
-                    "mensajes y datos. Puedo retirar mi permiso en cualquier momento "
-                    "diciéndolo en una llamada o respondiendo STOP a un mensaje."
-                ),
-            }
+        "web-2026-01": N_(
+            "I agree that admissions advisors of {operator} may call me, and text me "
+            "if I allow texts above, at the phone number I gave, to talk about "
+            "treatment options. Calls may be placed with automated dialing. Agreeing "
+            "is not a condition of any purchase or of getting help: I can call the "
+            "helpline instead. Message and data rates may apply. I can withdraw at "
+            "any time by saying so on a call or replying STOP to a text."
         ),
     }
 )
 
-CONSENT_TEXT: Mapping[str, str] = CONSENT_TEXTS[CONSENT_VERSION]
+# The current version's text in every language: CONSENT_TEXT["es"].
+CONSENT_TEXT: Mapping[str, str] = TranslatedText(CONSENT_TEXTS[CONSENT_VERSION])
 
 
 def consent_text(language: str, operator: str, version: str = CONSENT_VERSION) -> str:
     """Return the exact consent sentence shown in `language` (English when unknown)."""
-    texts = CONSENT_TEXTS[version]
-    return texts.get(language, texts["en"]).format(operator=operator)
+    texts = TranslatedText(CONSENT_TEXTS[version])
+    return texts.get(language, texts[SOURCE_LANGUAGE]).format(operator=operator)

@@ -1,4 +1,4 @@
-"""The helpline's contact form: field names from SPEC §2b, labels and messages in en and es.
+"""The helpline's contact form: field names from SPEC §2b; labels and messages from the catalogs.
 
 The form only checks what a person typed; `lead_input` turns a valid form into the
 LeadInput that the intake operation scores, merges and stores.
@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from flask_babel import LazyString, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -22,6 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import ValidationError
 
+from leadrouter.i18n import supported_languages
 from leadrouter.intake.operations import ConsentInput, LeadInput
 from leadrouter.models.lead import SUBSTANCES
 from leadrouter.routing.phone import parse_phone
@@ -39,133 +41,74 @@ URL_MAX = 2000
 UTM_MAX = 200
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 
-# (English, Spanish) for every choice the form offers.
-SUBSTANCE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
+# Every choice the form offers; translated in leadrouter/translations.
+SUBSTANCE_LABELS: Mapping[str, LazyString] = MappingProxyType(
     {
-        "heroin": ("Heroin", "Heroína"),
-        "fentanyl": ("Fentanyl", "Fentanilo"),
-        "prescription_opioids": (
-            "Prescription painkillers (oxycodone, hydrocodone, …)",
-            "Analgésicos recetados (oxicodona, hidrocodona, …)",
-        ),
-        "alcohol": ("Alcohol", "Alcohol"),
-        "methamphetamine": ("Methamphetamine", "Metanfetamina"),
-        "cocaine": ("Cocaine or crack", "Cocaína o crack"),
-        "benzodiazepines": (
-            "Benzodiazepines (Xanax, Valium, …)",
-            "Benzodiacepinas (Xanax, Valium, …)",
-        ),
-        "other": ("Something else", "Otra sustancia"),
+        "heroin": lazy_gettext("Heroin"),
+        "fentanyl": lazy_gettext("Fentanyl"),
+        "prescription_opioids": lazy_gettext("Prescription painkillers (oxycodone, hydrocodone, …)"),
+        "alcohol": lazy_gettext("Alcohol"),
+        "methamphetamine": lazy_gettext("Methamphetamine"),
+        "cocaine": lazy_gettext("Cocaine or crack"),
+        "benzodiazepines": lazy_gettext("Benzodiazepines (Xanax, Valium, …)"),
+        "other": lazy_gettext("Something else"),
     }
 )
 
-DSM_LABELS_ES: Mapping[str, str] = MappingProxyType(
+PREFERRED_TIMES: Mapping[str, LazyString] = MappingProxyType(
     {
-        "larger_or_longer": "Termina usando más, o por más tiempo, de lo que pensaba",
-        "cannot_cut_down": "Ha querido o intentado reducir o dejar el consumo, sin lograrlo",
-        "time_spent": "Pasa mucho tiempo consiguiendo, usando o recuperándose de los opioides",
-        "cravings": "Siente ganas o antojos fuertes de consumir",
-        "role_failure": "El consumo le impide cumplir en el trabajo, la escuela o la casa",
-        "social_problems": "Sigue consumiendo aunque le cause problemas con familia o amigos",
-        "activities_given_up": "Ha dejado pasatiempos, trabajo o actividades por el consumo",
-        "hazardous_use": "Consume en situaciones de riesgo, por ejemplo antes de manejar",
-        "physical_or_psychological_harm": (
-            "Sigue consumiendo aunque le cause o empeore problemas de salud física o mental"
-        ),
-        "tolerance": "Necesita más para sentir lo mismo, o la misma cantidad le hace menos efecto",
-        "withdrawal": (
-            "Se siente mal (sudores, dolores, náuseas) cuando no consume, o consume para evitarlo"
-        ),
+        "": lazy_gettext("Any time"),
+        "asap": lazy_gettext("As soon as possible"),
+        "morning": lazy_gettext("Morning (8 AM to noon)"),
+        "afternoon": lazy_gettext("Afternoon (noon to 5 PM)"),
+        "evening": lazy_gettext("Evening (5 to 9 PM)"),
     }
 )
 
-PREFERRED_TIMES: Mapping[str, tuple[str, str]] = MappingProxyType(
+FOR_WHOM: Mapping[str, LazyString] = MappingProxyType(
     {
-        "": ("Any time", "A cualquier hora"),
-        "asap": ("As soon as possible", "Lo antes posible"),
-        "morning": ("Morning (8 AM to noon)", "En la mañana (8 a. m. a mediodía)"),
-        "afternoon": ("Afternoon (noon to 5 PM)", "En la tarde (mediodía a 5 p. m.)"),
-        "evening": ("Evening (5 to 9 PM)", "En la noche (5 a 9 p. m.)"),
+        "self": lazy_gettext("Me"),
+        "loved_one": lazy_gettext("Someone I care about"),
     }
 )
 
-FOR_WHOM: Mapping[str, tuple[str, str]] = MappingProxyType(
+LANGUAGE_NAMES: Mapping[str, LazyString] = MappingProxyType(
+    {"en": lazy_gettext("English"), "es": lazy_gettext("Spanish")}
+)
+
+# Labels and hints. The consent label is the consent text itself.
+LABELS: Mapping[str, LazyString] = MappingProxyType(
     {
-        "self": ("Me", "Para mí"),
-        "loved_one": ("Someone I care about", "Para un ser querido"),
+        "name": lazy_gettext("Your name"),
+        "phone": lazy_gettext("Phone number"),
+        "email": lazy_gettext("Email (optional)"),
+        "call_name": lazy_gettext("Name to ask for when we call (optional)"),
+        "voicemail_ok": lazy_gettext("You may leave a voicemail if I don't answer"),
+        "text_ok": lazy_gettext("You may send me text messages"),
+        "language": lazy_gettext("Language for the call"),
+        "preferred_time": lazy_gettext("Best time to call"),
+        "for_whom": lazy_gettext("Who needs help?"),
+        "patient_name": lazy_gettext("Their first name (optional)"),
+        "state": lazy_gettext("State"),
+        "zip": lazy_gettext("ZIP code (optional)"),
+        "city": lazy_gettext("City (optional)"),
+        "substances": lazy_gettext("Which substances are involved?"),
+        "dsm_criteria": lazy_gettext("In the past 12 months, which of these are true? (optional)"),
+        "message": lazy_gettext("Anything you would like us to know? (optional)"),
+        "consent": lazy_gettext("Permission to contact you"),
     }
 )
 
-LANGUAGE_NAMES: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {"en": ("English", "Inglés"), "es": ("Spanish", "Español")}
-)
-
-# Labels and hints, (English, Spanish). The consent label is the consent text itself.
-LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
+MESSAGES: Mapping[str, LazyString] = MappingProxyType(
     {
-        "name": ("Your name", "Su nombre"),
-        "phone": ("Phone number", "Número de teléfono"),
-        "email": ("Email (optional)", "Correo electrónico (opcional)"),
-        "call_name": (
-            "Name to ask for when we call (optional)",
-            "Nombre por el que debemos preguntar al llamar (opcional)",
-        ),
-        "voicemail_ok": (
-            "You may leave a voicemail if I don't answer",
-            "Pueden dejarme un mensaje de voz si no contesto",
-        ),
-        "text_ok": ("You may send me text messages", "Pueden enviarme mensajes de texto"),
-        "language": ("Language for the call", "Idioma para la llamada"),
-        "preferred_time": ("Best time to call", "Mejor hora para llamar"),
-        "for_whom": ("Who needs help?", "¿Quién necesita ayuda?"),
-        "patient_name": (
-            "Their first name (optional)",
-            "Su nombre de pila (opcional)",
-        ),
-        "state": ("State", "Estado"),
-        "zip": ("ZIP code (optional)", "Código postal (opcional)"),
-        "city": ("City (optional)", "Ciudad (opcional)"),
-        "substances": ("Which substances are involved?", "¿Qué sustancias están involucradas?"),
-        "dsm_criteria": (
-            "In the past 12 months, which of these are true? (optional)",
-            "En los últimos 12 meses, ¿cuáles de estas cosas han pasado? (opcional)",
-        ),
-        "message": (
-            "Anything you would like us to know? (optional)",
-            "¿Algo más que quiera contarnos? (opcional)",
-        ),
-        "consent": ("Permission to contact you", "Permiso para contactarle"),
-    }
-)
-
-MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "name_required": ("Enter your name.", "Escriba su nombre."),
-        "too_long": (
-            "Use at most {max} characters (you used {used}).",
-            "Use como máximo {max} caracteres (usó {used}).",
-        ),
-        "phone_invalid": (
-            "Enter a phone number we can call, like (512) 555-0100.",
-            "Escriba un número al que podamos llamar, como (512) 555-0100.",
-        ),
-        "contact_required": (
-            "Enter a phone number or an email address so we can reach you.",
-            "Escriba un teléfono o un correo electrónico para poder contactarle.",
-        ),
-        "email_invalid": (
-            "Enter an email address like name@example.com.",
-            "Escriba un correo como nombre@ejemplo.com.",
-        ),
-        "state_unknown": (
-            "Choose a state from the list.",
-            "Elija un estado de la lista.",
-        ),
-        "zip_invalid": (
-            "A ZIP code is 5 digits, like 78701.",
-            "El código postal tiene 5 dígitos, como 78701.",
-        ),
-        "choice_unknown": ("Choose one of the options.", "Elija una de las opciones."),
+        "name_required": lazy_gettext("Enter your name."),
+        "too_long": lazy_gettext("Use at most %(max)s characters (you used %(used)s)."),
+        "phone_invalid": lazy_gettext("Enter a phone number we can call, like (512) 555-0100."),
+        "contact_required": lazy_gettext("Enter a phone number or an email address so we can reach you."),
+        "email_invalid": lazy_gettext("Enter an email address like name@example.com."),
+        "state_unknown": lazy_gettext("Choose a state from the list."),
+        "zip_invalid": lazy_gettext("A ZIP code is 5 digits, like 78701."),
+        "choice_unknown": lazy_gettext("Choose one of the options."),
     }
 )
 
@@ -176,11 +119,6 @@ _ZIP = re.compile(r"[0-9]{5}")
 # C0/C1 control characters other than tab and newline: PostgreSQL refuses NUL, and
 # none of them belongs in a name or a message.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def pick(pair: tuple[str, str], lang: str) -> str:
-    """Return the Spanish half of an (en, es) pair for "es", else the English one."""
-    return pair[1] if lang == "es" else pair[0]
 
 
 def clean_text(value):
@@ -264,24 +202,24 @@ class ContactForm(FlaskForm):
 
     def __init__(self, *args, lang: str = "en", **kwargs):
         super().__init__(*args, **kwargs)
-        self.lang = lang if lang in LANGUAGES else "en"
-        self._localize()
+        # The page's language (Flask-Babel's locale); labels and messages follow it.
+        self.lang = lang if lang in supported_languages() else "en"
+        self._label()
 
-    def _localize(self) -> None:
-        lang = self.lang
-        for field_name, pair in LABELS.items():
-            self[field_name].label.text = pick(pair, lang)
-        self.language.choices = [(code, pick(LANGUAGE_NAMES[code], lang)) for code in LANGUAGES]
-        self.preferred_time.choices = [(k, pick(v, lang)) for k, v in PREFERRED_TIMES.items()]
-        self.for_whom.choices = [(k, pick(v, lang)) for k, v in FOR_WHOM.items()]
+    def _label(self) -> None:
+        for field_name, label in LABELS.items():
+            self[field_name].label.text = label
+        self.language.choices = [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
+        self.preferred_time.choices = list(PREFERRED_TIMES.items())
+        self.for_whom.choices = list(FOR_WHOM.items())
         self.state.choices = [("", "—")] + [(code, name) for code, name in US_STATES.items()]
-        self.substances.choices = [(k, pick(SUBSTANCE_LABELS[k], lang)) for k in SUBSTANCES]
-        criteria_labels = DSM_LABELS_ES if lang == "es" else DSM_LABELS
-        self.dsm_criteria.choices = [(k, criteria_labels[k]) for k in DSM_CRITERIA]
+        self.substances.choices = [(k, SUBSTANCE_LABELS[k]) for k in SUBSTANCES]
+        self.dsm_criteria.choices = [(k, lazy_gettext(DSM_LABELS[k])) for k in DSM_CRITERIA]
 
     def error_text(self, key: str, **values) -> str:
-        """A validation message in the form's language."""
-        return pick(MESSAGES[key], self.lang).format(**values)
+        """A validation message in the page's language."""
+        message = str(MESSAGES[key])
+        return message % values if values else message
 
     # --- field checks (WTForms calls validate_<name>) ---------------------------
 

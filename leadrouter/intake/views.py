@@ -6,25 +6,28 @@ import logging
 import re
 from datetime import datetime
 
+from babel import Locale
+from babel.dates import format_date, format_time, get_timezone_name
 from flask import (
     Blueprint,
     abort,
     current_app,
-    has_request_context,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db, limiter
 from leadrouter.helpline import helpline_details
+from leadrouter.i18n import N_, SOURCE_LANGUAGE, request_language, supported_languages, translations_for
 from leadrouter.intake.consent import CONSENT_VERSION, consent_text
-from leadrouter.intake.forms import URL_MAX, UTM_KEYS, ContactForm, pick
+from leadrouter.intake.forms import URL_MAX, UTM_KEYS, ContactForm
 from leadrouter.intake.operations import ConsentInput, record_lead
 from leadrouter.leads.consent import has_consent
 from leadrouter.models import Lead, utcnow
@@ -43,26 +46,21 @@ _PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
 _CITY = re.compile(r"[^\W\d_]+(?:[ .'’][^\W\d_]*)*")
 _SLUG_MAX = 60
 
-# US zone abbreviations, as people say them.
+# US zone abbreviations, as people say them; other zones get Babel's generic name.
 _ZONE_NAMES = {
-    "EST": ("Eastern", "del Este"),
-    "EDT": ("Eastern", "del Este"),
-    "CST": ("Central", "del Centro"),
-    "CDT": ("Central", "del Centro"),
-    "MST": ("Mountain", "de la Montaña"),
-    "MDT": ("Mountain", "de la Montaña"),
-    "PST": ("Pacific", "del Pacífico"),
-    "PDT": ("Pacific", "del Pacífico"),
-    "AKST": ("Alaska", "de Alaska"),
-    "AKDT": ("Alaska", "de Alaska"),
-    "HST": ("Hawaii", "de Hawái"),
-    "AST": ("Atlantic", "del Atlántico"),
+    "EST": N_("Eastern time"),
+    "EDT": N_("Eastern time"),
+    "CST": N_("Central time"),
+    "CDT": N_("Central time"),
+    "MST": N_("Mountain time"),
+    "MDT": N_("Mountain time"),
+    "PST": N_("Pacific time"),
+    "PDT": N_("Pacific time"),
+    "AKST": N_("Alaska time"),
+    "AKDT": N_("Alaska time"),
+    "HST": N_("Hawaii time"),
+    "AST": N_("Atlantic time"),
 }
-_WEEKDAYS_ES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
-_MONTHS_ES = (
-    "enero", "febrero", "marzo", "abril", "mayo", "junio",
-    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
-)  # fmt: skip
 
 
 # --- request guards and template context ------------------------------------------
@@ -78,30 +76,30 @@ def _private_pages(response):
 @bp.app_context_processor
 def _helpline_context() -> dict:
     """The helpline number, operator and page language, for every page built on base.html."""
-    lang = page_language()
-    return {
-        "helpline": helpline_details(),
-        "ui_lang": lang,
-        "t": lambda english, spanish: spanish if lang == "es" else english,
-    }
+    return {"helpline": helpline_details(), "ui_lang": page_language()}
 
 
 def page_language() -> str:
-    """'es' when the page was asked for in Spanish (?lang=es), else 'en'."""
-    if not has_request_context():  # a template rendered by a task or a command
-        return "en"
-    return "es" if request.args.get("lang") == "es" else "en"
+    """The language the page was asked for (?lang=es), else English; see leadrouter.i18n."""
+    return request_language()
 
 
-def _language_switch_url(lang: str) -> str:
-    """The same page in the other language (the form page when this one was a POST)."""
-    other = "en" if lang == "es" else "es"
-    args = {key: value for key, value in request.args.items() if key != "lang"}
-    if other == "es":
-        args["lang"] = "es"
-    if request.method == "GET" and request.endpoint:
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
-    return url_for("public.helpline", **args)
+def _language_links(lang: str) -> list[dict]:
+    """The same page in every other language, each named in itself (the form page after a POST)."""
+    links = []
+    for other in supported_languages():
+        if other == lang:
+            continue
+        args = {key: value for key, value in request.args.items() if key != "lang"}
+        if other != SOURCE_LANGUAGE:
+            args["lang"] = other
+        if request.method == "GET" and request.endpoint:
+            url = url_for(request.endpoint, **(request.view_args or {}), **args)
+        else:
+            url = url_for("public.helpline", **args)
+        name = Locale.parse(other).get_display_name(other) or other
+        links.append({"lang": other, "name": name[:1].upper() + name[1:], "url": url})
+    return links
 
 
 # --- the helpline page ------------------------------------------------------------
@@ -173,7 +171,7 @@ def _render_page(
         canonical=canonical,
         notice=notice,
         consent_text=consent_text(lang, current_app.config["HELPLINE_OPERATOR"]),
-        switch_url=_language_switch_url(lang),
+        language_links=_language_links(lang),
     ), status
 
 
@@ -207,7 +205,7 @@ def contact():
 
     recent = [pid for pid in session.get(_SESSION_KEY, []) if pid != public_id]
     session[_SESSION_KEY] = [public_id, *recent][:_SESSION_KEEP]
-    args = {"lang": "es"} if lang == "es" else {}
+    args = {"lang": lang} if lang != SOURCE_LANGUAGE else {}
     return redirect(url_for("public.thanks", public_id=public_id, **args), 303)
 
 
@@ -216,14 +214,9 @@ def _form_expired(_error):
     """Keep what the person typed and ask them to send it again, with a fresh token."""
     lang = page_language()
     form = ContactForm(lang=lang)
-    notice = pick(
-        (
-            "For your security, this form expired before it was sent. Please check your "
-            "details and send it again, or call us.",
-            "Por seguridad, este formulario venció antes de enviarse. Revise sus datos y "
-            "envíelo de nuevo, o llámenos.",
-        ),
-        lang,
+    notice = gettext(
+        "For your security, this form expired before it was sent. Please check your "
+        "details and send it again, or call us."
     )
     return _render_page(form, 400, notice=notice)
 
@@ -232,14 +225,9 @@ def _form_expired(_error):
 def _too_many_tries(_error):
     lang = page_language()
     form = ContactForm(lang=lang)
-    notice = pick(
-        (
-            "This form was sent several times in the last minute. Please wait a minute and "
-            "try again, or call us now.",
-            "Este formulario se envió varias veces en el último minuto. Espere un minuto e "
-            "inténtelo de nuevo, o llámenos ahora.",
-        ),
-        lang,
+    notice = gettext(
+        "This form was sent several times in the last minute. Please wait a minute and "
+        "try again, or call us now."
     )
     return _render_page(form, 429, notice=notice)
 
@@ -262,7 +250,7 @@ def thanks(public_id: str):
 
 
 def _render_thanks(lead: Lead | None, lang: str):
-    context = {"lead": lead, "switch_url": _language_switch_url(lang), "show_details": False}
+    context = {"lead": lead, "language_links": _language_links(lang), "show_details": False}
     if lead is not None:
         consented = has_consent(lead)
         context.update(
@@ -291,28 +279,24 @@ def contact_timing(lead: Lead, now: datetime, lang: str) -> dict:
 
 
 def describe_local_time(moment: datetime, now: datetime, tz_name: str, lang: str) -> str:
-    """'9:15 AM Central time today' / 'mañana a las 9:15 a. m., hora del Centro'."""
+    """'9:15 AM Central time today' / 'mañana a las 9:15 a. m., hora del Centro' (Babel, catalogs)."""
     local, local_now = to_local(moment, tz_name), to_local(now, tz_name)
-    hour = local.hour % 12 or 12
-    suffix = local.strftime("%Z")
-    zone = _ZONE_NAMES.get(suffix)
-    days = (local.date() - local_now.date()).days
-    if lang == "es":
-        clock = f"{hour}:{local.minute:02d} {'a. m.' if local.hour < 12 else 'p. m.'}"
-        zone_text = f"hora {zone[1]}" if zone else suffix
-        if days == 0:
-            day = "hoy"
-        elif days == 1:
-            day = "mañana"
-        else:
-            day = f"el {_WEEKDAYS_ES[local.weekday()]} {local.day} de {_MONTHS_ES[local.month - 1]}"
-        return f"{day} a las {clock}, {zone_text}"
-    clock = f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
-    zone_text = f"{zone[0]} time" if zone else suffix
-    if days == 0:
-        day = "today"
-    elif days == 1:
-        day = "tomorrow"
+    _ = translations_for(lang).gettext
+    # CLDR separates "a. m." with narrow no-break spaces; the page has always used plain ones.
+    clock = format_time(local, "h:mm a", locale=lang).replace("\u202f", " ").replace("\xa0", " ")
+    zone = _ZONE_NAMES.get(local.strftime("%Z"))
+    if zone is not None:
+        zone_text = _(zone)
     else:
-        day = f"on {local:%A, %B} {local.day}"
-    return f"{clock} {zone_text} {day}"
+        zone_text = get_timezone_name(local.tzinfo, "long", "generic", locale=lang)
+    days = (local.date() - local_now.date()).days
+    if days == 0:
+        day = _("today")
+    elif days == 1:
+        day = _("tomorrow")
+    else:
+        # Translators: a Babel (CLDR) date pattern, e.g. "EEEE d 'de' MMMM" for "lunes 6 de julio".
+        date = format_date(local, _("EEEE, MMMM d"), locale=lang)
+        day = _("on %(date)s") % {"date": date}
+    # Translators: e.g. "9:15 AM Central time tomorrow"; reorder the three parts as your language needs.
+    return _("%(clock)s %(zone)s %(day)s") % {"clock": clock, "zone": zone_text, "day": day}

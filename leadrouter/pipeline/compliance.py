@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leadrouter.assignment.policy_store import load_policy
+from leadrouter.i18n import N_
 from leadrouter.leads.consent import has_consent
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import Lead, utcnow
@@ -16,20 +17,20 @@ from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 @dataclass(frozen=True)
 class Refusal:
     code: str
-    message: str
+    message: str  # English, as stored on the timeline; pages show its translation
 
 
 def outbound_refusal(lead: Lead, channel: str, now: datetime | None = None) -> Refusal | None:
     """Why we may not call or text this lead right now, or None when it is allowed."""
     now = now or utcnow()
     if not lead.phone:
-        return Refusal("no_phone", "The lead has no phone number we can call.")
+        return Refusal("no_phone", N_("The lead has no phone number we can call."))
     if lead.do_not_contact:
-        return Refusal("do_not_contact", "The lead asked not to be contacted.")
+        return Refusal("do_not_contact", N_("The lead asked not to be contacted."))
     if not has_consent(lead):
-        return Refusal("no_consent", "The lead has not given consent to be called or texted.")
+        return Refusal("no_consent", N_("The lead has not given consent to be called or texted."))
     if channel == "sms" and not (lead.contact_preferences or {}).get("text_ok", False):
-        return Refusal("no_texts", "The lead did not agree to text messages.")
+        return Refusal("no_texts", N_("The lead did not agree to text messages."))
     start, end = load_policy().contact_window
     zone = lead.timezone or DEFAULT_TIMEZONE
     if lead.urgency != "critical" and not within_contact_window(now, zone, start, end):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from leadrouter.assignment.operations import release_lead
 from leadrouter.extensions import db
+from leadrouter.i18n import N_
 from leadrouter.jobs import enqueue
 from leadrouter.leads.deadlines import refresh_next_due
 from leadrouter.leads.timeline import add_event
@@ -44,7 +45,11 @@ CONTACT_OUTCOMES = (
 
 
 class PipelineError(ValueError):
-    """A move the pipeline does not allow; the message names the field and why."""
+    """A move the pipeline does not allow; the message names the field and why.
+
+    The message is English (the API returns it); a page shows its translation when the
+    catalogs have one (the fixed messages are marked with N_).
+    """
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
@@ -68,7 +73,7 @@ def change_status(
         enqueue("routing.route_lead", lead.id)
         return
     if new_status == "contacted" and lead.owner_id is None:
-        raise PipelineError("status", "assign the lead to an advisor before marking it contacted")
+        raise PipelineError("status", N_("assign the lead to an advisor before marking it contacted"))
     lead.set_status(new_status)
     lead.closed_reason = reason if new_status == "closed" else None
     if new_status == "contacted" and lead.first_contact_at is None:
@@ -108,9 +113,9 @@ def log_contact_attempt(
 def add_note(lead: Lead, text: str, actor: str, now: datetime | None = None) -> None:
     text = (text or "").strip()
     if not text:
-        raise PipelineError("note", "must not be empty")
+        raise PipelineError("note", N_("must not be empty"))
     if len(text) > 5000:
-        raise PipelineError("note", "must be at most 5000 characters")
+        raise PipelineError("note", N_("must be at most 5000 characters"))
     add_event(lead, "note", actor, {"text": text}, at=now or utcnow())
 
 
@@ -124,7 +129,7 @@ def schedule_follow_up(
 ) -> FollowUp:
     now = now or utcnow()
     if due_at.tzinfo is None:
-        raise PipelineError("due_at", "must include a time zone")
+        raise PipelineError("due_at", N_("must include a time zone"))
     follow_up = FollowUp(
         lead_id=lead.id,
         advisor_id=advisor_id or lead.owner_id,
@@ -150,7 +155,7 @@ def schedule_follow_up(
 def complete_follow_up(follow_up: FollowUp, actor: str, now: datetime | None = None) -> None:
     now = now or utcnow()
     if follow_up.status != "open":
-        raise PipelineError("follow_up", "is not open")
+        raise PipelineError("follow_up", N_("is not open"))
     follow_up.status, follow_up.completed_at = "done", now
     lead = db.session.get(Lead, follow_up.lead_id)
     add_event(lead, "follow_up", actor, {"action": "completed", "id": follow_up.id}, at=now)
@@ -161,7 +166,7 @@ def reschedule_follow_up(
     follow_up: FollowUp, due_at: datetime, actor: str, now: datetime | None = None
 ) -> None:
     if follow_up.status != "open":
-        raise PipelineError("follow_up", "is not open")
+        raise PipelineError("follow_up", N_("is not open"))
     old_due = follow_up.due_at
     follow_up.due_at = due_at
     lead = db.session.get(Lead, follow_up.lead_id)

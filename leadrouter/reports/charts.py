@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from flask_babel import gettext
 from markupsafe import Markup
 
 WIDTH = 720
@@ -41,12 +42,13 @@ def column_chart(
     title: str,
     points: Sequence[tuple[str, int]],
     *,
-    unit: str = "leads",
+    unit: str | None = None,
     label_every: int | None = None,
     width: int = WIDTH,
     height: int = 220,
 ) -> Markup:
     """Vertical bars, one per (label, value), with a y axis and thinned x labels."""
+    unit = unit or gettext("leads")
     left, bottom, top = 44, 28, 12
     plot_w, plot_h = width - left - 8, height - bottom - top
     peak = _nice_max(max((value for _, value in points), default=0))
@@ -74,14 +76,16 @@ def column_chart(
             )
     total = sum(value for _, value in points)
     highest = max((value for _, value in points), default=0)
-    description = f"{total:,} {unit} across {len(points)} bars; highest bar {highest:,}."
+    numbers = {"total": f"{total:,}", "highest": f"{highest:,}", "bars": len(points), "unit": unit}
+    description = gettext("%(total)s %(unit)s across %(bars)s bars; highest bar %(highest)s.", **numbers)
     return _svg(title, description, width, height, body, "chart-columns")
 
 
 def bar_chart(
-    title: str, rows: Sequence[tuple[str, int]], *, unit: str = "leads", width: int = 480
+    title: str, rows: Sequence[tuple[str, int]], *, unit: str | None = None, width: int = 480
 ) -> Markup:
     """Horizontal labelled bars (a funnel or a distribution), values printed at the bar end."""
+    unit = unit or gettext("leads")
     label_w, row_h, top = 110, 30, 6
     plot_w = width - label_w - 70
     peak = max((value for _, value in rows), default=0) or 1

@@ -9,6 +9,7 @@ messages or notes about a lead.
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -183,27 +184,40 @@ def _form_choices(advisors) -> dict:
     }
 
 
+# The funnel's stages after "Leads", in order, as the chart labels them.
+_FUNNEL_STAGES = {
+    "contacted": lazy_gettext("Contacted"),
+    "assessment": lazy_gettext("Assessment"),
+    "referred": lazy_gettext("Referred"),
+    "admitted": lazy_gettext("Admitted"),
+    "closed": lazy_gettext("Closed"),
+}
+
+
 def _charts(report: dict) -> dict:
     days = list(report["by_day"].items())
     funnel = report["funnel"]
     return {
         "volume": charts.column_chart(
-            "Leads per day",
+            gettext("Leads per day"),
             [(day[5:], count) for day, count in days],
             label_every=max(1, round(len(days) / 10)),
         ),
         "hours": charts.column_chart(
-            "Leads by hour of day", list(report["by_hour"].items()), label_every=3, width=480, height=180
+            gettext("Leads by hour of day"),
+            list(report["by_hour"].items()),
+            label_every=3,
+            width=480,
+            height=180,
         ),
         "speed": charts.bar_chart(
-            "Speed to lead",
+            gettext("Speed to lead"),
             [(row["label"], row["count"]) for row in report["speed_to_lead_distribution"]],
         ),
         "funnel": charts.bar_chart(
-            "Pipeline funnel",
-            [("Leads", report["leads"])]
-            + [(stage.capitalize(), funnel[stage]) for stage in ("contacted", "assessment", "referred")]
-            + [("Admitted", funnel["admitted"]), ("Closed", funnel["closed"])],
+            gettext("Pipeline funnel"),
+            [(gettext("Leads"), report["leads"])]
+            + [(str(_FUNNEL_STAGES[stage]), funnel[stage]) for stage in _FUNNEL_STAGES],
         ),
     }
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the gettext catalogs; translated where it is shown (no Flask here)."""
+    return message
+
+
 DSM_CRITERIA: tuple[str, ...] = (
     "larger_or_longer",
     "cannot_cut_down",
@@ -20,23 +26,25 @@ DSM_CRITERIA: tuple[str, ...] = (
 )
 
 # Checklist wording: plain questions about the past twelve months, for self or loved one.
+# English; N_ marks each for the gettext catalogs, which the pages translate from.
 DSM_LABELS: Mapping[str, str] = MappingProxyType(
     {
-        "larger_or_longer": "Ends up using more, or for longer, than planned",
-        "cannot_cut_down": "Has wanted or tried to cut down or stop, without success",
-        "time_spent": "Spends a lot of time getting, using, or recovering from opioids",
-        "cravings": "Has strong urges or cravings to use",
-        "role_failure": "Use gets in the way of work, school, or responsibilities at home",
-        "social_problems": "Keeps using even though it causes trouble with family or friends",
-        "activities_given_up": "Has dropped hobbies, work, or social activities because of use",
-        "hazardous_use": "Uses in risky situations, such as before driving",
-        "physical_or_psychological_harm": (
+        "larger_or_longer": N_("Ends up using more, or for longer, than planned"),
+        "cannot_cut_down": N_("Has wanted or tried to cut down or stop, without success"),
+        "time_spent": N_("Spends a lot of time getting, using, or recovering from opioids"),
+        "cravings": N_("Has strong urges or cravings to use"),
+        "role_failure": N_("Use gets in the way of work, school, or responsibilities at home"),
+        "social_problems": N_("Keeps using even though it causes trouble with family or friends"),
+        "activities_given_up": N_("Has dropped hobbies, work, or social activities because of use"),
+        "hazardous_use": N_("Uses in risky situations, such as before driving"),
+        "physical_or_psychological_harm": N_(
             "Keeps using despite health or mental health problems it causes or worsens"
         ),
-        "tolerance": "Needs more to feel the same effect, or the same amount does less",
-        "withdrawal": "Feels sick (sweats, aches, nausea) when not using, or uses to avoid that",
+        "tolerance": N_("Needs more to feel the same effect, or the same amount does less"),
+        "withdrawal": N_("Feels sick (sweats, aches, nausea) when not using, or uses to avoid that"),
     }
 )
+
 
 SEVERITY_LEVELS = ("none", "mild", "moderate", "severe")
 

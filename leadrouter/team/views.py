@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -47,7 +48,7 @@ def board_rows():
 def edit_advisor(advisor_id: int):
     advisor = db.session.get(Advisor, advisor_id)
     if advisor is None:
-        return render_template("staff/message.html", message="No such advisor."), 404
+        return render_template("staff/message.html", message=gettext("No such advisor.")), 404
     errors: dict = {}
     if request.method == "POST":
         try:
@@ -61,7 +62,7 @@ def edit_advisor(advisor_id: int):
             errors = {"shift_hours": [str(error)]}
         else:
             db.session.commit()
-            flash(f"Saved {advisor.name}.")
+            flash(gettext("Saved %(name)s.", name=advisor.name))
             return redirect(url_for("team.board"), 303)
     return (
         render_template(
@@ -89,7 +90,7 @@ def routing_settings():
             errors = {"settings": str(error)}
         else:
             db.session.commit()
-            flash("Routing settings saved; they apply to the next decision.")
+            flash(gettext("Routing settings saved; they apply to the next decision."))
             return redirect(url_for("team.routing_settings"), 303)
     return (
         render_template(

@@ -1,15 +1,17 @@
 """TwiML documents for the helpline's calls and texts, built as pure functions.
 
 Every function returns the XML string for one Twilio webhook response. Nothing
-here touches Flask, the database or the network: callers pass in URLs and the
-few facts a response needs, and tests parse the XML.
+here touches the database or the network: callers pass in URLs and the few facts
+a response needs (the language among them), and tests parse the XML. Words come
+from the compiled gettext catalogs, in the language given, never the request's.
 
 Decisions worth knowing (the module's contract, not accidents):
 
 - Text is never concatenated into XML by hand. The twilio builders escape
   everything, so a caller-supplied city or an operator name is always spoken as
   text and can never become a verb.
-- Every spoken sentence exists in English and Spanish (``PROMPTS``). English is
+- Every spoken sentence is a gettext message (``PROMPTS``), spoken in the
+  caller's language from the compiled catalogs (``leadrouter.i18n``). English is
   said by ``Polly.Joanna`` (en-US) and Spanish by ``Polly.Mia`` (es-MX): two
   standard Polly voices that read SSML, so 911 and 988 are wrapped in
   ``<say-as interpret-as="digits">`` and heard as "nine one one", never as
@@ -31,14 +33,22 @@ Decisions worth knowing (the module's contract, not accidents):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
+from babel import Locale
+from babel.core import get_global
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
-from leadrouter.routing.vocabulary import LANGUAGES
+from leadrouter.i18n import N_, TranslatedText, supported_languages
 
-# Voice and locale per language; Gather's speech recognition uses the same locale.
+# The languages the catalogs provide (leadrouter.i18n): a new catalog is a new language.
+LANGUAGES = supported_languages()
+
+# Voice and locale per language; Gather's speech recognition uses the same locale. A
+# language without an entry is spoken by Twilio's default voice for its likely locale.
 VOICES = {"en": ("Polly.Joanna", "en-US"), "es": ("Polly.Mia", "es-MX")}
 
 # Digits for the welcome menu (SPEC §2b Calls) and the emergency branch.
@@ -64,208 +74,100 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 # "[911]" in a prompt marks digits to be read one by one.
 _DIGIT_MARK = re.compile(r"\[(\d+)\]")
 
-# Every sentence the helpline says or texts, in both languages. Placeholders
-# ({operator}, ...) are filled with str.format; "[988]" becomes <say-as digits>.
-PROMPTS: dict[str, dict[str, str]] = {
-    "disclosure": {
-        "en": (
-            "Thank you for calling. This call is answered by advisors of {operator}, "
-            "who can help you look at treatment options."
-        ),
-        "es": (
-            "Gracias por llamar. Esta llamada la atienden asesores de {operator}, "
-            "que pueden ayudarle a conocer opciones de tratamiento."
-        ),
-    },
-    "recording_notice": {
-        "en": "Calls may be recorded so that we can follow up with you and improve our help.",
-        "es": ("Las llamadas pueden ser grabadas para darle seguimiento y mejorar nuestra ayuda."),
-    },
-    "emergency_notice": {
-        "en": (
-            "If this is a medical emergency or someone has overdosed, please hang up and "
-            "dial [911]. If you are thinking about suicide, you can call or text [988] "
-            "at any time."
-        ),
-        "es": (
-            "Si es una emergencia médica o alguien tuvo una sobredosis, cuelgue y marque "
-            "al [911]. Si está pensando en el suicidio, puede llamar o enviar un mensaje "
-            "de texto al [988] a cualquier hora."
-        ),
-    },
-    "menu": {
-        "en": (
-            "If you are calling for yourself, press 1. If you are calling for a loved one, "
-            "press 2. If this is an emergency, press 0. You can also just tell us."
-        ),
-        "es": (
-            "Si llama por usted, oprima 1. Si llama por un ser querido, oprima 2. "
-            "Si es una emergencia, oprima 0. También puede decírnoslo."
-        ),
-    },
-    "emergency_guidance": {
-        "en": (
-            "If someone has overdosed, is not breathing, or will not wake up, please hang "
-            "up now and dial [911]. If you have naloxone, also called Narcan, give it now, "
-            "and stay with them until help arrives."
-        ),
-        "es": (
-            "Si alguien tuvo una sobredosis, no respira o no despierta, cuelgue ahora y "
-            "marque al [911]. Si tiene naloxona, también llamada Narcan, adminístrela ahora "
-            "y quédese con esa persona hasta que llegue la ayuda."
-        ),
-    },
-    "offer_988": {
-        "en": (
-            "If you are thinking about suicide or feel you are in crisis, press 9 and we "
-            "will connect you to the [988] Suicide and Crisis Lifeline."
-        ),
-        "es": (
-            "Si está pensando en el suicidio o siente que está en crisis, oprima 9 y le "
-            "comunicaremos con la Línea [988] de Prevención del Suicidio y Crisis."
-        ),
-    },
-    "offer_advisor": {
-        "en": "Or stay on the line, and we will connect you with an advisor.",
-        "es": "O permanezca en la línea y le comunicaremos con un asesor.",
-    },
-    "connecting_988": {
-        "en": "Connecting you to the [988] Suicide and Crisis Lifeline. Please stay on the line.",
-        "es": (
-            "Le estamos comunicando con la Línea [988] de Prevención del Suicidio y Crisis. "
-            "Por favor, no cuelgue."
-        ),
-    },
-    "988_fallback": {
-        "en": ("If the call did not go through, please hang up and call or text [988] from your phone."),
-        "es": (
-            "Si la llamada no se completó, cuelgue y llame o envíe un mensaje de texto "
-            "al [988] desde su teléfono."
-        ),
-    },
-    "connecting_advisor": {
-        "en": "Thank you. Connecting you with an advisor now. Please stay on the line.",
-        "es": "Gracias. Le estamos comunicando con un asesor. Por favor, no cuelgue.",
-    },
-    "voicemail_prompt": {
-        "en": (
-            "We're sorry, all of our advisors are helping other callers right now. "
-            "After the tone, please leave your first name, a number where it is safe to "
-            "call you back, and a good time to reach you. Press the pound key when you "
-            "are done."
-        ),
-        "es": (
-            "Lo sentimos, en este momento todos nuestros asesores están atendiendo otras "
-            "llamadas. Después del tono, deje su nombre, un número donde sea seguro "
-            "devolverle la llamada y un buen horario para comunicarnos. Oprima la tecla "
-            "numeral cuando termine."
-        ),
-    },
-    "voicemail_fallthrough": {
-        "en": (
-            "Thank you for calling. If you left a message, an advisor will call you back as soon as possible."
-        ),
-        "es": ("Gracias por llamar. Si dejó un mensaje, un asesor le devolverá la llamada lo antes posible."),
-    },
-    "voicemail_thanks": {
-        "en": ("Thank you. We have your message, and an advisor will call you back as soon as possible."),
-        "es": ("Gracias. Recibimos su mensaje y un asesor le devolverá la llamada lo antes posible."),
-    },
-    "goodbye": {
-        "en": "Take care. Goodbye.",
-        "es": "Cuídese mucho. Hasta luego.",
-    },
-    "degraded_intro": {
-        "en": "We're sorry, we are having trouble with our phone system right now.",
-        "es": "Lo sentimos, en este momento tenemos problemas con nuestro sistema telefónico.",
-    },
-    "degraded_hold": {
-        "en": "Please hold while we connect you with someone from our team.",
-        "es": "Por favor, espere mientras le comunicamos con alguien de nuestro equipo.",
-    },
-    "degraded_call_back": {
-        "en": "Please call us back in a few minutes. We want to help.",
-        "es": "Por favor, vuelva a llamarnos en unos minutos. Queremos ayudarle.",
-    },
-    "degraded_no_answer": {
-        "en": "We're sorry, no one could take your call. Please call us back in a few minutes.",
-        "es": ("Lo sentimos, nadie pudo atender su llamada. Por favor, vuelva a llamarnos en unos minutos."),
-    },
-    "blocked": {
-        "en": "We're sorry, we are not able to take your call on this line.",
-        "es": "Lo sentimos, no podemos atender su llamada en esta línea.",
-    },
+# Every sentence the helpline says or texts, as its English msgid; the translations live
+# in the gettext catalogs (leadrouter/translations). Placeholders ({operator}, ...) are
+# filled with str.format; "[988]" becomes <say-as digits> (translators keep the marks).
+_PROMPT_TEXT: dict[str, str] = {
+    "disclosure": N_(
+        "Thank you for calling. This call is answered by advisors of {operator}, who can help"
+        " you look at treatment options."
+    ),
+    "recording_notice": N_("Calls may be recorded so that we can follow up with you and improve our help."),
+    "emergency_notice": N_(
+        "If this is a medical emergency or someone has overdosed, please hang up and dial "
+        "[911]. If you are thinking about suicide, you can call or text [988] at any time."
+    ),
+    "menu": N_(
+        "If you are calling for yourself, press 1. If you are calling for a loved one, press "
+        "2. If this is an emergency, press 0. You can also just tell us."
+    ),
+    "emergency_guidance": N_(
+        "If someone has overdosed, is not breathing, or will not wake up, please hang up now "
+        "and dial [911]. If you have naloxone, also called Narcan, give it now, and stay with"
+        " them until help arrives."
+    ),
+    "offer_988": N_(
+        "If you are thinking about suicide or feel you are in crisis, press 9 and we will "
+        "connect you to the [988] Suicide and Crisis Lifeline."
+    ),
+    "offer_advisor": N_("Or stay on the line, and we will connect you with an advisor."),
+    "connecting_988": N_("Connecting you to the [988] Suicide and Crisis Lifeline. Please stay on the line."),
+    "988_fallback": N_(
+        "If the call did not go through, please hang up and call or text [988] from your phone."
+    ),
+    "connecting_advisor": N_("Thank you. Connecting you with an advisor now. Please stay on the line."),
+    "voicemail_prompt": N_(
+        "We're sorry, all of our advisors are helping other callers right now. After the "
+        "tone, please leave your first name, a number where it is safe to call you back, and "
+        "a good time to reach you. Press the pound key when you are done."
+    ),
+    "voicemail_fallthrough": N_(
+        "Thank you for calling. If you left a message, an advisor will call you back as soon as possible."
+    ),
+    "voicemail_thanks": N_(
+        "Thank you. We have your message, and an advisor will call you back as soon as possible."
+    ),
+    "goodbye": N_("Take care. Goodbye."),
+    "degraded_intro": N_("We're sorry, we are having trouble with our phone system right now."),
+    "degraded_hold": N_("Please hold while we connect you with someone from our team."),
+    "degraded_call_back": N_("Please call us back in a few minutes. We want to help."),
+    "degraded_no_answer": N_(
+        "We're sorry, no one could take your call. Please call us back in a few minutes."
+    ),
+    "blocked": N_("We're sorry, we are not able to take your call on this line."),
     # Played to the advisor, never to the caller.
-    "whisper_intro": {"en": "Helpline call.", "es": "Llamada de la línea de ayuda."},
-    "whisper_region": {"en": "Caller in {region}.", "es": "Llamada desde {region}."},
-    "whisper_region_unknown": {
-        "en": "Caller location unknown.",
-        "es": "Ubicación desconocida.",
-    },
-    "whisper_urgency": {"en": "Urgency: {urgency}.", "es": "Urgencia: {urgency}."},
-    "whisper_self": {"en": "Calling for themselves.", "es": "Busca ayuda para sí."},
-    "whisper_loved_one": {
-        "en": "Calling for a loved one.",
-        "es": "Busca ayuda para un ser querido.",
-    },
-    "whisper_caller_es": {"en": "Caller chose Spanish.", "es": "Prefiere español."},
-    "whisper_caller_en": {"en": "Caller chose English.", "es": "Prefiere inglés."},
-    "whisper_accept": {
-        "en": "Press any key to take this call.",
-        "es": "Oprima cualquier tecla para tomar la llamada.",
-    },
-    "whisper_not_accepted": {
-        "en": "The call was not accepted. Goodbye.",
-        "es": "No se aceptó la llamada. Hasta luego.",
-    },
-    "urgency_critical": {"en": "critical", "es": "crítica"},
-    "urgency_high": {"en": "high", "es": "alta"},
-    "urgency_normal": {"en": "normal", "es": "normal"},
-    "urgency_low": {"en": "low", "es": "baja"},
+    "whisper_intro": N_("Helpline call."),
+    "whisper_region": N_("Caller in {region}."),
+    "whisper_region_unknown": N_("Caller location unknown."),
+    "whisper_urgency": N_("Urgency: {urgency}."),
+    "whisper_self": N_("Calling for themselves."),
+    "whisper_loved_one": N_("Calling for a loved one."),
+    "whisper_caller_es": N_("Caller chose Spanish."),
+    "whisper_caller_en": N_("Caller chose English."),
+    "whisper_accept": N_("Press any key to take this call."),
+    "whisper_not_accepted": N_("The call was not accepted. Goodbye."),
+    "urgency_critical": N_("critical"),
+    "urgency_high": N_("high"),
+    "urgency_normal": N_("normal"),
+    "urgency_low": N_("low"),
     # Texts (not spoken): [digits] marks are removed, the digits stay.
-    "sms_help": {
-        "en": (
-            "{operator}: free help finding addiction treatment. Call {number} to talk with "
-            "an advisor. Emergency: call 911. In crisis: call or text 988. "
-            "Msg & data rates may apply. Reply STOP to opt out."
-        ),
-        "es": (
-            "{operator}: ayuda gratuita para encontrar tratamiento para adicciones. Llame al "
-            "{number} para hablar con un asesor. Emergencia: llame al 911. En crisis: llame "
-            "o envíe un texto al 988. Pueden aplicarse tarifas de mensajes y datos. "
-            "Responda STOP para cancelar."
-        ),
-    },
-    "sms_opted_out": {
-        "en": (
-            "{operator}: you are unsubscribed and will no longer receive messages from us. "
-            "Reply START to resubscribe. Emergency: call 911."
-        ),
-        "es": (
-            "{operator}: canceló su suscripción y ya no recibirá mensajes nuestros. "
-            "Responda START para volver a suscribirse. Emergencia: llame al 911."
-        ),
-    },
-    "sms_opted_in": {
-        "en": (
-            "{operator}: you are subscribed again and may receive messages from us. "
-            "Msg & data rates may apply. Reply HELP for help, STOP to opt out."
-        ),
-        "es": (
-            "{operator}: volvió a suscribirse y puede recibir mensajes nuestros. Pueden "
-            "aplicarse tarifas de mensajes y datos. Responda HELP para ayuda o STOP para "
-            "cancelar."
-        ),
-    },
+    "sms_help": N_(
+        "{operator}: free help finding addiction treatment. Call {number} to talk with an "
+        "advisor. Emergency: call 911. In crisis: call or text 988. Msg & data rates may "
+        "apply. Reply STOP to opt out."
+    ),
+    "sms_opted_out": N_(
+        "{operator}: you are unsubscribed and will no longer receive messages from us. Reply "
+        "START to resubscribe. Emergency: call 911."
+    ),
+    "sms_opted_in": N_(
+        "{operator}: you are subscribed again and may receive messages from us. Msg & data "
+        "rates may apply. Reply HELP for help, STOP to opt out."
+    ),
 }
+# Each prompt in every language the catalogs provide: PROMPTS["menu"]["es"].
+PROMPTS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {key: TranslatedText(message) for key, message in _PROMPT_TEXT.items()}
+)
 
-# Speech hints for the welcome menu's <Gather input="dtmf speech">.
-MENU_HINTS = {
-    "en": "emergency,overdose,not breathing,suicide,myself,me,loved one,family,"
-    "son,daughter,husband,wife,friend,one,two,zero",
-    "es": "emergencia,sobredosis,no respira,suicidio,yo,para mí,ser querido,familiar,"
-    "hijo,hija,esposo,esposa,amigo,uno,dos,cero",
-}
+# Speech hints for the welcome menu's <Gather input="dtmf speech">, per language.
+MENU_HINTS: Mapping[str, str] = TranslatedText(
+    # Translators: words a caller may say at the welcome menu, comma-separated, no spaces after commas.
+    N_(
+        "emergency,overdose,not breathing,suicide,myself,me,loved one,family,"
+        "son,daughter,husband,wife,friend,one,two,zero"
+    )
+)
 
 # Spoken answers to the welcome menu, matched on whole words in lower case.
 _EMERGENCY_WORDS = re.compile(
@@ -295,6 +197,14 @@ class Helpline:
             raise ValueError(f"language must be one of {LANGUAGES}, not {self.language!r}")
 
 
+def voice_for(lang: str) -> tuple[str | None, str]:
+    """The Polly voice and locale for ``lang``; Twilio's default voice in its likely locale otherwise."""
+    if lang in VOICES:
+        return VOICES[lang]
+    likely = Locale.parse(get_global("likely_subtags").get(lang, lang))
+    return None, f"{lang}-{likely.territory}" if likely.territory else lang
+
+
 # --- voice -------------------------------------------------------------------------------
 
 
@@ -320,7 +230,7 @@ def welcome_menu(helpline: Helpline, gather_action: str, *, announce_recording: 
             timeout=MENU_TIMEOUT_SECONDS,
             speech_timeout="auto",
             hints=MENU_HINTS[lang],
-            language=VOICES[lang][1],
+            language=voice_for(lang)[1],
         )
     )
     _speak(gather, lang, "menu")
@@ -641,7 +551,7 @@ def _say(parent, lang: str, prompts: list[tuple[str, dict[str, str]]]) -> Say:
     Values are substituted into the template's text pieces after the digit marks
     are split off, so caller-supplied text is only ever text.
     """
-    voice, locale = VOICES[lang]
+    voice, locale = voice_for(lang)
     say = parent.nest(Say(voice=voice, language=locale))
     text = ""
     for key, values in prompts:
