@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -114,6 +114,8 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             message = "The service is temporarily unavailable; nothing was stored. Try again shortly."
             return jsonify(error=message), 503, headers
+        # Drawn for an anonymous visitor: finding out who is signed in would need the database.
+        current_app.login_manager._update_request_context_with_user(None)
         page = render_template("errors/unavailable.html", helpline=helpline_details())
         return page, 503, {**headers, "Cache-Control": "no-store"}
 

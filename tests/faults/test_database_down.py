@@ -9,6 +9,7 @@ test_database_down_still_answers_the_caller; this adds the later steps of a call
 from __future__ import annotations
 
 import pytest
+from flask_login.utils import _create_identifier
 
 from leadrouter import create_app
 from leadrouter.errors import DATABASE_RETRY_AFTER_SECONDS
@@ -63,6 +64,21 @@ def test_sign_in_answers_503_not_a_stack_trace(down_app):
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(DATABASE_RETRY_AFTER_SECONDS)
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_a_signed_in_managers_queue_answers_503_not_500(down_app):
+    """The page is drawn for an anonymous visitor: knowing who is signed in needs the database."""
+    client = down_app().test_client()
+    with client.application.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()  # what Flask-Login's "strong" protection checks
+    with client.session_transaction() as session:  # a session signed in before the outage
+        session.update({"_user_id": "1:1", "_fresh": True, "_id": identifier})
+    response = client.get("/dashboard")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(DATABASE_RETRY_AFTER_SECONDS)
+    page = page_of(response)
+    assert "911" in page.text and page.find_all("a", href="tel:+18005550100")
+    assert_no_trace_and_no_personal_data(response.get_data(as_text=True))
 
 
 def test_the_api_answers_503_json_with_retry_after(down_app):
