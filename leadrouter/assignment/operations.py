@@ -20,6 +20,7 @@ from leadrouter.assignment.policy_store import load_policy
 from leadrouter.assignment.queries import callable_lead_ids, open_follow_ups_of, previous_owner_ids
 from leadrouter.database import is_postgres
 from leadrouter.extensions import db
+from leadrouter.i18n import N_
 from leadrouter.jobs import enqueue
 from leadrouter.leads.deadlines import refresh_next_due
 from leadrouter.leads.timeline import add_event
@@ -258,12 +259,14 @@ def reassign_lead(
     """A manager moves an open lead to a named active advisor; recorded with who and why."""
     now = now or utcnow()
     if not lead.is_open:
-        raise AssignmentRefused("lead", f"the lead is {lead.status}; reopen it before reassigning")
+        raise AssignmentRefused(
+            "lead", N_("the lead is %(status)s; reopen it before reassigning"), status=lead.status
+        )
     if not advisor.active:
-        raise AssignmentRefused("advisor_id", f"{advisor.name} is not active")
+        raise AssignmentRefused("advisor_id", N_("%(name)s is not active"), name=advisor.name)
     _end_current_assignment(lead, now, f"reassigned by {actor}: {why}")
     if claim_capacity(advisor.id, now, manual=True) is None:
-        raise AssignmentRefused("advisor_id", f"{advisor.name} cannot take leads now")
+        raise AssignmentRefused("advisor_id", N_("%(name)s cannot take leads now"), name=advisor.name)
     decision = RoutingDecision(
         lead_id=lead.id,
         advisor_id=advisor.id,
@@ -289,9 +292,9 @@ def reassign_lead(
 class AssignmentRefused(ValueError):
     """A requested assignment is not allowed; `field` names what to change."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
+    def __init__(self, field: str, message: str, **params):
+        self.field, self.message, self.params = field, message, params
+        super().__init__(f"{field}: {message % params if params else message}")
 
 
 def hand_over_for_call(lead: Lead, now: datetime | None = None) -> bool:

@@ -54,13 +54,15 @@ def wall_clock(moment: datetime, pattern: str) -> str:
 def duration_words(seconds: float) -> str:
     seconds = abs(int(seconds))
     if seconds < 60:
-        return f"{seconds} s"
+        return gettext("%(seconds)s s", seconds=seconds)
     minutes = seconds // 60
     if minutes < 60:
-        return f"{minutes} min"
+        return gettext("%(minutes)s min", minutes=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        if minutes:
+            return gettext("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+        return gettext("%(hours)s h", hours=hours)
     return gettext("%(days)s days", days=hours // 24)
 
 
@@ -108,10 +110,106 @@ def lead_view(lead, detail, now: datetime) -> dict:
     }
 
 
+# What staff read for the keys stored and shown on the pages: statuses, urgencies, outcomes,
+# reasons, event types, form fields. A key without an entry is shown with spaces for "_".
+LABELS = {
+    # Lead pipeline
+    "new": lazy_pgettext("status", "new"),
+    "queued": lazy_pgettext("status", "queued"),
+    "assigned": lazy_pgettext("status", "assigned"),
+    "contacted": lazy_pgettext("status", "contacted"),
+    "assessment": lazy_pgettext("status", "assessment"),
+    "referred": lazy_pgettext("status", "referred"),
+    "admitted": lazy_pgettext("status", "admitted"),
+    "closed": lazy_pgettext("status", "closed"),
+    # Advisors and follow-ups
+    "available": lazy_pgettext("status", "available"),
+    "busy": lazy_pgettext("status", "busy"),
+    "offline": lazy_pgettext("status", "offline"),
+    "away": lazy_pgettext("status", "away"),
+    "open": lazy_pgettext("status", "open"),
+    "done": lazy_pgettext("status", "done"),
+    "cancelled": lazy_pgettext("status", "cancelled"),
+    # Urgency
+    "critical": lazy_pgettext("urgency", "critical"),
+    "high": lazy_pgettext("urgency", "high"),
+    "normal": lazy_pgettext("urgency", "normal"),
+    "low": lazy_pgettext("urgency", "low"),
+    # Closing reasons
+    "not_interested": lazy_gettext("not interested"),
+    "unreachable": lazy_gettext("unreachable"),
+    "wrong_number": lazy_gettext("wrong number"),
+    "declined_treatment": lazy_gettext("declined treatment"),
+    "referred_elsewhere": lazy_gettext("referred elsewhere"),
+    "no_coverage": lazy_gettext("no coverage"),
+    "duplicate": lazy_gettext("duplicate"),
+    "other": lazy_gettext("other"),
+    # Contact attempts and calls
+    "reached": lazy_gettext("reached"),
+    "no_answer": lazy_gettext("no answer"),
+    "voicemail_left": lazy_gettext("voicemail left"),
+    "asked_not_to_be_contacted": lazy_gettext("asked not to be contacted"),
+    "in_progress": lazy_gettext("in progress"),
+    "abandoned": lazy_gettext("abandoned"),
+    "missed": lazy_gettext("missed"),
+    "crisis_line": lazy_gettext("crisis line"),
+    "answered": lazy_gettext("answered"),
+    "inbound": lazy_gettext("inbound"),
+    "outbound": lazy_gettext("outbound"),
+    # Where the state came from
+    "state": lazy_gettext("the state given"),
+    "zip": lazy_gettext("the ZIP code"),
+    "twilio_from_state": lazy_gettext("the caller's phone line"),
+    "area_code": lazy_gettext("the area code"),
+    "unknown": lazy_gettext("unknown"),
+    # Timeline events and follow-ups
+    "created": lazy_gettext("created"),
+    "merged": lazy_gettext("merged"),
+    "reassigned": lazy_gettext("reassigned"),
+    "escalated": lazy_gettext("escalated"),
+    "call": lazy_pgettext("event", "call"),
+    "voicemail": lazy_gettext("voicemail"),
+    "sms": lazy_gettext("text message"),
+    "opted_out": lazy_gettext("opted out"),
+    "opted_in": lazy_gettext("opted in"),
+    "status_changed": lazy_gettext("status changed"),
+    "note": lazy_gettext("note"),
+    "contact_attempt": lazy_gettext("contact attempt"),
+    "follow_up": lazy_gettext("follow-up"),
+    "callback": lazy_gettext("callback"),
+    "reopened": lazy_gettext("reopened"),
+    # Form fields named in error summaries
+    "status": lazy_gettext("status"),
+    "reason": lazy_gettext("reason"),
+    "outcome": lazy_gettext("outcome"),
+    "due_at": lazy_gettext("due date and time"),
+    "advisor_id": lazy_gettext("advisor"),
+    "why": lazy_gettext("why"),
+    "lead": lazy_gettext("lead"),
+    "do_not_contact": lazy_gettext("do not contact"),
+}
+
+
+def label(key: str | None) -> str:
+    """A stored key (a status, an urgency, a reason, an event type) in words, in the page's language."""
+    if key in LABELS:
+        return str(LABELS[key])
+    return (key or "").replace("_", " ")
+
+
+def explain(message: str, params: dict) -> str:
+    """A catalog message with placeholders, translated, its keys in words (lists joined)."""
+    words = {
+        name: ", ".join(label(item) for item in value) if isinstance(value, tuple | list) else label(value)
+        for name, value in params.items()
+    }
+    return gettext(message) % words if words else gettext(message)
+
+
 FILTERS = {
     "local_time": local_time,
     "wall_clock": wall_clock,
     "state_name": state_name,
     "source_label": lambda source: str(SOURCE_LABELS.get(source, source)),
-    "label": lambda key: (key or "").replace("_", " "),
+    "label": label,
 }

@@ -161,7 +161,7 @@ def _done(lead: Lead, message: str):
 
 def _invalid(lead: Lead, error: pipeline.PipelineError):
     db.session.rollback()
-    return _render_lead(lead, {error.field: gettext(error.message)}, 422)
+    return _render_lead(lead, {error.field: presenters.explain(error.message, error.params)}, 422)
 
 
 @bp.post("/leads/<int:lead_id>/attempts")
@@ -234,7 +234,7 @@ def do_not_contact(lead_id: int):
     value = form["value"]
     if not value and not current_user.is_manager:
         # Lifting an opt-out (often the person's own STOP) is a manager's decision, on record.
-        error = pipeline.PipelineError("do_not_contact", "only a manager can allow contact again")
+        error = pipeline.PipelineError("do_not_contact", N_("only a manager can allow contact again"))
         return _invalid(lead, error)
     pipeline.set_do_not_contact(lead, value, _actor(), form["why"])
     return _done(lead, gettext("Marked do-not-contact.") if value else gettext("Contact allowed again."))
@@ -251,12 +251,17 @@ def click_to_call(lead_id: int):
     if refusal is not None:
         refuse_outbound(lead, "call", refusal, _actor())
         db.session.commit()
-        return _render_lead(lead, {"call": gettext(refusal.message)}, 409)
+        return _render_lead(lead, {"call": presenters.explain(refusal.template, refusal.params)}, 409)
     try:
         place_click_to_call(lead, advisor, _actor())
     except TwilioNotConfigured as error:
         db.session.rollback()
-        return _render_lead(lead, {"call": str(error)}, 503)
+        log.warning("click-to-call refused: %s", error)
+        return _render_lead(
+            lead,
+            {"call": gettext("Calls cannot be placed: this helpline has no Twilio account set up.")},
+            503,
+        )
     except TwilioRestException as error:
         db.session.rollback()
         log.warning("click-to-call failed for lead %s: Twilio %s", lead.id, error.code)
@@ -272,13 +277,13 @@ def reassign(lead_id: int):
     advisor = db.session.get(Advisor, form["advisor_id"] or -1)
     why = form["why"]
     if advisor is None:
-        return _invalid(lead, pipeline.PipelineError("advisor_id", "choose an advisor"))
+        return _invalid(lead, pipeline.PipelineError("advisor_id", N_("choose an advisor")))
     if not why:
-        return _invalid(lead, pipeline.PipelineError("why", "say why the lead is being reassigned"))
+        return _invalid(lead, pipeline.PipelineError("why", N_("say why the lead is being reassigned")))
     try:
         reassign_lead(lead, advisor, _actor(), why)
     except AssignmentRefused as refused:
-        return _invalid(lead, pipeline.PipelineError(refused.field, refused.message))
+        return _invalid(lead, pipeline.PipelineError(refused.field, refused.message, **refused.params))
     return _done(lead, gettext("Reassigned to %(name)s.", name=advisor.name))
 
 
@@ -287,10 +292,10 @@ def _parse_local(value: str | None, lead: Lead) -> datetime:
     try:
         naive = datetime.fromisoformat(value or "")
     except ValueError:
-        raise pipeline.PipelineError("due_at", "give a date and time") from None
+        raise pipeline.PipelineError("due_at", N_("give a date and time")) from None
     aware = naive.replace(tzinfo=ZoneInfo(lead.timezone or DEFAULT_TIMEZONE))
     if aware < utcnow():
-        raise pipeline.PipelineError("due_at", "must be in the future")
+        raise pipeline.PipelineError("due_at", N_("must be in the future"))
     return aware
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from leadrouter.assignment.policy_store import load_policy
@@ -17,7 +17,13 @@ from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 @dataclass(frozen=True)
 class Refusal:
     code: str
-    message: str  # English, as stored on the timeline; pages show its translation
+    template: str  # a catalog message; pages show its translation
+    params: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """In English, as stored on the timeline."""
+        return self.template % self.params if self.params else self.template
 
 
 def outbound_refusal(lead: Lead, channel: str, now: datetime | None = None) -> Refusal | None:
@@ -37,7 +43,8 @@ def outbound_refusal(lead: Lead, channel: str, now: datetime | None = None) -> R
         local = to_local(now, zone).strftime("%H:%M")
         return Refusal(
             "quiet_hours",
-            f"It is {local} for the lead ({zone}); calls are allowed {start:%H:%M}-{end:%H:%M}.",
+            N_("It is %(local)s for the lead (%(zone)s); calls are allowed %(start)s-%(end)s."),
+            {"local": local, "zone": zone, "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
         )
     return None
 

@@ -47,14 +47,14 @@ CONTACT_OUTCOMES = (
 class PipelineError(ValueError):
     """A move the pipeline does not allow; the message names the field and why.
 
-    The message is English (the API returns it); a page shows its translation when the
-    catalogs have one (the fixed messages are marked with N_).
+    `message` is an English catalog message (marked with N_) with `%(name)s` placeholders
+    filled from `params`; a page shows its translation, with the params' keys (statuses,
+    reasons) in words (dashboard.presenters.explain).
     """
 
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+    def __init__(self, field: str, message: str, **params):
+        self.field, self.message, self.params = field, message, params
+        super().__init__(f"{field}: {message % params if params else message}")
 
 
 def change_status(
@@ -63,9 +63,11 @@ def change_status(
     """Move the lead along the pipeline, recording who and when."""
     now = now or utcnow()
     if new_status not in TRANSITIONS.get(lead.status, ()):
-        raise PipelineError("status", f"cannot move from {lead.status} to {new_status}")
+        raise PipelineError(
+            "status", N_("cannot move from %(current)s to %(target)s"), current=lead.status, target=new_status
+        )
     if new_status == "closed" and reason not in CLOSE_REASONS:
-        raise PipelineError("reason", f"closing needs a reason: one of {', '.join(CLOSE_REASONS)}")
+        raise PipelineError("reason", N_("closing needs a reason: one of %(choices)s"), choices=CLOSE_REASONS)
     was_open = lead.is_open
     old_status = lead.status
     if new_status == "new":
@@ -94,7 +96,7 @@ def log_contact_attempt(
     """Record a call attempt and its outcome; the first attempt stops the SLA clock."""
     now = now or utcnow()
     if outcome not in CONTACT_OUTCOMES:
-        raise PipelineError("outcome", f"must be one of {', '.join(CONTACT_OUTCOMES)}")
+        raise PipelineError("outcome", N_("must be one of %(choices)s"), choices=CONTACT_OUTCOMES)
     if lead.first_contact_at is None:
         lead.first_contact_at = now
     detail = {"outcome": outcome}
