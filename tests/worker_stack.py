@@ -66,7 +66,8 @@ class WorkerStack:
     def start_worker(
         self, *extra_args: str, log_name: str | None = None, queues: str | None = "routing,notify,default"
     ) -> subprocess.Popen:
-        """Start `celery -A workers worker`; `queues=None` starts it plain, as the README says."""
+        """Start `celery -A workers worker`; `queues=None` starts it plain, as the README says
+        (every queue, gossip and mingle on), only with a unique hostname."""
         env = dict(
             os.environ,
             DATABASE_URL=self.database_url,
@@ -86,8 +87,8 @@ class WorkerStack:
             *(["--queues", queues] if queues else []),
             "--loglevel",
             "INFO",
-            "--without-gossip",
-            "--without-mingle",
+            # A plain worker keeps Celery's gossip and mingle, as a user's does.
+            *(["--without-gossip", "--without-mingle"] if queues else []),
             "--hostname",
             f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@%h",
             *extra_args,
