@@ -99,7 +99,7 @@ def lead_view(lead, detail, now: datetime) -> dict:
             (key, gettext(DSM_LABELS[key]), key in (lead.dsm_criteria or ())) for key in DSM_CRITERIA
         ],
         "criteria_count": count,
-        "level_of_care": suggested_level_of_care(lead.severity),
+        "level_of_care": label(suggested_level_of_care(lead.severity)),
         "substances": [SUBSTANCE_LABELS.get(s, s) for s in lead.substances or ()],
         "first_contact": countdown(lead.sla_due_at, now) if lead.first_contact_at is None else None,
         "speed_to_lead": duration_words((lead.first_contact_at - lead.created_at).total_seconds())
@@ -135,6 +135,15 @@ LABELS = {
     "high": lazy_pgettext("urgency", "high"),
     "normal": lazy_pgettext("urgency", "normal"),
     "low": lazy_pgettext("urgency", "low"),
+    # Severity (DSM-5) and the level of care it suggests
+    "none": lazy_pgettext("severity", "none"),
+    "mild": lazy_pgettext("severity", "mild"),
+    "moderate": lazy_pgettext("severity", "moderate"),
+    "severe": lazy_pgettext("severity", "severe"),
+    "information only": lazy_gettext("information only"),
+    "outpatient": lazy_gettext("outpatient"),
+    "intensive outpatient": lazy_gettext("intensive outpatient"),
+    "inpatient": lazy_gettext("inpatient"),
     # Closing reasons
     "not_interested": lazy_gettext("not interested"),
     "unreachable": lazy_gettext("unreachable"),
