@@ -75,6 +75,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from leadrouter.urls import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     from leadrouter.api import bp as api_bp
     from leadrouter.auth.views import bp as auth_bp
     from leadrouter.dashboard import views as dashboard_views

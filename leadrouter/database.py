@@ -8,6 +8,9 @@ from leadrouter.extensions import db
 
 log = logging.getLogger(__name__)
 
+# The largest id the integer id columns hold; PostgreSQL refuses a larger one with an error.
+MAX_ID = 2**31 - 1
+
 
 def dialect_name() -> str:
     """The session's database dialect: "postgresql" or "sqlite"."""

@@ -3,6 +3,22 @@
 from __future__ import annotations
 
 from flask import current_app, request, url_for
+from werkzeug.routing import IntegerConverter
+
+from leadrouter.database import MAX_ID
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route, safe for the id columns.
+
+    A number beyond what they hold can name no row, so it reads as 0 (which no row has) and
+    the view answers its usual 404, instead of the database refusing the query (a 500). A
+    converter `max` would do it too, but Werkzeug then answers some methods 405.
+    """
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= MAX_ID else 0
 
 
 def public_url(endpoint: str, **values) -> str:

@@ -6,10 +6,10 @@ from flask import g, jsonify, request, url_for
 from werkzeug.exceptions import NotFound
 
 from leadrouter.api.auth import api_actor, require_api_key
-from leadrouter.api.leads import MAX_ID
 from leadrouter.api.openapi import operation, response
 from leadrouter.api.schemas.advisors import AdvisorListQuerySchema, AdvisorListSchema, AdvisorSchema
 from leadrouter.api.schemas.requests import load_json
+from leadrouter.database import MAX_ID
 from leadrouter.extensions import db
 from leadrouter.models import Advisor
 from leadrouter.team.operations import create_advisor, find_advisors, update_advisor

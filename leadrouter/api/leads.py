@@ -23,13 +23,13 @@ from leadrouter.api.schemas.leads import (
 )
 from leadrouter.api.schemas.requests import body_fingerprint, load_json
 from leadrouter.auth.access import log_access
+from leadrouter.database import MAX_ID
 from leadrouter.extensions import db, limiter
 from leadrouter.intake.submissions import IDEMPOTENCY_HEADER, submit_lead
 from leadrouter.models import ApiKey, Lead
 from leadrouter.pagination import decode_cursor, encode_cursor
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
-MAX_ID = 2**31 - 1
 
 
 # --- reads -------------------------------------------------------------------------

@@ -28,13 +28,13 @@ from werkzeug.routing import IntegerConverter, Rule
 
 from leadrouter.api.schemas.errors import ErrorSchema, ValidationErrorsSchema
 from leadrouter.api.schemas.leads import MAX_PAGE_SIZE
+from leadrouter.database import MAX_ID
 
 API_PREFIX = "/api/v1"
 # The HTML page that reads this document to people is not part of the JSON API.
 UNDOCUMENTED_ENDPOINTS = frozenset({"api.docs"})
 _JSON = "application/json"
 _CSV = "text/csv"
-_MAX_ID = 2**31 - 1  # the id columns' range, as MAX_ID in api/leads.py
 
 DESCRIPTION = f"""\
 JSON API of the helpline: partner sites send leads, managers read leads, manage advisors and
@@ -305,7 +305,7 @@ def describe_operation(view: Callable, rule: Rule) -> dict:
 def _path_parameter(name: str, rule: Rule) -> dict:
     converter = rule._converters.get(name)  # werkzeug keeps no public map of a rule's converters
     if isinstance(converter, IntegerConverter):
-        schema = {"type": "integer", "minimum": 1, "maximum": _MAX_ID}
+        schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     else:
         schema = {"type": "string"}
     return {"in": "path", "name": name, "required": True, "schema": schema}

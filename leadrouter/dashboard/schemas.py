@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, post_load
 
+from leadrouter.database import MAX_ID
+
 
 class _FormSchema(Schema):
     class Meta:
@@ -71,4 +73,6 @@ class ReassignForm(_FormSchema):
             advisor_id = int(data["advisor_id"])
         except (TypeError, ValueError):
             advisor_id = None
+        if advisor_id is not None and not 0 < advisor_id <= MAX_ID:
+            advisor_id = None  # no such advisor (and beyond what the id column holds)
         return {"advisor_id": advisor_id, "why": data["why"].strip()}

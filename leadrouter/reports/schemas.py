@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from leadrouter.database import MAX_ID
 from leadrouter.extensions import db
 from leadrouter.models import LEAD_SOURCES, Advisor, utcnow
 from leadrouter.models.lead import URGENCIES
@@ -38,7 +39,7 @@ class ReportQuerySchema(Schema):
     urgency = fields.String(validate=validate.OneOf(URGENCIES))
     advisor = fields.Integer(
         strict=False,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "Only the leads this advisor held at some point."},
     )
     format = fields.String(

@@ -288,7 +288,15 @@ def fuzz(operation, mode, headers: dict, examples: int = FUZZ_EXAMPLES, query: d
     answers: Counter = Counter()
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    # CI replays the same examples every run (a red build must be reproducible); a developer's
+    # run explores new ones.
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=bool(os.environ.get("CI")),
+    )
     def exercise(case):
         if query:
             case.query = {**(case.query or {}), **query}
