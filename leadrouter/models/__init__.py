@@ -18,6 +18,7 @@ from leadrouter.models.security import AccessLog, ApiKey, AuditEntry, Idempotenc
 from leadrouter.models.telephony import (
     CALL_STATUS_ORDER,
     Call,
+    CallOffer,
     ContactPreference,
     Recording,
     TextMessage,
@@ -40,6 +41,7 @@ __all__ = [
     "Assignment",
     "AuditEntry",
     "Call",
+    "CallOffer",
     "ConsentRecord",
     "ContactPreference",
     "Event",
