@@ -36,6 +36,7 @@ from leadrouter.jobs import enqueue
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import (
     CALL_STATUS_ORDER,
+    SET_AWAY_ACTION,
     Advisor,
     AuditEntry,
     Call,
@@ -47,7 +48,7 @@ from leadrouter.models import (
     utcnow,
 )
 from leadrouter.pipeline.operations import TRANSITIONS, change_status
-from leadrouter.routing.calls import MissedOffer, missed_offer_reason, offer_outcome
+from leadrouter.routing.calls import MissedOffer, missed_offer_reason, offer_outcome, should_set_away
 from leadrouter.routing.phone import mask_phone, parse_phone
 from leadrouter.routing.states import US_STATES, normalize_state
 from leadrouter.routing.urgency import UrgencySignals, raise_only, score_urgency
@@ -321,6 +322,7 @@ def end_offer(
     db.session.flush()
     if answered:
         return CallStep("answered", call, lead)
+    set_away_after_misses(offer.advisor_id, call, now)
     next_advisor = None
     if lead is not None:
         missed = [
@@ -358,6 +360,44 @@ def end_offer(
         return _ring(call, lead, next_advisor, now)
     _mark_missed(call, lead, f"advisor did not answer ({call.dial_status or 'unknown'})", now)
     return CallStep("voicemail", call, lead)
+
+
+def set_away_after_misses(advisor_id: int, call: Call, now: datetime) -> bool:
+    """Two offers in a row rang out since the advisor last chose a status: set them away.
+
+    Routing skips an away advisor until they choose `available` again on their dashboard;
+    the managers see it on the team board (an audit entry says why).
+    """
+    advisor = db.session.get(Advisor, advisor_id)
+    if advisor is None or advisor.status != "available":
+        return False
+    outcomes = list(
+        db.session.scalars(
+            select(CallOffer.outcome)
+            .where(
+                CallOffer.advisor_id == advisor_id,
+                CallOffer.ended_at.is_not(None),
+                CallOffer.rang_at >= advisor.status_changed_at,
+            )
+            .order_by(CallOffer.ended_at.desc(), CallOffer.id.desc())
+            .limit(10)
+        )
+    )
+    if not should_set_away(outcomes):
+        return False
+    advisor.status, advisor.status_changed_at = "away", now
+    db.session.add(
+        AuditEntry(
+            at=now,
+            actor=ACTOR,
+            action=SET_AWAY_ACTION,
+            target=f"advisor:{advisor.id}",
+            detail={"reason": "missed two calls in a row", "call_sid": call.call_sid},
+        )
+    )
+    db.session.flush()
+    log.warning("advisor %s set away after missing two calls in a row", advisor.id)
+    return True
 
 
 def _ring(call: Call, lead: Lead | None, advisor: Advisor, now: datetime) -> CallStep:

@@ -131,8 +131,13 @@ def expected_wait_seconds(place: int, on_duty: int, average_talk_seconds: float 
 
 
 def should_set_away(outcomes_newest_first: Sequence[str]) -> bool:
-    """Two offers in a row not answered (the newest first): the advisor is set away."""
-    recent = list(outcomes_newest_first[:MISSES_BEFORE_AWAY])
+    """Two offers in a row not answered (the newest first): the advisor is set away.
+
+    A ring still going, or canceled (the caller hung up, or someone else took the call
+    first), says nothing about the advisor and is left out.
+    """
+    decided = [outcome for outcome in outcomes_newest_first if outcome not in ("ringing", "canceled")]
+    recent = decided[:MISSES_BEFORE_AWAY]
     return len(recent) == MISSES_BEFORE_AWAY and all(outcome != "answered" for outcome in recent)
 
 

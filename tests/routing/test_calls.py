@@ -111,6 +111,12 @@ def test_two_unanswered_offers_in_a_row_set_the_advisor_away():
     assert not should_set_away(["no-answer"])
 
 
+def test_a_canceled_or_still_ringing_offer_does_not_count_towards_away():
+    assert not should_set_away(["canceled", "no-answer", "answered"])
+    assert should_set_away(["ringing", "no-answer", "canceled", "not-accepted"])
+    assert not should_set_away(["canceled", "canceled"])
+
+
 def test_recently_missed_forgets_after_a_minute():
     missed = [MissedOffer(1, NOW - timedelta(seconds=59)), MissedOffer(2, NOW - timedelta(seconds=60))]
     assert recently_missed(missed, NOW) == frozenset({1})

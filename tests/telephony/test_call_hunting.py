@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from leadrouter.extensions import db
-from leadrouter.models import Advisor, Assignment, CallOffer, Event
+from leadrouter.models import SET_AWAY_ACTION, Advisor, Assignment, AuditEntry, CallOffer, Event
 from tests.factories import make_advisor
 from tests.telephony.test_voice_webhooks import SimulatedCall, count
 
@@ -144,3 +144,45 @@ def test_replayed_dial_results_change_nothing(client, team):
     types = db.session.scalars(select(Event.type).where(Event.lead_id == call.lead.id))
     assert sorted(types) == ["assigned", "call", "call", "call", "created", "reassigned", "status_changed"]
     assert count(CallOffer) == 2
+
+
+def miss_a_call(client, caller: str, advisor: Advisor) -> None:
+    call = SimulatedCall(client, caller, FromState="TX")
+    dial_doc = call.press(call.start(), "1")
+    assert rung(dial_doc) == [advisor.phone]
+    assert call.dial_ends(dial_doc, "no-answer").find("Record") is not None
+    call.hang_up()
+
+
+def test_two_calls_in_a_row_rung_out_set_the_advisor_away_until_they_undo_it(
+    client, advisor_client, manager_client, advisor_user
+):
+    ana = advisor_user.advisor
+    miss_a_call(client, "+15125550143", ana)
+    db.session.refresh(ana)
+    assert ana.status == "available"  # one miss is not a pattern
+    miss_a_call(client, "+15125550144", ana)
+    db.session.refresh(ana)
+    assert ana.status == "away"
+    [audit] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == SET_AWAY_ACTION))
+    assert audit.target == f"advisor:{ana.id}" and audit.detail["reason"] == "missed two calls in a row"
+
+    # The managers see it on the team board; Ana sees it on her dashboard.
+    board = manager_client.get("/team").get_data(as_text=True)
+    assert "Ana Torres was set away at" in board and 'class="chip chip-away"' in board
+    dashboard = advisor_client.get("/dashboard").get_data(as_text=True)
+    assert 'id="away-notice"' in dashboard
+
+    # Routing skips her: the next caller is not rung to her.
+    caller = SimulatedCall(client, "+15125550145", FromState="TX")
+    assert caller.press(caller.start(), "1").find("Dial") is None
+
+    # She undoes it; the count of misses starts again from her choice.
+    advisor_client.post("/dashboard/status", data={"status": "available"})
+    db.session.refresh(ana)
+    assert ana.status == "available"
+    assert "was set away" not in manager_client.get("/team").get_data(as_text=True)
+    assert 'id="away-notice"' not in advisor_client.get("/dashboard").get_data(as_text=True)
+    miss_a_call(client, "+15125550146", ana)
+    db.session.refresh(ana)
+    assert ana.status == "available"
