@@ -9,6 +9,7 @@ caller (request or task) commits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Row, select
@@ -34,6 +35,7 @@ from leadrouter.models import (
     RoutingDecision,
     utcnow,
 )
+from leadrouter.routing.calls import MissedOffer, Ring, next_call_step
 from leadrouter.routing.engine import Decision, assign_batch, decide
 from leadrouter.routing.hours import next_contact_time, sla_due_at
 from leadrouter.routing.policy import RoutingPolicy
@@ -316,6 +318,33 @@ def hand_over_for_call(lead: Lead, now: datetime | None = None) -> bool:
     _end_current_assignment(lead, now, "owner not available while the person called")
     _assign(lead, decision, claim, "call", now, policy, kind="reassigned", notify=False)
     return True
+
+
+def offer_call_elsewhere(
+    lead: Lead, missed: Sequence[MissedOffer], now: datetime | None = None
+) -> int | None:
+    """The advisor rung for a live call did not take it: give the lead to the next one who can.
+
+    The engine's order, skipping whoever missed this call within a minute; the lead moves to
+    the advisor rung next (the owner keeps it when nobody else can take the call). Returns
+    the advisor to ring, or None.
+    """
+    now = now or utcnow()
+    if not lead.is_open:
+        return None
+    policy = load_policy()
+    facts = lead_facts(lead)
+    for _attempt in range(CLAIM_ATTEMPTS):
+        # Re-read every attempt: another caller may have taken the last free advisor since.
+        step = next_call_step(facts, active_advisor_facts(), now, missed=missed, policy=policy)
+        if not isinstance(step, Ring):
+            return None
+        claim = claim_for(step.decision, now, policy)
+        if claim is not None:
+            _end_current_assignment(lead, now, "did not answer the person's call")
+            _assign(lead, step.decision, claim, "call", now, policy, kind="reassigned", notify=False)
+            return step.decision.advisor_id
+    return None
 
 
 def respond_to_urgency_rise(lead: Lead, previous_level: str, now: datetime | None = None) -> None:

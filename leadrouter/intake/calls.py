@@ -23,7 +23,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from leadrouter.assignment.operations import hand_over_for_call, respond_to_urgency_rise, route_lead
+from leadrouter.assignment.operations import (
+    hand_over_for_call,
+    offer_call_elsewhere,
+    respond_to_urgency_rise,
+    route_lead,
+)
 from leadrouter.database import is_postgres
 from leadrouter.extensions import db
 from leadrouter.intake.operations import LeadInput, record_lead
@@ -31,9 +36,11 @@ from leadrouter.jobs import enqueue
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import (
     CALL_STATUS_ORDER,
+    SET_AWAY_ACTION,
     Advisor,
     AuditEntry,
     Call,
+    CallOffer,
     ContactPreference,
     Lead,
     Recording,
@@ -41,6 +48,7 @@ from leadrouter.models import (
     utcnow,
 )
 from leadrouter.pipeline.operations import TRANSITIONS, change_status
+from leadrouter.routing.calls import MissedOffer, missed_offer_reason, offer_outcome, should_set_away
 from leadrouter.routing.phone import mask_phone, parse_phone
 from leadrouter.routing.states import US_STATES, normalize_state
 from leadrouter.routing.urgency import UrgencySignals, raise_only, score_urgency
@@ -93,6 +101,7 @@ class CallStep:
     call: Call | None = None
     lead: Lead | None = None
     advisor: Advisor | None = None
+    offer: CallOffer | None = None  # the advisor's ring, for "dial"
 
 
 @dataclass(frozen=True)
@@ -138,13 +147,21 @@ def after_emergency(caller: CallerInfo, digits: str | None) -> CallStep:
     return connect_caller(start.call)
 
 
-def finish_dial(caller: CallerInfo, dial_status: str | None) -> CallStep:
-    """<Dial> ended: the advisor took the call, or the caller goes to voicemail."""
+def finish_dial(
+    caller: CallerInfo,
+    dial_status: str | None,
+    offer_id: str | int | None = None,
+    dial_call_sid: str | None = None,
+) -> CallStep:
+    """<Dial> ended: the advisor took the call, the next advisor is rung, or voicemail.
+
+    ``offer_id`` (carried in the Dial action's URL) names the ring that ended, so a replayed
+    callback finds it already ended and only repeats what the caller heard.
+    """
     start = start_call(caller)
     if start.blocked:
         return CallStep("blocked")
-    answered = record_dial_result(start.call, dial_status)
-    return CallStep("answered" if answered else "voicemail", start.call, _lead_of(start.call))
+    return end_offer(start.call, dial_status, _to_int(offer_id), dial_call_sid)
 
 
 def take_voicemail(
@@ -275,8 +292,153 @@ def connect_caller(call: Call, now: datetime | None = None) -> CallStep:
     if advisor is None:
         _mark_missed(call, lead, "no advisor free", now)
         return CallStep("voicemail", call, lead)
+    return _ring(call, lead, advisor, now)
+
+
+def end_offer(
+    call: Call,
+    dial_status: str | None,
+    offer_id: int | None = None,
+    dial_call_sid: str | None = None,
+    now: datetime | None = None,
+) -> CallStep:
+    """One advisor's ring ended: answered, or hunt for the next advisor before voicemail.
+
+    The advisor who missed it is not rung again for this call within a minute (the pure
+    rule in routing.calls); each missed offer is a line on the lead's timeline.
+    """
+    now = now or utcnow()
+    call = _relock(call)
+    lead = _lead_of(call)
+    offer = _offer_of(call, offer_id)
+    if offer is None or offer.ended_at is not None:
+        return _current_step(call, lead)  # a replay: the caller hears the same thing again
+    answered = record_dial_result(call, dial_status, now)
+    offer.ended_at = now
+    offer.ring_seconds = max(0, round((now - offer.rang_at).total_seconds()))
+    offer.outcome = offer_outcome(dial_status, answered)
+    if dial_call_sid and not _dial_sid_taken(dial_call_sid):
+        offer.dial_call_sid = dial_call_sid[:64]
+    db.session.flush()
+    if answered:
+        return CallStep("answered", call, lead)
+    set_away_after_misses(offer.advisor_id, call, now)
+    next_advisor = None
+    if lead is not None:
+        missed = [
+            MissedOffer(o.advisor_id, o.ended_at)
+            for o in db.session.scalars(select(CallOffer).where(CallOffer.call_id == call.id))
+            if o.ended_at is not None and o.outcome != "answered"
+        ]
+        advisor_id = offer_call_elsewhere(lead, missed, now)
+        next_advisor = db.session.get(Advisor, advisor_id) if advisor_id is not None else None
+        if next_advisor is not None and not _can_take_call(next_advisor):
+            next_advisor = None
+        missed_name = db.session.scalar(select(Advisor.name).where(Advisor.id == offer.advisor_id))
+        add_event(
+            lead,
+            "call",
+            ACTOR,
+            {
+                "call_sid": call.call_sid,
+                "step": "offer",
+                "outcome": offer.outcome,
+                "advisor_id": offer.advisor_id,
+                "seconds": offer.ring_seconds,
+                "offered_to": next_advisor.id if next_advisor is not None else None,
+                "reason": missed_offer_reason(
+                    missed_name or "The advisor",
+                    offer.outcome,
+                    offer.ring_seconds,
+                    next_advisor.name if next_advisor is not None else None,
+                ),
+            },
+            dedupe_key=f"call:{call.call_sid}:offer:{offer.id}",
+            at=now,
+        )
+    if next_advisor is not None:
+        return _ring(call, lead, next_advisor, now)
+    _mark_missed(call, lead, f"advisor did not answer ({call.dial_status or 'unknown'})", now)
+    return CallStep("voicemail", call, lead)
+
+
+def set_away_after_misses(advisor_id: int, call: Call, now: datetime) -> bool:
+    """Two offers in a row rang out since the advisor last chose a status: set them away.
+
+    Routing skips an away advisor until they choose `available` again on their dashboard;
+    the managers see it on the team board (an audit entry says why).
+    """
+    advisor = db.session.get(Advisor, advisor_id)
+    if advisor is None or advisor.status != "available":
+        return False
+    outcomes = list(
+        db.session.scalars(
+            select(CallOffer.outcome)
+            .where(
+                CallOffer.advisor_id == advisor_id,
+                CallOffer.ended_at.is_not(None),
+                CallOffer.rang_at >= advisor.status_changed_at,
+            )
+            .order_by(CallOffer.ended_at.desc(), CallOffer.id.desc())
+            .limit(10)
+        )
+    )
+    if not should_set_away(outcomes):
+        return False
+    advisor.status, advisor.status_changed_at = "away", now
+    db.session.add(
+        AuditEntry(
+            at=now,
+            actor=ACTOR,
+            action=SET_AWAY_ACTION,
+            target=f"advisor:{advisor.id}",
+            detail={"reason": "missed two calls in a row", "call_sid": call.call_sid},
+        )
+    )
+    db.session.flush()
+    log.warning("advisor %s set away after missing two calls in a row", advisor.id)
+    return True
+
+
+def _ring(call: Call, lead: Lead | None, advisor: Advisor, now: datetime) -> CallStep:
+    """Ring ``advisor`` for the call: one offer per advisor's ring (a repeated request reuses it)."""
+    offer = db.session.scalar(
+        select(CallOffer)
+        .where(CallOffer.call_id == call.id, CallOffer.advisor_id == advisor.id, CallOffer.ended_at.is_(None))
+        .order_by(CallOffer.id.desc())
+        .limit(1)
+    )
+    if offer is None:
+        offer = CallOffer(call_id=call.id, advisor_id=advisor.id, rang_at=now)
+        db.session.add(offer)
+        db.session.flush()
     call.advisor_id = advisor.id
-    return CallStep("dial", call, lead, advisor)
+    return CallStep("dial", call, lead, advisor, offer)
+
+
+def _offer_of(call: Call, offer_id: int | None) -> CallOffer | None:
+    """The ring that ended: the one named, else (an older Dial action URL) the latest open one."""
+    query = select(CallOffer).where(CallOffer.call_id == call.id)
+    if offer_id is not None:
+        return db.session.scalar(query.where(CallOffer.id == offer_id))
+    return db.session.scalar(query.where(CallOffer.ended_at.is_(None)).order_by(CallOffer.id.desc()).limit(1))
+
+
+def _current_step(call: Call, lead: Lead | None) -> CallStep:
+    """What the caller is hearing now, for a replayed Dial action."""
+    ringing = db.session.scalar(
+        select(CallOffer)
+        .where(CallOffer.call_id == call.id, CallOffer.ended_at.is_(None))
+        .order_by(CallOffer.id.desc())
+        .limit(1)
+    )
+    if ringing is not None:
+        return CallStep("dial", call, lead, db.session.get(Advisor, ringing.advisor_id), ringing)
+    return CallStep("answered" if call.outcome == "answered" else "voicemail", call, lead)
+
+
+def _dial_sid_taken(dial_call_sid: str) -> bool:
+    return db.session.scalar(select(CallOffer.id).where(CallOffer.dial_call_sid == dial_call_sid)) is not None
 
 
 def accept_call(call: Call, now: datetime | None = None) -> None:
@@ -287,7 +449,7 @@ def accept_call(call: Call, now: datetime | None = None) -> None:
 
 
 def record_dial_result(call: Call, dial_status: str | None, now: datetime | None = None) -> bool:
-    """Apply <Dial>'s outcome; True when the advisor took the call, False means voicemail.
+    """Apply <Dial>'s outcome; True when the advisor took the call (end_offer handles a miss).
 
     "completed" only counts once the advisor accepted after the whisper: otherwise what
     picked up was the advisor's own voicemail, or they declined.
@@ -309,7 +471,6 @@ def record_dial_result(call: Call, dial_status: str | None, now: datetime | None
                 dedupe_key=f"call:{call.call_sid}:answered",
             )
         return True
-    _mark_missed(call, lead, f"advisor did not answer ({status or 'unknown'})", now)
     return False
 
 

@@ -1,6 +1,6 @@
 """The data model; importing this package registers every table."""
 
-from leadrouter.models.advisor import ADVISOR_STATUSES, Advisor
+from leadrouter.models.advisor import ADVISOR_STATUSES, API_ADVISOR_STATUSES, SET_AWAY_ACTION, Advisor
 from leadrouter.models.base import utcnow
 from leadrouter.models.lead import (
     LEAD_SOURCES,
@@ -18,6 +18,7 @@ from leadrouter.models.security import AccessLog, ApiKey, AuditEntry, Idempotenc
 from leadrouter.models.telephony import (
     CALL_STATUS_ORDER,
     Call,
+    CallOffer,
     ContactPreference,
     Recording,
     TextMessage,
@@ -28,11 +29,13 @@ from leadrouter.models.worker import WorkerHeartbeat
 
 __all__ = [
     "ADVISOR_STATUSES",
+    "API_ADVISOR_STATUSES",
     "CALL_STATUS_ORDER",
     "LEAD_SOURCES",
     "LEAD_STATUSES",
     "OPEN_STATUSES",
     "ROLES",
+    "SET_AWAY_ACTION",
     "URGENCY_RANK",
     "AccessLog",
     "Advisor",
@@ -40,6 +43,7 @@ __all__ = [
     "Assignment",
     "AuditEntry",
     "Call",
+    "CallOffer",
     "ConsentRecord",
     "ContactPreference",
     "Event",

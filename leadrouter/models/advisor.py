@@ -11,13 +11,18 @@ from leadrouter.extensions import db
 from leadrouter.models.base import JSONType, UTCDateTime, utcnow
 from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE, NATIONAL_POOL
 
-ADVISOR_STATUSES = ("available", "busy", "offline")
+# away: set after two calls in a row rang out unanswered (or by the advisor); not routed to.
+ADVISOR_STATUSES = ("available", "busy", "away", "offline")
+# What the advisors API accepts (its contract in SPEC); it reports `away` as stored.
+API_ADVISOR_STATUSES = ("available", "busy", "offline")
+# The audit action written when missed calls set an advisor away (the team board shows it).
+SET_AWAY_ACTION = "advisor.set_away"
 
 
 class Advisor(db.Model):
     __tablename__ = "advisors"
     __table_args__ = (
-        CheckConstraint("status IN ('available', 'busy', 'offline')", name="status"),
+        CheckConstraint("status IN ('available', 'busy', 'away', 'offline')", name="status"),
         CheckConstraint("capacity >= 0", name="capacity_not_negative"),
         CheckConstraint("open_leads >= 0", name="open_leads_not_negative"),
     )

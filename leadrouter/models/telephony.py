@@ -52,6 +52,25 @@ class Call(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     recordings = relationship("Recording", order_by="Recording.id", viewonly=True)
+    offers = relationship("CallOffer", order_by="CallOffer.id", viewonly=True)
+
+
+class CallOffer(db.Model):
+    """One advisor rung for one call: when, for how long, and how it ended."""
+
+    __tablename__ = "call_offers"
+    __table_args__ = (Index("ix_call_offers_call", "call_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    advisor_id: Mapped[int] = mapped_column(ForeignKey("advisors.id"), index=True)
+    # The advisor's leg, as the <Dial> action reports it (unknown while it rings).
+    dial_call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    rang_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ring_seconds: Mapped[int | None] = mapped_column(Integer)
+    # ringing | answered | no-answer | busy | failed | canceled | not-accepted
+    outcome: Mapped[str] = mapped_column(String(16), default="ringing")
 
 
 class Recording(db.Model):

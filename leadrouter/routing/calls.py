@@ -131,8 +131,13 @@ def expected_wait_seconds(place: int, on_duty: int, average_talk_seconds: float 
 
 
 def should_set_away(outcomes_newest_first: Sequence[str]) -> bool:
-    """Two offers in a row not answered (the newest first): the advisor is set away."""
-    recent = list(outcomes_newest_first[:MISSES_BEFORE_AWAY])
+    """Two offers in a row not answered (the newest first): the advisor is set away.
+
+    A ring still going, or canceled (the caller hung up, or someone else took the call
+    first), says nothing about the advisor and is left out.
+    """
+    decided = [outcome for outcome in outcomes_newest_first if outcome not in ("ringing", "canceled")]
+    recent = decided[:MISSES_BEFORE_AWAY]
     return len(recent) == MISSES_BEFORE_AWAY and all(outcome != "answered" for outcome in recent)
 
 
@@ -217,3 +222,30 @@ def call_figures(calls: Iterable[CallRecord]) -> CallFigures:
 
 def _rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
+
+
+# --- offers --------------------------------------------------------------------------------
+
+# How an offer ended, from <Dial>'s DialCallStatus (anything unknown counts as not answered).
+MISSED_DIAL_STATUSES = frozenset({"no-answer", "busy", "failed", "canceled"})
+
+
+def offer_outcome(dial_status: str | None, accepted: bool) -> str:
+    """How one offer ended: answered only when the advisor accepted the whisper."""
+    status = (dial_status or "").strip().lower()
+    if status in ("completed", "answered"):
+        return "answered" if accepted else "not-accepted"
+    return status if status in MISSED_DIAL_STATUSES else "no-answer"
+
+
+def missed_offer_reason(advisor_name: str, outcome: str, seconds: int | None, offered_to: str | None) -> str:
+    """The line the lead's timeline shows for an offer not taken, and what happened next."""
+    what = {
+        "busy": "was busy",
+        "failed": "could not be reached",
+        "canceled": "was not reached before the ringing stopped",
+        "not-accepted": "did not accept the call",
+    }.get(outcome, "did not answer")
+    after = f" after {seconds} s" if seconds is not None and outcome in ("no-answer", "not-accepted") else ""
+    then = f"offered to {offered_to}" if offered_to else "nobody else could take it"
+    return f"{advisor_name} {what}{after}; {then}"

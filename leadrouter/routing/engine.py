@@ -53,7 +53,7 @@ class AdvisorFacts:
     languages: frozenset[str]
     capacity: int
     open_leads: int
-    status: str  # available|busy|offline
+    status: str  # available|busy|away|offline
     active: bool = True
     timezone: str = DEFAULT_TIMEZONE
     shift_hours: ShiftHours | None = None  # None = no shift limits

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, select
 
 from leadrouter.extensions import db
-from leadrouter.models import Advisor, AuditEntry, Call, Lead
+from leadrouter.models import SET_AWAY_ACTION, Advisor, AuditEntry, Call, Lead
 from leadrouter.routing.hours import on_shift
 
 
@@ -52,6 +52,29 @@ def team_board(now: datetime) -> list[AdvisorLoad]:
             )
         )
     return board
+
+
+def set_away_by_missed_calls() -> list[tuple[Advisor, datetime]]:
+    """Advisors away because calls rang out on them, with when (until they choose a status again)."""
+    away = {
+        f"advisor:{advisor.id}": advisor
+        for advisor in db.session.scalars(
+            select(Advisor).where(Advisor.status == "away").order_by(Advisor.name)
+        )
+    }
+    if not away:
+        return []
+    entries = db.session.execute(
+        select(AuditEntry.target, func.max(AuditEntry.at))
+        .where(AuditEntry.action == SET_AWAY_ACTION, AuditEntry.target.in_(away))
+        .group_by(AuditEntry.target)
+    ).all()
+    when = {target: _aware(at) for target, at in entries}
+    return [
+        (advisor, when[target])
+        for target, advisor in away.items()
+        if target in when and when[target] >= _aware(advisor.status_changed_at)
+    ]
 
 
 def _oldest_overdue_ids(now: datetime) -> dict[int, int]:

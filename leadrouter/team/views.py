@@ -24,6 +24,7 @@ from leadrouter.team.queries import (
     arrival_profile,
     recent_policy_changes,
     scheduled_advisors,
+    set_away_by_missed_calls,
     team_board,
 )
 from leadrouter.team.schemas import AdvisorForm, RoutingSettingsForm
@@ -36,7 +37,9 @@ restrict_to_managers(bp)
 
 @bp.get("")
 def board():
-    return render_template("team/board.html", board=team_board(utcnow()), now=utcnow())
+    return render_template(
+        "team/board.html", board=team_board(utcnow()), away=set_away_by_missed_calls(), now=utcnow()
+    )
 
 
 @bp.get("/rows")

@@ -104,8 +104,11 @@ def voice_whisper_accept():
 
 @bp.post("/voice/dial-result")
 def voice_dial_result():
-    """<Dial> ended: done if the advisor took the call, voicemail otherwise."""
-    step = calls.finish_dial(_caller(), request.form.get("DialCallStatus"))
+    """<Dial> ended: done if the advisor took the call, else the next advisor or voicemail."""
+    form = request.form
+    step = calls.finish_dial(
+        _caller(), form.get("DialCallStatus"), request.args.get("offer"), form.get("DialCallSid")
+    )
     db.session.commit()
     return _speak(step)
 
@@ -198,7 +201,7 @@ def _speak(step: calls.CallStep) -> Response:
                 helpline,
                 advisor_number=step.advisor.phone,
                 caller_id=config["HELPLINE_NUMBER"],
-                dial_action=_url(".voice_dial_result"),
+                dial_action=_url(".voice_dial_result", offer=step.offer.id),
                 whisper_url=_url(".voice_whisper", call=step.call.call_sid),
                 status_callback=_url(".voice_status"),
                 timeout=config["DIAL_TIMEOUT_SECONDS"],

@@ -15,7 +15,9 @@ from leadrouter.routing.calls import (
     call_figures,
     expected_wait_seconds,
     hold_order,
+    missed_offer_reason,
     next_call_step,
+    offer_outcome,
     place_in_line,
     recently_missed,
     should_set_away,
@@ -109,6 +111,12 @@ def test_two_unanswered_offers_in_a_row_set_the_advisor_away():
     assert not should_set_away(["no-answer"])
 
 
+def test_a_canceled_or_still_ringing_offer_does_not_count_towards_away():
+    assert not should_set_away(["canceled", "no-answer", "answered"])
+    assert should_set_away(["ringing", "no-answer", "canceled", "not-accepted"])
+    assert not should_set_away(["canceled", "canceled"])
+
+
 def test_recently_missed_forgets_after_a_minute():
     missed = [MissedOffer(1, NOW - timedelta(seconds=59)), MissedOffer(2, NOW - timedelta(seconds=60))]
     assert recently_missed(missed, NOW) == frozenset({1})
@@ -138,3 +146,35 @@ def test_call_figures_against_a_hand_counted_set():
 
 def test_no_calls_means_no_figures_rather_than_zero():
     assert call_figures([]).to_dict()["service_level_20s"] is None
+
+
+# --- offers --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dial_status", "accepted", "outcome"),
+    [
+        ("completed", True, "answered"),
+        ("answered", True, "answered"),
+        ("completed", False, "not-accepted"),
+        ("no-answer", False, "no-answer"),
+        ("busy", False, "busy"),
+        ("failed", False, "failed"),
+        ("canceled", False, "canceled"),
+        ("", False, "no-answer"),
+        (None, False, "no-answer"),
+        ("something-new", False, "no-answer"),
+    ],
+)
+def test_offer_outcome_counts_an_answer_only_when_the_whisper_was_accepted(dial_status, accepted, outcome):
+    assert offer_outcome(dial_status, accepted) == outcome
+
+
+def test_missed_offer_reason_reads_like_the_timeline_line():
+    assert (
+        missed_offer_reason("Ana", "no-answer", 20, "Ben") == "Ana did not answer after 20 s; offered to Ben"
+    )
+    assert missed_offer_reason("Ana", "busy", 1, None) == "Ana was busy; nobody else could take it"
+    assert missed_offer_reason("Ana", "not-accepted", 9, "Ben") == (
+        "Ana did not accept the call after 9 s; offered to Ben"
+    )

@@ -21,7 +21,7 @@ from leadrouter.api.schemas.fields import (
     Text,
     TimeZoneName,
 )
-from leadrouter.models import ADVISOR_STATUSES
+from leadrouter.models import API_ADVISOR_STATUSES
 from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE, NATIONAL_POOL
 
 READ_ONLY_ADVISOR_FIELDS = ("id", "open_leads", "last_assigned_at", "created_at")
@@ -57,7 +57,7 @@ class AdvisorSchema(Schema):
         validate=validate.Range(min=0, max=1000),
         metadata={"description": "Most open leads this advisor may hold at once."},
     )
-    status = Choice(ADVISOR_STATUSES, load_default="offline")
+    status = Choice(API_ADVISOR_STATUSES, load_default="offline")
     timezone = TimeZoneName(load_default=DEFAULT_TIMEZONE)
     shift_hours = ShiftHours(allow_none=True, load_default=None)
     active = fields.Boolean(
@@ -89,7 +89,7 @@ class AdvisorListSchema(Schema):
 
 class AdvisorListQuerySchema(Schema):
     email = Email(metadata={"description": "Find the advisor with this email."})
-    status = Choice(ADVISOR_STATUSES)
+    status = Choice(API_ADVISOR_STATUSES)
     region = Choice(
         (NATIONAL_POOL, *STATE_CODES),
         upper=True,
