@@ -310,11 +310,16 @@ def stop_with_parent(parent: int) -> None:
 
 
 def stop_on_sigterm() -> None:
-    """SIGTERM (and SIGHUP) end the run as Ctrl-C does, through the same cleanup of the workers."""
+    """SIGTERM (and SIGHUP) end the run as Ctrl-C does, through the same cleanup of the workers.
+
+    Ctrl-C itself raises KeyboardInterrupt even if the script was started with SIGINT ignored
+    (a shell script's `&` does that).
+    """
 
     def interrupt(signum, _frame):
         raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, interrupt)
 
@@ -382,5 +387,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except KeyboardInterrupt as interrupted:
-        say(f"interrupted ({interrupted or 'Ctrl-C'}); every worker process was stopped")
+        say(f"interrupted ({interrupted or 'Ctrl-C'}): stopped, and no worker process is left")
         sys.exit(130)

@@ -22,8 +22,8 @@ from bench.harness.common import CLOCK_TICKS, ROOT
 class Processes:
     """Every process this run starts, each in its own process group, and the one way they stop.
 
-    Use it as a context manager around the whole run: inside it SIGTERM and SIGHUP raise
-    KeyboardInterrupt as Ctrl-C does, and leaving it (normally, on an error or on any of those
+    Use it as a context manager around the whole run: inside it SIGINT (Ctrl-C), SIGTERM and
+    SIGHUP raise KeyboardInterrupt, and leaving it (normally, on an error or on any of those
     signals) stops every group it started, with its children: gunicorn workers, Celery pool
     processes, generate_data.py's COPY workers. A second Ctrl-C during that cleanup is ignored
     so the cleanup finishes.
@@ -38,6 +38,9 @@ class Processes:
         atexit.register(self.stop_all)
 
     def __enter__(self) -> Processes:
+        # Ctrl-C raises KeyboardInterrupt even when the run was started with SIGINT ignored (a
+        # shell script's `&` does that): the default handler, which asyncio.run also recognises.
+        self._previous_handlers[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
         for signum in (signal.SIGTERM, signal.SIGHUP):
             self._previous_handlers[signum] = signal.signal(signum, _interrupt)
         return self
