@@ -19,10 +19,12 @@ consistency queries (exit status 1 on any violation).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import multiprocessing
 import os
 import queue
 import random
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -37,6 +39,8 @@ from bench.datagen.clock import Clock, verify  # noqa: E402
 from bench.datagen.simulate import Simulation  # noqa: E402
 from bench.datagen.world import SHIFT_PATTERNS, build_world  # noqa: E402
 from leadrouter.config import ConfigError, normalize_database_url  # noqa: E402
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 DAY = 86400
 
@@ -220,8 +224,17 @@ def load_leads(args, world, simulation: Simulation, now: float) -> tuple[dict[st
     results = context.Queue()
     workers = [
         context.Process(
-            target=loader.worker,
-            args=(args.database_url, world, args.seed, now, tasks, results, args.skip_fk_triggers),
+            target=copy_worker,
+            args=(
+                os.getpid(),
+                args.database_url,
+                world,
+                args.seed,
+                now,
+                tasks,
+                results,
+                args.skip_fk_triggers,
+            ),
             daemon=True,
         )
         for _ in range(args.workers)
@@ -231,6 +244,7 @@ def load_leads(args, world, simulation: Simulation, now: float) -> tuple[dict[st
     started = time.perf_counter()
     progress = Progress(args.leads, started)
     sent = 0
+    finished = False
     try:
         for index, chunk in enumerate(simulation.chunks(args.chunk_size)):
             while True:
@@ -245,17 +259,69 @@ def load_leads(args, world, simulation: Simulation, now: float) -> tuple[dict[st
             tasks.put(None)
         while progress.chunks < sent or progress.cpu_reports < len(workers):
             progress.collect(results, workers, block=True)
+        finished = True
     finally:
+        if finished:
+            for process in workers:
+                process.join(timeout=60)
+        else:
+            # Interrupted (Ctrl-C, SIGTERM) or a worker failed: stop them all now, without
+            # waiting for the chunks still queued; those will never be read, so do not flush them.
+            tasks.cancel_join_thread()
+            for process in workers:
+                if process.is_alive():
+                    process.terminate()
         for process in workers:
-            process.join(timeout=5 if progress.failed else 60)
+            process.join(timeout=5)
             if process.is_alive():
-                process.terminate()
+                process.kill()
+                process.join(timeout=5)
     backend = "n/a" if None in progress.backend_cpu else f"{sum(progress.backend_cpu):.0f} s"
     say(
         f"CPU: planning (main) {time.process_time():.0f} s, rendering + COPY (workers) "
         f"{sum(progress.worker_cpu):.0f} s, PostgreSQL backends {backend}"
     )
     return progress.rows, time.perf_counter() - started
+
+
+def copy_worker(parent: int, *args) -> None:
+    """A COPY worker that never outlives the main process, which alone answers Ctrl-C.
+
+    Ctrl-C (or a hangup) in a terminal reaches the whole process group: the workers ignore it and the main
+    process stops them (terminate, then kill). Should the main process die without doing so
+    (SIGKILL), the kernel sends each worker SIGTERM (PR_SET_PDEATHSIG).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    stop_with_parent(parent)
+    loader.worker(*args)
+
+
+def stop_with_parent(parent: int) -> None:
+    """Ask Linux to send SIGTERM to this process when its parent exits (nothing elsewhere)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request was in place
+        os._exit(1)
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (and SIGHUP) end the run as Ctrl-C does, through the same cleanup of the workers.
+
+    Ctrl-C itself raises KeyboardInterrupt even if the script was started with SIGINT ignored
+    (a shell script's `&` does that).
+    """
+
+    def interrupt(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
 
 
 class Progress:
@@ -317,4 +383,9 @@ class Progress:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    stop_on_sigterm()
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt as interrupted:
+        say(f"interrupted ({interrupted or 'Ctrl-C'}): stopped, and no worker process is left")
+        sys.exit(130)

@@ -22,8 +22,9 @@ and its latency runs from that intended time, so a server that falls behind show
 the percentiles instead of slowing the client down (no coordinated omission). Every
 latency is kept; percentiles are read from the sorted samples.
 
-Every process it starts (gunicorn, Celery, redis-server) is stopped by its pid at the end,
-also on Ctrl-C.
+Every process it starts (gunicorn, Celery, redis-server, generate_data.py and its workers,
+py-spy) runs in its own process group, and every group is stopped at the end, also on an
+error, Ctrl-C, SIGTERM or SIGHUP.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -89,12 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/run.py" + (" " + " ".join(sys.argv[1:]) if len(sys.argv) > 1 else "")
     work = Path(tempfile.mkdtemp(prefix="leadrouter-bench-"))
     say(f"leadrouter benchmark: {command}\n  {info}\n  logs and scratch files in {work}")
-    processes = Processes(work)
-
-    def interrupted(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupted)
     try:
         # The load generator shares the 2 cores with the stack it measures: let it send on time.
         os.nice(-5)
@@ -103,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[Figure] = []
     notes: list[str] = []
     profiles: dict = {}
-    try:
+    # One cleanup path: leaving this block (done, failed, Ctrl-C, SIGTERM or SIGHUP) stops every
+    # process group the run started, children included.
+    with Processes(work) as processes:
         if not args.embedded_only:
             redis_url = args.redis_url
             redis_pid = None
@@ -141,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             notes += [f"production: {note}" for note in production.notes]
             profiles.update(production.raw.get("profiles", {}))
             processes.stop("redis")
-            figures += big_database_section(args, plan, work, notes)
+            figures += big_database_section(args, plan, processes, work, notes)
         if not args.production_only:
             embedded = Pass("embedded", plan, processes, work, args)
             embedded.prepare(None)
@@ -159,8 +155,6 @@ def main(argv: list[str] | None = None) -> int:
                 note="one core, no database: the decision itself is not what bounds routing",
             )
         )
-    finally:
-        processes.stop_all()
     elapsed = time.monotonic() - began
     say("\n" + table(figures))
     for note in notes:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.harness.common import ROOT, STATES, Figure, Plan, ms, percentile, say, verdict
 from bench.harness.database import Database, lead_count, recreate_postgres_database, scalar, with_database
-from bench.harness.processes import rss_mb
+from bench.harness.processes import Processes, rss_mb
 
 # --- in-process figures on the big databases -------------------------------------------------
 
@@ -218,17 +218,28 @@ def routing_decisions_per_second(seconds: float = 2.0) -> dict:
     return {"decide": single, "assign_batch": batch}
 
 
-def ensure_big_database(url: str, wanted: int, work: Path, may_generate: bool) -> tuple[str, int]:
-    """Use the loaded 1M database if it is there; otherwise generate one of our own (not with --quick)."""
+OWN_BIG_DATABASE = "leadrouter_bench_run_1m"
+
+
+def ensure_big_database(
+    url: str, wanted: int, processes: Processes, may_generate: bool, own_name: str = OWN_BIG_DATABASE
+) -> tuple[str, int] | None:
+    """The loaded 1M database if it is there; otherwise one of our own (own_name), generated unless --quick.
+
+    With --quick (may_generate False) nothing is generated: a short database is used as it is,
+    and with none at all (missing or empty) the answer is None and the 1M figures are skipped.
+    """
     count = lead_count(url)
     if count is not None and (count >= wanted * 0.99 or (count and not may_generate)):
         return url, count
-    own = with_database(url, "leadrouter_bench_run_1m")
+    own = with_database(url, own_name)
     count_own = lead_count(own)
-    if count_own is not None and count_own >= wanted * 0.99:
+    if count_own is not None and (count_own >= wanted * 0.99 or (count_own and not may_generate)):
         return own, count_own
-    say(f"  {url.rsplit('/', 1)[-1]} has {count} leads; generating {wanted:,} into leadrouter_bench_run_1m")
-    generate(own, wanted, work)
+    if not may_generate:
+        return None
+    say(f"  {url.rsplit('/', 1)[-1]} has {count} leads; generating {wanted:,} into {own_name}")
+    generate(own, wanted, processes)
     return own, lead_count(own) or 0
 
 
@@ -238,45 +249,48 @@ def recent_history(url: str) -> bool:
     return span is not None and span <= 7 * 86400
 
 
-def generate(url: str, leads: int, work: Path, history_days: int = 365) -> None:
+def generate(url: str, leads: int, processes: Processes, history_days: int = 365) -> None:
+    """bench/generate_data.py in its own process group: interrupted, it stops with its workers."""
     recreate_postgres_database(url)
-    with open(work / f"generate-{leads}.log", "wb") as log:
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "bench" / "generate_data.py"),
-                "--database-url",
-                url,
-                "--leads",
-                str(leads),
-                "--advisors",
-                "200",
-                "--truncate",
-                "--seed",
-                "1",
-                "--history-days",
-                str(history_days),
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=True,
-            timeout=3600,
-        )
+    processes.run(
+        f"generate-{leads}",
+        [
+            sys.executable,
+            str(ROOT / "bench" / "generate_data.py"),
+            "--database-url",
+            url,
+            "--leads",
+            str(leads),
+            "--advisors",
+            "200",
+            "--truncate",
+            "--seed",
+            "1",
+            "--history-days",
+            str(history_days),
+        ],
+        dict(os.environ),
+        timeout=3600,
+    )
 
 
-def big_database_section(args, plan: Plan, work: Path, notes: list[str]) -> list[Figure]:
+def big_database_section(
+    args, plan: Plan, processes: Processes, work: Path, notes: list[str]
+) -> list[Figure]:
     """The dashboard and report figures at 1M leads, with the 10k comparison and the indexed-query floor."""
     figures = []
     say("\n[1M] dashboard and reports, in-process")
-    big_url, big_count = ensure_big_database(args.big_database_url, plan.big_leads, work, not args.quick)
+    found = ensure_big_database(args.big_database_url, plan.big_leads, processes, not args.quick)
+    if found is None:
+        return skipped_big_database_section(args.big_database_url, notes)
+    big_url, big_count = found
     small_url = with_database(big_url, "leadrouter_bench_run_10k")
     if (lead_count(small_url) or 0) < 9_900 or not recent_history(small_url):
         # The same team and arrival rate as the 1M year (~2,700 leads a day), over 4 days: the
         # live workload (open leads per advisor, what a queue page shows) is the 1M one's, so
         # the comparison isolates the growth of history.
         say("  generating 10,000 leads over 4 days into leadrouter_bench_run_10k")
-        generate(small_url, 10_000, work, history_days=4)
+        generate(small_url, 10_000, processes, history_days=4)
     big = database_figures(big_url, plan, work)
     small = database_figures(small_url, plan, work)
     say(
@@ -375,3 +389,29 @@ def big_database_section(args, plan: Plan, work: Path, notes: list[str]) -> list
         "leadrouter_bench_run_10k"
     )
     return figures
+
+
+def skipped_big_database_section(big_database_url: str, notes: list[str]) -> list[Figure]:
+    """--quick without a 1M database: the figures that need one are named, not measured."""
+    name = big_database_url.rsplit("/", 1)[-1]
+    reason = (
+        f"skipped: --quick never generates the 1,000,000-lead database, and neither {name} nor "
+        f"{OWN_BIG_DATABASE} holds any leads"
+    )
+    say(f"  {reason}")
+    say(
+        "  (load one with bench/generate_data.py, see bench/README.md, or run without --quick to generate it)"
+    )
+    notes.append(
+        f"1M figures not measured: --quick found no 1,000,000-lead database ({name} and "
+        f"{OWN_BIG_DATABASE} are missing or empty) and never generates one; load one with "
+        "bench/generate_data.py or run without --quick"
+    )
+    return [
+        Figure(f"{what} at 1M leads", reason, target=target, verdict="not measured")
+        for what, target in (
+            ("advisor queue page (p95)", "p95 <= 30 ms; <= 1.3x the 10k p95"),
+            ("routing report, 30 days (p95)", "p95 <= 150 ms"),
+            ("CSV export", "<= 20 s, memory flat"),
+        )
+    ]

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,14 +20,40 @@ from bench.harness.common import CLOCK_TICKS, ROOT
 
 
 class Processes:
-    """Every process this run starts, stopped by pid (and its own process group) at the end."""
+    """Every process this run starts, each in its own process group, and the one way they stop.
+
+    Use it as a context manager around the whole run: inside it SIGINT (Ctrl-C), SIGTERM and
+    SIGHUP raise KeyboardInterrupt, and leaving it (normally, on an error or on any of those
+    signals) stops every group it started, with its children: gunicorn workers, Celery pool
+    processes, generate_data.py's COPY workers. A second Ctrl-C during that cleanup is ignored
+    so the cleanup finishes.
+    """
+
+    STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self, log_dir: Path):
         self.log_dir = log_dir
         self.running: dict[str, subprocess.Popen] = {}
+        self._previous_handlers: dict[int, object] = {}
         atexit.register(self.stop_all)
 
+    def __enter__(self) -> Processes:
+        # Ctrl-C raises KeyboardInterrupt even when the run was started with SIGINT ignored (a
+        # shell script's `&` does that): the default handler, which asyncio.run also recognises.
+        self._previous_handlers[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            self._previous_handlers[signum] = signal.signal(signum, _interrupt)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop_all()
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        self._previous_handlers.clear()
+
     def start(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
+        if name in self.running:
+            self.stop(name)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
         process = subprocess.Popen(
             command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -35,23 +62,56 @@ class Processes:
         self.running[name] = process
         return process
 
-    def stop(self, name: str, timeout: float = 20) -> None:
-        process = self.running.pop(name, None)
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
+    def run(self, name: str, command: list[str], env: dict, timeout: float) -> None:
+        """Run a command to its end in its own group (logged to <name>.log); raise if it fails.
+
+        Interrupted or timed out, it is stopped with everything it started.
+        """
+        process = self.start(name, command, env)
         try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        # Children (gunicorn workers, Celery pool processes) share the group we created.
-        with contextlib.suppress(ProcessLookupError):
+            returncode = process.wait(timeout=timeout)
+        finally:
+            self.stop(name)
+        if returncode != 0:
+            raise subprocess.CalledProcessError(returncode, command, f"see {self.log_dir / (name + '.log')}")
+
+    def stop(self, name: str, timeout: float = 20) -> None:
+        process = self.running.get(name)
+        if process is None:
+            return
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        # Children (gunicorn workers, Celery pool processes, COPY workers) share the group we
+        # created: whatever is left of it goes now, also when the leader had already exited.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
+        # Forgotten only once stopped: interrupted on the way, stop_all still has it.
+        self.running.pop(name, None)
 
     def stop_all(self) -> None:
-        for name in list(self.running):
-            self.stop(name)
+        """Stop every group, the last started first, with Ctrl-C and SIGTERM ignored meanwhile."""
+        if not self.running:
+            return
+        ignored = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.STOP_SIGNALS:
+                ignored[signum] = signal.signal(signum, signal.SIG_IGN)
+        try:
+            for name in reversed(list(self.running)):
+                self.stop(name)
+        finally:
+            for signum, handler in ignored.items():
+                signal.signal(signum, handler)
+
+
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
 def children_of(pid: int) -> list[int]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import subprocess
 import threading
 import time
 import urllib.error
@@ -247,12 +247,13 @@ class StressPhases:
             command += ["-f", "raw", "--nonblocking", "-o", str(raw_file)] + (
                 ["--idle"] if idle else ["--gil"]
             )
-            recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            recorder = self.processes.start("py-spy", command, dict(os.environ))
             self.traffic.keys_in_use = keys
             since = datetime.now(UTC)
             self.intake_probe(rate, seconds=seconds, warmup=False)
             self.traffic.keys_in_use = KEYS
             recorder.wait(timeout=60)
+            self.processes.stop("py-spy")
             self.db.wait_routed(since, timeout=120)
             if raw_file.exists():
                 summary = summarise_profile(raw_file, inside)
