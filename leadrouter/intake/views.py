@@ -80,7 +80,7 @@ def _helpline_context() -> dict:
 
 
 def page_language() -> str:
-    """The language the page was asked for (?lang=es), else English; see leadrouter.i18n."""
+    """The page's language: ?lang=, the remembered choice, Accept-Language, English; see leadrouter.i18n."""
     return request_language()
 
 
@@ -90,9 +90,9 @@ def _language_links(lang: str) -> list[dict]:
     for other in supported_languages():
         if other == lang:
             continue
+        # Always named, English too: the link changes the remembered choice (see leadrouter.i18n).
         args = {key: value for key, value in request.args.items() if key != "lang"}
-        if other != SOURCE_LANGUAGE:
-            args["lang"] = other
+        args["lang"] = other
         if request.method == "GET" and request.endpoint:
             url = url_for(request.endpoint, **(request.view_args or {}), **args)
         else:
