@@ -33,8 +33,16 @@ from leadrouter.intake.forms import URL_MAX, UTM_KEYS, ContactForm
 from leadrouter.intake.operations import ConsentInput, record_lead
 from leadrouter.leads.consent import has_consent
 from leadrouter.models import Lead, utcnow
+from leadrouter.retention import retention_days
 from leadrouter.routing.hours import sla_due_at, to_local, within_contact_window
 from leadrouter.routing.places import City, all_cities, cities_in, find_city
+from leadrouter.routing.severity import (
+    DSM_CRITERIA,
+    DSM_LABELS,
+    count_criteria,
+    severity_for,
+    suggested_level_of_care,
+)
 from leadrouter.routing.states import US_STATES, normalize_state
 from leadrouter.routing.timezones import timezone_for
 from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
@@ -214,13 +222,107 @@ def _city_from_slug(slug: str) -> str | None:
     return words.title()
 
 
+# --- what the site teaches ------------------------------------------------------
+
+# The self-check's result in words: the severity, and the level of care it usually points
+# to (keyed by routing.severity.suggested_level_of_care, which holds the rule).
+_SEVERITY_TEXT = {
+    "none": N_("Fewer than 2 signs"),
+    "mild": N_("Mild: 2 or 3 signs"),
+    "moderate": N_("Moderate: 4 or 5 signs"),
+    "severe": N_("Severe: 6 or more signs"),
+}
+_CARE_TEXT = {
+    "information only": N_(
+        "This does not usually point to treatment. If you are still worried, talking it over "
+        "with an advisor can help."
+    ),
+    "outpatient": N_(
+        "It usually points to outpatient care: regular counselling or doctor visits, often "
+        "with medication, while living at home."
+    ),
+    "intensive outpatient": N_(
+        "It usually points to intensive outpatient care: several sessions a week while living at home."
+    ),
+    "inpatient": N_(
+        "It usually points to residential or inpatient care, often starting with medically supervised detox."
+    ),
+}
+# The pages the site teaches from, in the order its menu lists them.
+CONTENT_PAGES = ("public.signs", "public.self_check", "public.treatment", "public.privacy")
+
+
+def self_check_result(criteria) -> dict:
+    """What the self-check says for the DSM-5 criteria ticked: how many, the severity, the usual care."""
+    severity = severity_for(criteria)
+    return {
+        "count": count_criteria(criteria),
+        "severity": severity,
+        "label": gettext(_SEVERITY_TEXT[severity]),
+        "care": gettext(_CARE_TEXT[suggested_level_of_care(severity)]),
+    }
+
+
+def _every_self_check_result() -> list[dict]:
+    """The result for 0 to 11 signs, for the page's live script (which then holds no rule of its own)."""
+    results = []
+    for count in range(len(DSM_CRITERIA) + 1):
+        result = self_check_result(DSM_CRITERIA[:count])
+        result["count_text"] = gettext("%(count)s of %(total)s signs", count=count, total=len(DSM_CRITERIA))
+        results.append(result)
+    return results
+
+
+def _content_page(template: str, **context):
+    lang = page_language()
+    return render_template(
+        template,
+        canonical=public_url(request.endpoint),
+        language_links=_language_links(lang),
+        **context,
+    )
+
+
+@bp.get("/signs")
+def signs():
+    """Signs of heroin and opioid use, and of an overdose (that first)."""
+    return _content_page("public/signs.html")
+
+
+@bp.get("/treatment")
+def treatment():
+    """Withdrawal, detox, medications, the levels of care, and what happens when you call."""
+    return _content_page("public/treatment.html")
+
+
+@bp.get("/privacy")
+def privacy():
+    """What the form collects, who sees it, how to stop contact, how long it is kept."""
+    return _content_page("public/privacy.html", retention_days=retention_days())
+
+
+@bp.get("/self-check")
+def self_check():
+    """The DSM-5 checklist; "See my result" (a GET, no JavaScript needed) shows the result."""
+    ticked = [key for key in request.args.getlist("dsm_criteria") if key in DSM_CRITERIA]
+    answered = "see" in request.args
+    return _content_page(
+        "public/self_check.html",
+        criteria=[(key, gettext(DSM_LABELS[key]), key in ticked) for key in DSM_CRITERIA],
+        result=self_check_result(ticked) if answered else None,
+        results=_every_self_check_result(),
+        total=len(DSM_CRITERIA),
+    )
+
+
 # --- what crawlers read -----------------------------------------------------------
 
 
 @bp.get("/sitemap.xml")
 def sitemap():
     """Every public page, each with its Spanish (and other) versions."""
-    paths = [url_for("public.helpline"), url_for("public.directory")]
+    paths = [url_for("public.helpline"), *(url_for(page) for page in CONTENT_PAGES)]
+    paths.append(url_for("public.directory"))
     paths += [_regional_url(code, None) for code in US_STATES]
     paths += [_regional_url(city.state, city) for city in all_cities()]
     base = public_url("public.helpline").rstrip("/")
@@ -276,6 +378,10 @@ def _blank_form(state: str | None) -> ContactForm:
     }
     for key in UTM_KEYS:
         data[f"utm_{key}"] = (request.args.get(f"utm_{key}") or "")[:200]
+    # The self-check's "add my answers" button brings its ticks here.
+    ticked = [key for key in request.args.getlist("dsm_criteria") if key in DSM_CRITERIA]
+    if ticked:
+        data["dsm_criteria"] = ticked
     return ContactForm(formdata=None, data=data, lang=lang)
 
 
@@ -384,6 +490,7 @@ def _render_thanks(lead: Lead | None, lang: str):
             phone_last4=(lead.phone or "")[-4:],
             reference=lead.public_id[:8].upper(),
             timing=contact_timing(lead, utcnow(), lang),
+            result=self_check_result(lead.dsm_criteria or ()) if lead.dsm_criteria else None,
         )
     return current_app.make_response(render_template("public/thanks.html", **context))
 

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from leadrouter.intake.views import CONTENT_PAGES
 from leadrouter.routing.places import all_cities, cities_in, find_city, slugify
 from leadrouter.routing.states import US_STATES
 from tests.intake.conftest import VALID_FORM, page_of
@@ -179,7 +180,8 @@ def test_the_sitemap_lists_every_public_page_and_its_spanish_version(client):
     assert response.status_code == 200 and response.mimetype == "application/xml"
     root = ET.fromstring(response.data)
     locs = [url.findtext(f"{SITEMAP}loc") for url in root.iter(f"{SITEMAP}url")]
-    assert len(locs) == len(set(locs)) == 2 + len(US_STATES) + len(all_cities())
+    assert len(locs) == len(set(locs)) == 2 + len(CONTENT_PAGES) + len(US_STATES) + len(all_cities())
+    assert {f"{BASE}/signs", f"{BASE}/self-check", f"{BASE}/treatment", f"{BASE}/privacy"} <= set(locs)
     assert {f"{BASE}/", f"{BASE}/help", f"{BASE}/help/tx", f"{BASE}/help/tx/austin"} <= set(locs)
     assert not [loc for loc in locs if "/login" in loc or "/thanks" in loc or "/api/" in loc]
     alternates = [link.get("href") for link in root.iter("{http://www.w3.org/1999/xhtml}link")]
