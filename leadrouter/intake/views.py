@@ -336,6 +336,12 @@ def sitemap():
     return response
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers and crawlers that ask for /favicon.ico get the PNG icon the pages link."""
+    return redirect(url_for("static", filename="icons/favicon-32.png"), 301)
+
+
 @bp.get("/robots.txt")
 def robots():
     """Crawlers may read the public pages, never the staff pages, the API or a thank-you page."""

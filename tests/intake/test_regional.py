@@ -227,3 +227,26 @@ def test_after_a_form_error_the_page_keeps_its_place_in_the_heading(client, page
     (h1,) = [text for tag, text in page.headings if tag == "h1"]
     assert h1.endswith(heading)
     assert page.field_value("page_url") == page_url, "the page's address is still sent"
+
+
+def test_every_page_links_the_favicon_and_the_touch_icon(client):
+    for path in ("/", "/help/tx/austin", "/signs", "/login", "/api/v1/docs"):
+        page = page_of(client.get(path))
+        icons = {(a["rel"], a["href"]) for a in page.find_all("link") if "icon" in a.get("rel", "")}
+        assert ("icon", "/static/icons/favicon.svg") in icons, path
+        assert ("apple-touch-icon", "/static/icons/apple-touch-icon.png") in icons, path
+    assert client.get("/static/icons/favicon.svg").mimetype == "image/svg+xml"
+    touch = client.get("/static/icons/apple-touch-icon.png")
+    assert touch.mimetype == "image/png" and touch.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert touch.data[16:24] == (180).to_bytes(4, "big") * 2, "180 x 180"
+    assert client.get("/favicon.ico").headers["Location"] == "/static/icons/favicon-32.png"
+
+
+def test_the_api_docs_page_takes_its_style_from_a_static_file_the_csp_allows(client):
+    response = client.get("/api/v1/docs")
+    html = response.get_data(as_text=True)
+    assert "<style" not in html and " style=" not in html
+    assert "style-src 'self'" in response.headers["Content-Security-Policy"]
+    assert page_of(response).find_all("link", rel="stylesheet", href="/static/css/api-docs.css")
+    css = client.get("/static/css/api-docs.css")
+    assert css.status_code == 200 and ".method" in css.get_data(as_text=True)

@@ -90,3 +90,14 @@ def test_public_pages_break_no_content_security_policy_rule(live_server, browser
         page.goto(f"{live_server}{path}")
     assert not [text for text in problems if "Content Security Policy" in text], problems
     page.close()
+
+
+def test_the_api_docs_page_is_styled_under_the_csp(live_server, browser):
+    page = browser.new_page()
+    problems = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.goto(f"{live_server}/api/v1/docs")
+    method = page.locator(".method.GET").first
+    assert method.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(26, 127, 55)"
+    assert not problems, problems
+    page.close()
