@@ -48,15 +48,49 @@ def check_compiled_catalogs() -> None:
         )
 
 
+# The visitor's choice of language (``?lang=``), remembered for every later page.
+LANGUAGE_COOKIE = "lang"
+LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+# Machines, not visitors: the API and Twilio's webhooks follow ``?lang=`` only (a call or a
+# text is in the caller's language, never a browser's).
+_MACHINE_PATHS = ("/api/", "/twilio/", "/healthz", "/readyz")
+
+
 def request_language() -> str:
-    """The language a page was asked for with ``?lang=``; English when none or unknown.
+    """The page's language: ``?lang=``, the remembered choice (cookie), Accept-Language, or English.
 
     Outside a request (a template rendered by a task or a command) it is English.
     """
     if not has_request_context():
         return SOURCE_LANGUAGE
+    supported = supported_languages()
     lang = request.args.get("lang")
-    return lang if lang in supported_languages() else SOURCE_LANGUAGE
+    if lang in supported:
+        return lang
+    if request.path.startswith(_MACHINE_PATHS):
+        return SOURCE_LANGUAGE
+    remembered = request.cookies.get(LANGUAGE_COOKIE)
+    if remembered in supported:
+        return remembered
+    return request.accept_languages.best_match(supported) or SOURCE_LANGUAGE
+
+
+def _remember_language(response):
+    """Keep a visitor's ``?lang=`` choice in a cookie; the page depends on that cookie and Accept-Language."""
+    if request.path.startswith(_MACHINE_PATHS) or request.endpoint == "static":
+        return response
+    response.vary.update(("Cookie", "Accept-Language"))
+    lang = request.args.get("lang")
+    if lang in supported_languages() and request.cookies.get(LANGUAGE_COOKIE) != lang:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            lang,
+            max_age=LANGUAGE_COOKIE_MAX_AGE,
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
 
 
 def init_app(app: Flask) -> None:
@@ -66,6 +100,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     Babel(app, locale_selector=request_language)
     app.before_request(_choose_locale_afresh)
+    app.after_request(_remember_language)
 
 
 def _choose_locale_afresh() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
+from urllib.parse import unquote, urlsplit
 
 from babel import Locale
 from babel.dates import format_date, format_time, get_timezone_name
@@ -12,6 +13,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -31,9 +33,20 @@ from leadrouter.intake.forms import URL_MAX, UTM_KEYS, ContactForm
 from leadrouter.intake.operations import ConsentInput, record_lead
 from leadrouter.leads.consent import has_consent
 from leadrouter.models import Lead, utcnow
+from leadrouter.retention import retention_days
 from leadrouter.routing.hours import sla_due_at, to_local, within_contact_window
+from leadrouter.routing.places import City, all_cities, cities_in, find_city
+from leadrouter.routing.severity import (
+    DSM_CRITERIA,
+    DSM_LABELS,
+    count_criteria,
+    severity_for,
+    suggested_level_of_care,
+)
 from leadrouter.routing.states import US_STATES, normalize_state
+from leadrouter.routing.timezones import timezone_for
 from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
+from leadrouter.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +88,16 @@ def _private_pages(response):
 
 @bp.app_context_processor
 def _helpline_context() -> dict:
-    """The helpline number, operator and page language, for every page built on base.html."""
-    return {"helpline": helpline_details(), "ui_lang": page_language()}
+    """The helpline number, operator, page language and home address, for every page built on base.html."""
+    return {
+        "helpline": helpline_details(),
+        "ui_lang": page_language(),
+        "site_url": public_url("public.helpline"),
+    }
 
 
 def page_language() -> str:
-    """The language the page was asked for (?lang=es), else English; see leadrouter.i18n."""
+    """The page's language: ?lang=, the remembered choice, Accept-Language, English; see leadrouter.i18n."""
     return request_language()
 
 
@@ -90,9 +107,9 @@ def _language_links(lang: str) -> list[dict]:
     for other in supported_languages():
         if other == lang:
             continue
+        # Always named, English too: the link changes the remembered choice (see leadrouter.i18n).
         args = {key: value for key, value in request.args.items() if key != "lang"}
-        if other != SOURCE_LANGUAGE:
-            args["lang"] = other
+        args["lang"] = other
         if request.method == "GET" and request.endpoint:
             url = url_for(request.endpoint, **(request.view_args or {}), **args)
         else:
@@ -107,28 +124,88 @@ def _language_links(lang: str) -> list[dict]:
 
 @bp.get("/")
 def helpline():
-    return _render_page(_blank_form(state=None))
+    return _render_page(_blank_form(state=None), canonical=public_url("public.helpline"))
+
+
+@bp.get("/help")
+def directory():
+    """Every state, each with the cities served in it."""
+    states = sorted(US_STATES.items(), key=lambda item: item[1])
+    page = render_template(
+        "public/directory.html",
+        states=[{"code": code, "name": name, "cities": cities_in(code)} for code, name in states],
+        city_count=len(all_cities()),
+        canonical=public_url("public.directory"),
+        language_links=_language_links(page_language()),
+    )
+    return page
+
+
+@bp.get("/help/")
+@bp.get("/help/<state>/")
+@bp.get("/help/<state>/<city>/")
+def regional_with_slash(state: str | None = None, city: str | None = None):
+    """An address with a trailing slash (or in another case) goes to the page's one address."""
+    if state is None:
+        return redirect(url_for("public.directory", **request.args), 301)
+    code = _state_from_slug(state)
+    if code is None:
+        abort(404)
+    found = find_city(code, city) if city is not None else None
+    if city is not None and found is None:
+        abort(404)
+    return redirect(_regional_url(code, found, **request.args), 301)
 
 
 @bp.get("/help/<state>")
 @bp.get("/help/<state>/<city>")
 def regional(state: str, city: str | None = None):
+    found = _place(state, city)
+    if found is None:
+        abort(404)
+    place, canonical = found
+    return _render_page(_blank_form(state=place["code"]), place=place, canonical=canonical)
+
+
+def _place(state: str, city: str | None) -> tuple[dict, str] | None:
+    """A regional page's place (heading, local time, cities served) and canonical address; None if unknown."""
     code = _state_from_slug(state)
     if code is None:
-        abort(404)
+        return None
+    found = None
     city_name = None
     if city is not None:
-        city_name = _city_from_slug(city)
+        found = find_city(code, city)
+        # A city outside the table (an ad's own address) still gets its state's page, with its name.
+        city_name = found.name if found else _city_from_slug(city)
         if city_name is None:
-            abort(404)
-    place = {"code": code, "state": US_STATES[code], "city": city_name}
-    canonical = url_for(
-        "public.regional",
-        state=code.lower(),
-        city=city_name.lower().replace(" ", "-") if city_name else None,
-        _external=True,
-    )
-    return _render_page(_blank_form(state=code), place=place, canonical=canonical)
+            return None
+    place = {
+        "code": code,
+        "state": US_STATES[code],
+        "city": city_name,
+        "served": found is not None,
+        "cities": cities_in(code) if city is None else (),
+        "state_url": _regional_url(code, None),
+        "local_time": local_clock(utcnow(), found.timezone if found else timezone_for(code), page_language()),
+    }
+    canonical = public_url("public.regional", state=code.lower(), city=found.slug if found else None)
+    return place, canonical
+
+
+def _place_of_page(page_url: str | None) -> tuple[dict | None, str | None]:
+    """The regional page a form came from (its hidden page_url): its answer keeps that page's heading."""
+    path = unquote(urlsplit(page_url or "").path)
+    parts = path.strip("/").split("/")
+    if len(parts) in (2, 3) and parts[0] == "help":
+        found = _place(parts[1], parts[2] if len(parts) == 3 else None)
+        if found is not None:
+            return found
+    return None, None
+
+
+def _regional_url(code: str, city: City | None, **args) -> str:
+    return url_for("public.regional", state=code.lower(), city=city.slug if city else None, **args)
 
 
 def _state_from_slug(slug: str) -> str | None:
@@ -145,6 +222,157 @@ def _city_from_slug(slug: str) -> str | None:
     return words.title()
 
 
+# --- what the site teaches ------------------------------------------------------
+
+# The self-check's result in words: the severity, and the level of care it usually points
+# to (keyed by routing.severity.suggested_level_of_care, which holds the rule).
+_SEVERITY_TEXT = {
+    "none": N_("Fewer than 2 signs"),
+    "mild": N_("Mild: 2 or 3 signs"),
+    "moderate": N_("Moderate: 4 or 5 signs"),
+    "severe": N_("Severe: 6 or more signs"),
+}
+_CARE_TEXT = {
+    "information only": N_(
+        "This does not usually point to treatment. If you are still worried, talking it over "
+        "with an advisor can help."
+    ),
+    "outpatient": N_(
+        "It usually points to outpatient care: regular counselling or doctor visits, often "
+        "with medication, while living at home."
+    ),
+    "intensive outpatient": N_(
+        "It usually points to intensive outpatient care: several sessions a week while living at home."
+    ),
+    "inpatient": N_(
+        "It usually points to residential or inpatient care, often starting with medically supervised detox."
+    ),
+}
+# The pages the site teaches from, in the order its menu lists them.
+CONTENT_PAGES = ("public.signs", "public.self_check", "public.treatment", "public.privacy")
+
+
+def self_check_result(criteria) -> dict:
+    """What the self-check says for the DSM-5 criteria ticked: how many, the severity, the usual care."""
+    severity = severity_for(criteria)
+    return {
+        "count": count_criteria(criteria),
+        "severity": severity,
+        "label": gettext(_SEVERITY_TEXT[severity]),
+        "care": gettext(_CARE_TEXT[suggested_level_of_care(severity)]),
+    }
+
+
+def _every_self_check_result() -> list[dict]:
+    """The result for 0 to 11 signs, for the page's live script (which then holds no rule of its own)."""
+    results = []
+    for count in range(len(DSM_CRITERIA) + 1):
+        result = self_check_result(DSM_CRITERIA[:count])
+        result["count_text"] = gettext("%(count)s of %(total)s signs", count=count, total=len(DSM_CRITERIA))
+        results.append(result)
+    return results
+
+
+def _content_page(template: str, **context):
+    lang = page_language()
+    return render_template(
+        template,
+        canonical=public_url(request.endpoint),
+        language_links=_language_links(lang),
+        **context,
+    )
+
+
+@bp.get("/signs")
+def signs():
+    """Signs of heroin and opioid use, and of an overdose (that first)."""
+    return _content_page("public/signs.html")
+
+
+@bp.get("/treatment")
+def treatment():
+    """Withdrawal, detox, medications, the levels of care, and what happens when you call."""
+    return _content_page("public/treatment.html")
+
+
+@bp.get("/privacy")
+def privacy():
+    """What the form collects, who sees it, how to stop contact, how long it is kept."""
+    return _content_page("public/privacy.html", retention_days=retention_days())
+
+
+@bp.get("/self-check")
+def self_check():
+    """The DSM-5 checklist; "See my result" (a GET, no JavaScript needed) shows the result."""
+    ticked = [key for key in request.args.getlist("dsm_criteria") if key in DSM_CRITERIA]
+    answered = "see" in request.args
+    return _content_page(
+        "public/self_check.html",
+        criteria=[(key, gettext(DSM_LABELS[key]), key in ticked) for key in DSM_CRITERIA],
+        result=self_check_result(ticked) if answered else None,
+        results=_every_self_check_result(),
+        total=len(DSM_CRITERIA),
+    )
+
+
+# --- what crawlers read -----------------------------------------------------------
+
+
+@bp.get("/sitemap.xml")
+def sitemap():
+    """Every public page, each with its Spanish (and other) versions."""
+    paths = [url_for("public.helpline"), *(url_for(page) for page in CONTENT_PAGES)]
+    paths.append(url_for("public.directory"))
+    paths += [_regional_url(code, None) for code in US_STATES]
+    paths += [_regional_url(city.state, city) for city in all_cities()]
+    base = public_url("public.helpline").rstrip("/")
+    others = [lang for lang in supported_languages() if lang != SOURCE_LANGUAGE]
+    body = render_template(
+        "public/sitemap.xml", base=base, paths=paths, others=others, source_language=SOURCE_LANGUAGE
+    )
+    response = make_response(body)
+    response.mimetype = "application/xml"
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers and crawlers that ask for /favicon.ico get the PNG icon the pages link."""
+    return redirect(url_for("static", filename="icons/favicon-32.png"), 301)
+
+
+@bp.get("/robots.txt")
+def robots():
+    """Crawlers may read the public pages, never the staff pages, the API or a thank-you page."""
+    lines = ["User-agent: *"]
+    lines += [f"Disallow: {prefix}" for prefix in _NOT_FOR_CRAWLERS]
+    lines += ["", f"Sitemap: {public_url('public.sitemap')}", ""]
+    response = make_response("\n".join(lines))
+    response.mimetype = "text/plain"
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+# Staff pages, the API, webhooks, the form's POST and the thank-you pages (they name a lead).
+_NOT_FOR_CRAWLERS = (
+    "/api/",
+    "/twilio/",
+    "/dashboard",
+    "/leads/",
+    "/team",
+    "/reports",
+    "/login",
+    "/logout",
+    "/account/",
+    "/metrics",
+    "/healthz",
+    "/readyz",
+    "/contact",
+    "/thanks/",
+)
+
+
 def _blank_form(state: str | None) -> ContactForm:
     """A fresh form; hidden fields carry this page's URL, its referrer and its UTM tags."""
     lang = page_language()
@@ -156,6 +384,10 @@ def _blank_form(state: str | None) -> ContactForm:
     }
     for key in UTM_KEYS:
         data[f"utm_{key}"] = (request.args.get(f"utm_{key}") or "")[:200]
+    # The self-check's "add my answers" button brings its ticks here.
+    ticked = [key for key in request.args.getlist("dsm_criteria") if key in DSM_CRITERIA]
+    if ticked:
+        data["dsm_criteria"] = ticked
     return ContactForm(formdata=None, data=data, lang=lang)
 
 
@@ -188,7 +420,8 @@ def contact():
         log.info("contact form honeypot filled; request dropped")
         return _render_thanks(None, lang)
     if not form.validate():
-        return _render_page(form, 422)
+        place, canonical = _place_of_page(form.page_url.data)
+        return _render_page(form, 422, place=place, canonical=canonical)
 
     page_url = (form.page_url.data or request.referrer or "")[:URL_MAX] or None
     consent = ConsentInput(
@@ -218,7 +451,8 @@ def _form_expired(_error):
         "For your security, this form expired before it was sent. Please check your "
         "details and send it again, or call us."
     )
-    return _render_page(form, 400, notice=notice)
+    place, canonical = _place_of_page(form.page_url.data)
+    return _render_page(form, 400, place=place, canonical=canonical, notice=notice)
 
 
 @bp.errorhandler(429)
@@ -229,7 +463,8 @@ def _too_many_tries(_error):
         "This form was sent several times in the last minute. Please wait a minute and "
         "try again, or call us now."
     )
-    return _render_page(form, 429, notice=notice)
+    place, canonical = _place_of_page(form.page_url.data)
+    return _render_page(form, 429, place=place, canonical=canonical, notice=notice)
 
 
 # --- the thank-you page -----------------------------------------------------------
@@ -261,6 +496,7 @@ def _render_thanks(lead: Lead | None, lang: str):
             phone_last4=(lead.phone or "")[-4:],
             reference=lead.public_id[:8].upper(),
             timing=contact_timing(lead, utcnow(), lang),
+            result=self_check_result(lead.dsm_criteria or ()) if lead.dsm_criteria else None,
         )
     return current_app.make_response(render_template("public/thanks.html", **context))
 
@@ -278,17 +514,30 @@ def contact_timing(lead: Lead, now: datetime, lang: str) -> dict:
     return {"minutes": None, "clock": describe_local_time(due, now, tz_name, lang), "quiet_now": quiet_now}
 
 
+def local_clock(moment: datetime, tz_name: str, lang: str) -> str:
+    """'3:05 PM Central time' / '3:05 p. m. hora del Centro': a clock in a zone, in the page's language."""
+    local = to_local(moment, tz_name)
+    return f"{_clock(local, lang)} {_zone_text(local, lang)}"
+
+
+def _clock(local: datetime, lang: str) -> str:
+    # CLDR separates "a. m." with narrow no-break spaces; the page has always used plain ones.
+    return format_time(local, "h:mm a", locale=lang).replace("\u202f", " ").replace("\xa0", " ")
+
+
+def _zone_text(local: datetime, lang: str) -> str:
+    zone = _ZONE_NAMES.get(local.strftime("%Z"))
+    if zone is not None:
+        return translations_for(lang).gettext(zone)
+    return get_timezone_name(local.tzinfo, "long", "generic", locale=lang)
+
+
 def describe_local_time(moment: datetime, now: datetime, tz_name: str, lang: str) -> str:
     """'9:15 AM Central time today' / 'mañana a las 9:15 a. m., hora del Centro' (Babel, catalogs)."""
     local, local_now = to_local(moment, tz_name), to_local(now, tz_name)
     _ = translations_for(lang).gettext
-    # CLDR separates "a. m." with narrow no-break spaces; the page has always used plain ones.
-    clock = format_time(local, "h:mm a", locale=lang).replace("\u202f", " ").replace("\xa0", " ")
-    zone = _ZONE_NAMES.get(local.strftime("%Z"))
-    if zone is not None:
-        zone_text = _(zone)
-    else:
-        zone_text = get_timezone_name(local.tzinfo, "long", "generic", locale=lang)
+    clock = _clock(local, lang)
+    zone_text = _zone_text(local, lang)
     days = (local.date() - local_now.date()).days
     if days == 0:
         day = _("today")

@@ -59,7 +59,8 @@ def test_every_visible_input_has_a_label_and_groups_have_legends(client):
 def test_page_has_no_inline_script_and_loads_the_stylesheet(client):
     html = client.get("/").get_data(as_text=True)
     page = page_of(client.get("/"))
-    assert not page.find_all("script")
+    # No script runs inline: the only script element is schema.org's JSON-LD, a data block.
+    assert [s.get("type") for s in page.find_all("script")] == ["application/ld+json"]
     assert not any(key.startswith("on") for _tag, attrs in page.elements for key in attrs)
     assert not any("style" in attrs for _tag, attrs in page.elements)
     assert page.find_all("link", rel="stylesheet", href="/static/css/app.css")
