@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, event, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from leadrouter.extensions import db
 from leadrouter.models.base import JSONType, UTCDateTime, utcnow
+from leadrouter.models.lead import Lead
 
 
 class RoutingDecision(db.Model):
@@ -64,6 +65,32 @@ class Assignment(db.Model):
 
     advisor = relationship("Advisor")
     decision = relationship("RoutingDecision")
+
+
+@event.listens_for(Session, "before_flush")
+def _touch_the_leads_of_changed_assignments(session: Session, _flush_context, _instances) -> None:
+    """An assignment written or changed writes its lead's row too (`leads.updated_at` moves).
+
+    The report rollups find the hours to recompute by `leads.updated_at` (reports/rollups.py),
+    and an assignment moves report numbers (reassignments, assignment latency, who held the
+    lead at first contact) even when nothing on the lead changes: a lead reassigned to the
+    advisor who already owns it keeps its `owner_id`.
+    """
+    lead_ids = {
+        instance.lead_id
+        for instance in (*session.new, *session.dirty)
+        if isinstance(instance, Assignment)
+        and instance.lead_id is not None
+        and (instance in session.new or session.is_modified(instance, include_collections=False))
+    }
+    if not lead_ids:
+        return
+    now = utcnow()
+    with session.no_autoflush:
+        for lead_id in lead_ids:
+            lead = session.get(Lead, lead_id)
+            if lead is not None:
+                lead.updated_at = now
 
 
 class Notification(db.Model):

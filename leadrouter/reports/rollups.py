@@ -8,7 +8,9 @@ How it stays exact:
 - `refresh` (the `reports.refresh_rollups` task, every 30 s) recomputes every hour with a
   lead changed since the last refresh (`leads.updated_at`: every change that moves a
   report number writes the lead row: status, owner, first contact, SLA, escalation,
-  anonymisation) and every hour whose partial has gone stale (a pending lead came due).
+  anonymisation, and any assignment written or ended, which touches its lead even when
+  no column of the lead changes, see models/routing.py) and every hour whose partial has
+  gone stale (a pending lead came due).
   Then it moves `covered_until` to the wall clock at its start, less MARGIN, so a
   transaction that wrote a lead just before the refresh but committed after it is caught
   by the next one. The hour under way is not stored until it is over (`filled_until`):

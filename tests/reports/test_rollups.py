@@ -248,6 +248,29 @@ def test_a_pending_lead_coming_due_makes_its_hour_stale(session, no_margin, week
     assert db.session.get(ReportHour, at("2026-03-03 10:00")).stale_at is None
 
 
+def test_a_lead_reassigned_to_its_own_advisor_makes_its_hour_changed(session, no_margin):
+    """A new assignment that leaves the lead's columns as they were still moves the report.
+
+    Reassigned to the advisor who holds it, the lead keeps its owner_id: only the
+    assignment row changes, and the stored hour must not be trusted any more.
+    """
+    cleo = make_advisor(name="Cleo")
+    lead = add_lead(START, status="assigned", owner_id=cleo.id)
+    db.session.add(
+        Assignment(lead_id=lead.id, advisor_id=cleo.id, kind="assigned", reason="test", started_at=START)
+    )
+    db.session.flush()
+    rollups.rebuild(now=NOW)
+    filters = ReportFilters(date(2026, 3, 1), date(2026, 3, 1))
+    assert routing_report(filters, "UTC", now=NOW)["reassignments"] == 0
+    _write(("reassign", 0, 0), [lead], [cleo], "0")
+    assert lead.owner_id == cleo.id
+    _same_both_ways(filters, "UTC", NOW)
+    assert routing_report(filters, "UTC", now=NOW)["reassignments"] == 1
+    assert rollups.refresh(now=NOW) == 1  # 2026-03-01 00:00 changed
+    _same_both_ways(filters, "UTC", NOW)
+
+
 # --- the partials alone (pure) -------------------------------------------------------
 
 lead_row = st.builds(
