@@ -142,6 +142,8 @@ class Lead(db.Model):
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first-contact time told to the person; never moved once set (sla_due_at may be).
+    promised_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the owner must do next, and by when: first contact, then the next follow-up.
     # Never NULL (NOTHING_DUE sorts last) so the queue can page with a plain keyset.
     next_due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: NOTHING_DUE)
@@ -210,6 +212,8 @@ class FollowUp(db.Model):
     created_by: Mapped[str] = mapped_column(String(64), default="system")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set only when the person asked for a time outside the contact window.
+    requested_time_note: Mapped[str | None] = mapped_column(String(200))
 
 
 class Event(db.Model):

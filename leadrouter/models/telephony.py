@@ -31,6 +31,7 @@ class Call(db.Model):
         Index("ix_calls_started", "started_at"),
         # What changed since the report rollups were refreshed, and which hour it started in.
         Index("ix_calls_updated_at", "updated_at", "started_at"),
+        Index("ix_calls_holding", "hold_started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +50,9 @@ class Call(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while the caller is in the hold loop; the notice is repeated by the wall clock.
+    hold_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notice_said_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     recordings = relationship("Recording", order_by="Recording.id", viewonly=True)
