@@ -30,6 +30,9 @@ def _flag(env: dict, name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be one of 1/0, true/false, yes/no, on/off (got {raw!r})")
 
 
+MAX_HOLD_ANNOUNCE_SECONDS = 45
+
+
 def _integer(env: dict, name: str, default: int, minimum: int = 0) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -108,6 +111,12 @@ def load_settings(env: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": _integer(env, "MAX_CONTENT_LENGTH", 256 * 1024, minimum=1024),
         "MAX_FORM_PARTS": _integer(env, "MAX_FORM_PARTS", 200, minimum=10),
         "DIAL_TIMEOUT_SECONDS": _integer(env, "DIAL_TIMEOUT_SECONDS", 20, minimum=5),
+        # A caller holds at most this long from the call's start before being offered voicemail.
+        "CALL_MAX_WAIT_SECONDS": _integer(env, "CALL_MAX_WAIT_SECONDS", 120, minimum=10),
+        # One hold turn: how long the line waits for a key after the hold message.
+        "HOLD_ANNOUNCE_SECONDS": _integer(env, "HOLD_ANNOUNCE_SECONDS", 30, minimum=5),
+        # How many advisors an emergency caller rings at once.
+        "RING_ALL_SIZE": _integer(env, "RING_ALL_SIZE", 3, minimum=1),
         # How often beat sweeps for leads that missed the queue, and how old they must be first.
         "ROUTING_SWEEP_SECONDS": _integer(env, "ROUTING_SWEEP_SECONDS", 30, minimum=1),
         # How often a worker says it is alive; /readyz warns after three missed beats.
@@ -143,6 +152,12 @@ def load_settings(env: dict | None = None) -> dict:
         # The demo number as caller ID would make every advisor dial fail at Twilio.
         raise ConfigError(
             "HELPLINE_NUMBER must be set when TWILIO_ACCOUNT_SID is (the helpline's E.164 number)"
+        )
+    if settings["HOLD_ANNOUNCE_SECONDS"] > MAX_HOLD_ANNOUNCE_SECONDS:
+        # The notice opens each hold turn; a longer turn would leave more than a minute between two.
+        raise ConfigError(
+            f"HOLD_ANNOUNCE_SECONDS must be at most {MAX_HOLD_ANNOUNCE_SECONDS}, so a caller on hold"
+            f" hears the 911 / 988 notice every minute (got {settings['HOLD_ANNOUNCE_SECONDS']})"
         )
     return settings
 

@@ -178,7 +178,7 @@ def test_twiml_follows_the_callers_language_not_the_pages(app, session):
 def test_thank_you_time_is_formatted_by_babel_in_the_leads_language():
     from datetime import UTC, datetime
 
-    from leadrouter.intake.views import describe_local_time
+    from leadrouter.intake.contact_time import describe_local_time
 
     now = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
     moment = datetime(2026, 1, 9, 22, 30, tzinfo=UTC)  # a Friday, 4:30 PM in Chicago

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, and_, case, cast, select
 
+from leadrouter.assignment.queries import on_a_live_call
 from leadrouter.extensions import db
-from leadrouter.models import Advisor, Lead
+from leadrouter.models import Advisor, Lead, utcnow
 from leadrouter.routing.engine import AdvisorFacts, LeadFacts
 
 # The advisor columns routing reads, as plain rows. JSON comes back as text: the row is then
@@ -28,9 +30,16 @@ ADVISOR_FACT_COLUMNS = (
 )
 
 
-def active_advisor_facts() -> list[AdvisorFacts]:
-    """Every active advisor as routing facts, as the database has them now."""
-    query = select(*ADVISOR_FACT_COLUMNS).where(Advisor.active.is_(True)).order_by(Advisor.id)
+def active_advisor_facts(now: datetime | None = None) -> list[AdvisorFacts]:
+    """Every active advisor as routing facts, as the database has them now.
+
+    An available advisor whom a live call is ringing, or who is talking on one, is `busy`
+    for routing (leads and callers alike) until the call's status callback says it ended.
+    """
+    on_call = on_a_live_call(Advisor.id, now or utcnow())
+    status = case((and_(Advisor.status == "available", on_call), "busy"), else_=Advisor.status)
+    columns = [status if column is Advisor.status else column for column in ADVISOR_FACT_COLUMNS]
+    query = select(*columns).where(Advisor.active.is_(True)).order_by(Advisor.id)
     return [_row_facts(tuple(row)) for row in db.session.execute(query)]
 
 

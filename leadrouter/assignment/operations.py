@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import defer
 
-from leadrouter.assignment.capacity import claim_capacity, claim_for, release_capacity
+from leadrouter.assignment.capacity import claim_capacity, claim_for, free_of_calls, release_capacity
 from leadrouter.assignment.facts import active_advisor_facts, lead_facts
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.assignment.queries import callable_lead_ids, open_follow_ups_of, previous_owner_ids
@@ -35,8 +36,17 @@ from leadrouter.models import (
     RoutingDecision,
     utcnow,
 )
-from leadrouter.routing.calls import MissedOffer, Ring, next_call_step
-from leadrouter.routing.engine import Decision, assign_batch, decide
+from leadrouter.routing.calls import (
+    CallStep,
+    Hold,
+    MissedOffer,
+    NobodyOnDuty,
+    Ring,
+    could_take_call,
+    first_in_line_for,
+    next_call_step,
+)
+from leadrouter.routing.engine import AdvisorFacts, Decision, LeadFacts, assign_batch, decide
 from leadrouter.routing.hours import next_contact_time, sla_due_at
 from leadrouter.routing.policy import RoutingPolicy
 from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
@@ -320,31 +330,93 @@ def hand_over_for_call(lead: Lead, now: datetime | None = None) -> bool:
     return True
 
 
-def offer_call_elsewhere(
-    lead: Lead, missed: Sequence[MissedOffer], now: datetime | None = None
-) -> int | None:
-    """The advisor rung for a live call did not take it: give the lead to the next one who can.
+def offer_caller(
+    lead: Lead,
+    now: datetime | None = None,
+    *,
+    missed: Sequence[MissedOffer] = (),
+    line: Sequence[LeadFacts] = (),
+    waiting_since: datetime | None = None,
+    ring_all_size: int = 1,
+) -> CallStep:
+    """Claim the advisor(s) to ring for a caller on the line now, or say why nobody is rung.
 
-    The engine's order, skipping whoever missed this call within a minute; the lead moves to
-    the advisor rung next (the owner keeps it when nobody else can take the call). Returns
-    the advisor to ring, or None.
+    The engine's order (the lead's owner first if they can take it), skipping whoever missed
+    this call within a minute and any advisor a caller in `line` has first claim on (more
+    urgent, or waiting longer). Each advisor is locked and checked free of calls before
+    being rung, so two callers are never offered the same one; the lead moves to the first
+    advisor rung. Returns Ring (claimed, in ringing order), Hold or NobodyOnDuty.
     """
     now = now or utcnow()
-    if not lead.is_open:
-        return None
     policy = load_policy()
-    facts = lead_facts(lead)
-    for _attempt in range(CLAIM_ATTEMPTS):
-        # Re-read every attempt: another caller may have taken the last free advisor since.
-        step = next_call_step(facts, active_advisor_facts(), now, missed=missed, policy=policy)
+    caller = lead_facts(lead, previous_owner_id=lead.owner_id)
+    me = replace(caller, queued_since=waiting_since or now)
+    skipped: set[int] = set()
+    first: Decision | None = None
+    step: CallStep = NobodyOnDuty()
+    advisors = _advisors_for_caller(lead)
+    while True:
+        looking = replace(caller, exclude_ids=caller.exclude_ids | skipped)
+        step = next_call_step(looking, advisors, now, missed=missed, policy=policy)
         if not isinstance(step, Ring):
-            return None
-        claim = claim_for(step.decision, now, policy)
-        if claim is not None:
-            _end_current_assignment(lead, now, "did not answer the person's call")
-            _assign(lead, step.decision, claim, "call", now, policy, kind="reassigned", notify=False)
-            return step.decision.advisor_id
-    return None
+            break
+        advisor_id = step.advisor_ids[0]
+        skipped.add(advisor_id)
+        if not _first_in_line(advisor_id, advisors, me, line):
+            continue
+        if _claim_for_caller(lead, step.decision, now, policy):
+            first = step.decision
+            break
+        advisors = _advisors_for_caller(lead)  # someone took that one: read the team again
+    if first is None:
+        if isinstance(step, NobodyOnDuty) and not skipped:
+            return step
+        on_duty = [a for a in advisors if could_take_call(a, caller, now)]
+        return Hold(on_duty=len(on_duty)) if on_duty else NobodyOnDuty()
+    rung = [first.advisor_id]
+    while len(rung) < ring_all_size:
+        looking = replace(caller, exclude_ids=caller.exclude_ids | skipped)
+        extra = next_call_step(looking, advisors, now, missed=missed, policy=policy)
+        if not isinstance(extra, Ring):
+            break
+        advisor_id = extra.advisor_ids[0]
+        skipped.add(advisor_id)
+        if _first_in_line(advisor_id, advisors, me, line) and free_of_calls(advisor_id, skip_locked=True):
+            rung.append(advisor_id)
+    return Ring(advisor_ids=tuple(rung), decision=first)
+
+
+def _advisors_for_caller(lead: Lead) -> list[AdvisorFacts]:
+    """The team as routing facts; the owner's slot for this very lead is not counted against them."""
+    return [
+        replace(advisor, open_leads=max(0, advisor.open_leads - 1))
+        if advisor.id == lead.owner_id
+        else advisor
+        for advisor in active_advisor_facts()
+    ]
+
+
+def _first_in_line(
+    advisor_id: int, advisors: Sequence[AdvisorFacts], me: LeadFacts, line: Sequence[LeadFacts]
+) -> bool:
+    advisor = next(a for a in advisors if a.id == advisor_id)
+    head = first_in_line_for(advisor, [*line, me])
+    return head is None or head is me
+
+
+def _claim_for_caller(lead: Lead, decision: Decision, now: datetime, policy: RoutingPolicy) -> bool:
+    """Lock and claim the advisor for the caller; the lead moves to them unless they own it already."""
+    if lead.owner_id == decision.advisor_id or not lead.is_open:
+        return free_of_calls(decision.advisor_id, skip_locked=True)
+    claim = claim_for(decision, now, policy, skip_locked=True)
+    if claim is None:
+        return False
+    if lead.owner_id is not None:
+        _end_current_assignment(lead, now, "could not take the person's call")
+        _assign(lead, decision, claim, "call", now, policy, kind="reassigned", notify=False)
+    else:
+        _assign(lead, decision, claim, "call", now, policy, notify=False)
+    return True
 
 
 def respond_to_urgency_rise(lead: Lead, previous_level: str, now: datetime | None = None) -> None:

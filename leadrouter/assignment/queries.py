@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import or_, select
 
 from leadrouter.extensions import db
 from leadrouter.leads.consent import consenting_lead_ids
-from leadrouter.models import Assignment, FollowUp, Lead
+from leadrouter.models import Assignment, Call, CallOffer, FollowUp, Lead
+from leadrouter.routing.calls import LIVE_CALL_HOLDS_FOR, RING_HOLDS_FOR
 
 
 def previous_owner_ids(leads: list[Lead]) -> dict[int, int]:
@@ -48,3 +51,32 @@ def open_leads_of(advisor_id: int) -> int:
     """Count open leads currently owned by the advisor (the source of truth for the counter)."""
     query = select(db.func.count(Lead.id)).where(Lead.owner_id == advisor_id, Lead.is_open.is_(True))
     return db.session.scalar(query) or 0
+
+
+def on_a_live_call(advisor_id, now: datetime):
+    """SQL: a live call is ringing the advisor or they are talking on one (busy for routing).
+
+    `advisor_id` is a column or a value. A call ends for routing when its status callback
+    says so (calls.ended_at); the time bounds only keep a lost callback from holding an
+    advisor for ever.
+    """
+    since = now - LIVE_CALL_HOLDS_FOR
+    talking = select(Call.id).where(
+        Call.advisor_id == advisor_id,
+        Call.started_at > since,
+        Call.ended_at.is_(None),
+        Call.answered_at.is_not(None),
+    )
+    ringing = (
+        select(CallOffer.id)
+        .join(Call, Call.id == CallOffer.call_id)
+        .where(
+            CallOffer.advisor_id == advisor_id,
+            CallOffer.ended_at.is_(None),
+            CallOffer.rang_at > now - RING_HOLDS_FOR,
+            Call.started_at > since,
+            Call.ended_at.is_(None),
+            Call.answered_at.is_(None),
+        )
+    )
+    return or_(talking.exists(), ringing.exists())

@@ -18,21 +18,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from leadrouter.assignment.operations import (
-    hand_over_for_call,
-    offer_call_elsewhere,
-    respond_to_urgency_rise,
-    route_lead,
-)
+from leadrouter.assignment.facts import active_advisor_facts, lead_facts
+from leadrouter.assignment.operations import offer_caller, reassign_lead, respond_to_urgency_rise
 from leadrouter.database import is_postgres
 from leadrouter.extensions import db
+from leadrouter.intake.contact_time import promised_contact_time
 from leadrouter.intake.operations import LeadInput, record_lead
 from leadrouter.jobs import enqueue
+from leadrouter.leads.deadlines import refresh_next_due
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import (
     CALL_STATUS_ORDER,
@@ -42,13 +41,28 @@ from leadrouter.models import (
     Call,
     CallOffer,
     ContactPreference,
+    Event,
+    FollowUp,
     Lead,
     Recording,
     TrackingNumber,
     utcnow,
 )
 from leadrouter.pipeline.operations import TRANSITIONS, change_status
-from leadrouter.routing.calls import MissedOffer, missed_offer_reason, offer_outcome, should_set_away
+from leadrouter.routing.calls import (
+    Hold,
+    MissedOffer,
+    Ring,
+    expected_wait_seconds,
+    missed_offer_reason,
+    next_staffed_at,
+    notice_due,
+    offer_outcome,
+    place_in_line,
+    should_set_away,
+    waited_too_long,
+)
+from leadrouter.routing.engine import LeadFacts
 from leadrouter.routing.phone import mask_phone, parse_phone
 from leadrouter.routing.states import US_STATES, normalize_state
 from leadrouter.routing.urgency import UrgencySignals, raise_only, score_urgency
@@ -95,13 +109,29 @@ class CallStart:
 
 @dataclass(frozen=True)
 class CallStep:
-    """What the caller hears next, decided by an operation and spoken by the webhook."""
+    """What the caller hears next, decided by an operation and spoken by the webhook.
 
-    kind: str  # blocked | menu | emergency | dial | voicemail | crisis_line | answered | ended
+    kind: blocked | menu | emergency | dial | hold | callback (left the line: the promise and
+    a message) | closed (nobody on duty: when the line is staffed, then as callback) |
+    on_call (ON_CALL_NUMBER) | voicemail | crisis_line | answered | ended.
+    """
+
+    kind: str
     call: Call | None = None
     lead: Lead | None = None
-    advisor: Advisor | None = None
-    offer: CallOffer | None = None  # the advisor's ring, for "dial"
+    rung: tuple[tuple[Advisor, CallOffer], ...] = ()  # advisors rung at once and their offers, for "dial"
+    place_in_line: int | None = None  # for "hold"
+    expected_wait_seconds: int | None = None
+    say_notice: bool = False
+    staffed_at: datetime | None = None  # for "closed", when it is known
+
+    @property
+    def advisor(self) -> Advisor | None:
+        return self.rung[0][0] if self.rung else None
+
+    @property
+    def offer(self) -> CallOffer | None:
+        return self.rung[0][1] if self.rung else None
 
 
 @dataclass(frozen=True)
@@ -136,6 +166,16 @@ def choose_from_menu(caller: CallerInfo, choice: str, speech: str | None = None)
     return connect_caller(start.call)
 
 
+def hold_turn(caller: CallerInfo, digits: str | None) -> CallStep:
+    """One turn of the hold loop: `1` asks for a call back; otherwise look for a free advisor again."""
+    start = start_call(caller)
+    if start.blocked:
+        return CallStep("blocked")
+    if (digits or "").strip() == "1":
+        return ask_for_call_back(start.call)
+    return connect_caller(start.call)
+
+
 def after_emergency(caller: CallerInfo, digits: str | None) -> CallStep:
     """After the emergency guidance: 9 connects to the 988 Lifeline, anything else to an advisor."""
     start = start_call(caller)
@@ -144,7 +184,7 @@ def after_emergency(caller: CallerInfo, digits: str | None) -> CallStep:
     if (digits or "").strip() == "9":
         record_crisis_line(start.call)
         return CallStep("crisis_line", start.call, _lead_of(start.call))
-    return connect_caller(start.call)
+    return connect_caller(start.call, emergency=True)
 
 
 def finish_dial(
@@ -152,15 +192,21 @@ def finish_dial(
     dial_status: str | None,
     offer_id: str | int | None = None,
     dial_call_sid: str | None = None,
+    *,
+    on_call: bool = False,
+    dial_seconds: str | int | None = None,
 ) -> CallStep:
-    """<Dial> ended: the advisor took the call, the next advisor is rung, or voicemail.
+    """<Dial> ended: the advisor took the call, the next advisor is rung, the caller holds, or voicemail.
 
     ``offer_id`` (carried in the Dial action's URL) names the ring that ended, so a replayed
-    callback finds it already ended and only repeats what the caller heard.
+    callback finds it already ended and only repeats what the caller heard. ``on_call``
+    marks the Dial to ON_CALL_NUMBER.
     """
     start = start_call(caller)
     if start.blocked:
         return CallStep("blocked")
+    if on_call:
+        return end_on_call(start.call, dial_status, _to_int(dial_seconds))
     return end_offer(start.call, dial_status, _to_int(offer_id), dial_call_sid)
 
 
@@ -176,11 +222,11 @@ def take_voicemail(
     return CallStep("ended", call, _lead_of(call))
 
 
-def advisor_accepted(parent_call_sid: str | None) -> Call | None:
-    """The advisor pressed a key after the whisper."""
+def advisor_accepted(parent_call_sid: str | None, offer_id: str | int | None = None) -> Call | None:
+    """The advisor pressed a key after the whisper (``offer_id`` says which advisor, when several rang)."""
     call = find_call(parent_call_sid)
     if call is not None:
-        accept_call(call)
+        accept_call(call, offer_id=_to_int(offer_id))
     return call
 
 
@@ -225,6 +271,8 @@ def start_call(caller: CallerInfo) -> CallStart:
         to_number=to_number,
         status=caller.status if caller.status in CALL_STATUS_ORDER else "ringing",
     )
+    # The welcome that answers this request says the 911 / 988 notice.
+    call.notice_said_at = call.started_at = utcnow()
     if not insert_once(call):
         # Another delivery of this CallSid committed first: it owns the lead and events.
         existing = find_call(caller.call_sid)
@@ -267,32 +315,155 @@ def apply_menu_choice(call: Call, choice: str, speech: str | None = None) -> Non
     )
 
 
-def connect_caller(call: Call, now: datetime | None = None) -> CallStep:
-    """Pick the advisor to ring now, routing the lead synchronously (never via the broker).
+def connect_caller(call: Call, now: datetime | None = None, *, emergency: bool = False) -> CallStep:
+    """Ring the advisor(s) who can take the caller now, or hold, or voicemail; never via the broker.
 
-    A lead that already has an owner rings that owner (continuity); nobody free, or an
-    owner who is not available, means voicemail and a high-urgency callback.
+    A repeated request while a ring is going repeats that ring; a caller who already left
+    the line hears the same thing again. An emergency (option 0, or a caller scored
+    critical) rings up to RING_ALL_SIZE advisors at once and, with ON_CALL_NUMBER set, is
+    never sent to hold or voicemail before that number has been tried.
     """
     now = now or utcnow()
     call = _relock(call)
     lead = _lead_of(call)
-    advisor = None
-    if call.advisor_id is not None:
-        # A repeated request for the same call rings the same advisor.
-        advisor = db.session.get(Advisor, call.advisor_id)
-    elif lead is not None:
-        if lead.owner_id is None and lead.is_open:
-            route_lead(lead.id, trigger="call", now=now, notify=False, wait_for_lock=True)
-        if lead.owner_id is not None:
-            advisor = db.session.get(Advisor, lead.owner_id)
-        if advisor is not None and not _can_take_call(advisor) and hand_over_for_call(lead, now):
-            advisor = db.session.get(Advisor, lead.owner_id)
-    if advisor is not None and not _can_take_call(advisor):
-        advisor = None
-    if advisor is None:
-        _mark_missed(call, lead, "no advisor free", now)
-        return CallStep("voicemail", call, lead)
-    return _ring(call, lead, advisor, now)
+    ringing = _open_offers(call)
+    if ringing:
+        return _dial_step(call, lead, ringing)
+    if call.outcome != "in_progress" or call.answered_at is not None or call.ended_at is not None:
+        return _current_step(call, lead)
+    return _next_for_caller(call, lead, now, emergency=emergency or call.menu_choice == "0")
+
+
+def ask_for_call_back(call: Call, now: datetime | None = None) -> CallStep:
+    """The caller pressed 1 on hold: a call back instead of waiting (they may leave a message)."""
+    now = now or utcnow()
+    call = _relock(call)
+    lead = _lead_of(call)
+    if _open_offers(call) or call.outcome != "in_progress" or call.answered_at is not None:
+        return _current_step(call, lead)
+    return _leave_line(call, lead, "asked for a call back while holding", now)
+
+
+def _next_for_caller(call: Call, lead: Lead | None, now: datetime, *, emergency: bool) -> CallStep:
+    if lead is None:
+        return _leave_line(call, lead, "no lead for the call", now)
+    settings = current_app.config
+    critical = emergency or lead.urgency == "critical"
+    step = offer_caller(
+        lead,
+        now,
+        missed=_missed_offers(call),
+        line=callers_in_line(now, except_call_id=call.id),
+        waiting_since=call.hold_started_at or now,
+        ring_all_size=settings["RING_ALL_SIZE"] if critical else 1,
+    )
+    if isinstance(step, Ring):
+        return _ring(call, lead, step.advisor_ids, now)
+    if critical and settings.get("ON_CALL_NUMBER") and not _on_call_tried(call):
+        add_event(
+            lead,
+            "call",
+            ACTOR,
+            {
+                "call_sid": call.call_sid,
+                "step": "on_call",
+                "detail": "no advisor free: dialed the on-call line",
+            },
+            dedupe_key=f"call:{call.call_sid}:on_call",
+            at=now,
+        )
+        return CallStep("on_call", call, lead)
+    if isinstance(step, Hold):
+        return _hold(call, lead, now, on_duty=step.on_duty)
+    return _nobody_on_duty(call, lead, now)
+
+
+def _hold(call: Call, lead: Lead, now: datetime, *, on_duty: int) -> CallStep:
+    """Advisors who could take the call are busy: another turn in line, or voicemail after the max wait."""
+    settings = current_app.config
+    if waited_too_long(call.started_at, now, settings["CALL_MAX_WAIT_SECONDS"]):
+        return _leave_line(call, lead, "waited the longest we keep a caller on hold", now)
+    if call.hold_started_at is None:
+        call.hold_started_at = now
+        add_event(
+            lead,
+            "call",
+            ACTOR,
+            {"call_sid": call.call_sid, "step": "hold", "detail": "all advisors who could take it are busy"},
+            dedupe_key=f"call:{call.call_sid}:hold",
+            at=now,
+        )
+    say_notice = notice_due(call.notice_said_at, now, settings["HOLD_ANNOUNCE_SECONDS"])
+    if say_notice:
+        call.notice_said_at = now
+    db.session.flush()
+    return _hold_step(call, lead, now, on_duty=on_duty, say_notice=say_notice)
+
+
+def _hold_step(call: Call, lead: Lead | None, now: datetime, *, on_duty: int, say_notice: bool) -> CallStep:
+    place = None
+    if lead is not None:
+        place = place_in_line(lead.id, callers_in_line(now))
+    wait = expected_wait_seconds(place, on_duty, average_talk_seconds(now)) if place else None
+    return CallStep(
+        "hold", call, lead, place_in_line=place, expected_wait_seconds=wait, say_notice=say_notice
+    )
+
+
+def _nobody_on_duty(call: Call, lead: Lead, now: datetime) -> CallStep:
+    """Nobody who could take the call is working: when the line is staffed, then a call back at once."""
+    staffed_at = next_staffed_at(active_advisor_facts(now), lead_facts(lead), now)
+    _leave_line(call, lead, "nobody who could take it is on duty", now)
+    return CallStep("closed", call, lead, staffed_at=staffed_at)
+
+
+def _leave_line(call: Call, lead: Lead | None, why: str, now: datetime) -> CallStep:
+    """The caller goes to voicemail / a call back: the lead needs a callback soon (at least high)."""
+    _set_outcome(call, "voicemail")
+    if lead is not None:
+        _raise_urgency(lead, missed_call=True)
+        schedule_call_back(lead, why, now)
+        add_event(
+            lead,
+            "call",
+            ACTOR,
+            {"call_sid": call.call_sid, "outcome": "voicemail", "detail": why},
+            dedupe_key=f"call:{call.call_sid}:left_line",
+            at=now,
+        )
+        _route_later(lead)
+    db.session.flush()
+    return CallStep("callback", call, lead)
+
+
+def schedule_call_back(lead: Lead, why: str, now: datetime) -> FollowUp | None:
+    """Make the lead a callback lead: an open callback due when the person was promised it."""
+    if lead.do_not_contact or not lead.phone or not lead.is_open:
+        return None
+    existing = db.session.scalar(
+        select(FollowUp).where(
+            FollowUp.lead_id == lead.id, FollowUp.kind == "callback", FollowUp.status == "open"
+        )
+    )
+    due = promised_contact_time(lead, now)
+    if existing is not None:
+        existing.due_at = min(existing.due_at, due)
+        refresh_next_due(lead)
+        return existing
+    callback = FollowUp(
+        lead_id=lead.id,
+        advisor_id=lead.owner_id,
+        kind="callback",
+        due_at=due,
+        note=f"Call back: {why}",
+        status="open",
+        created_by=ACTOR,
+        created_at=now,
+    )
+    db.session.add(callback)
+    db.session.flush()
+    refresh_next_due(lead)
+    return callback
 
 
 def end_offer(
@@ -302,64 +473,99 @@ def end_offer(
     dial_call_sid: str | None = None,
     now: datetime | None = None,
 ) -> CallStep:
-    """One advisor's ring ended: answered, or hunt for the next advisor before voicemail.
+    """The advisors' ring ended: answered, or hunt for the next advisor, hold, or voicemail.
 
-    The advisor who missed it is not rung again for this call within a minute (the pure
-    rule in routing.calls); each missed offer is a line on the lead's timeline.
+    Every advisor rung by that <Dial> (several for an emergency) gets their offer's outcome;
+    the ones who missed it are not rung again for this call within a minute (the pure rule
+    in routing.calls), and each miss is a line on the lead's timeline.
     """
     now = now or utcnow()
     call = _relock(call)
     lead = _lead_of(call)
-    offer = _offer_of(call, offer_id)
-    if offer is None or offer.ended_at is not None:
+    named = _offer_of(call, offer_id)
+    if named is None or named.ended_at is not None:
         return _current_step(call, lead)  # a replay: the caller hears the same thing again
     answered = record_dial_result(call, dial_status, now)
-    offer.ended_at = now
-    offer.ring_seconds = max(0, round((now - offer.rang_at).total_seconds()))
-    offer.outcome = offer_outcome(dial_status, answered)
+    ended = _open_offers(call)
+    for offer in ended:
+        offer.ended_at = now
+        offer.ring_seconds = max(0, round((now - offer.rang_at).total_seconds()))
+        if answered:
+            taken = offer.advisor_id == call.advisor_id
+            offer.outcome = "answered" if taken else "canceled"
+        else:
+            offer.outcome = offer_outcome(dial_status, False)
+    took = next((offer for offer in ended if offer.outcome == "answered"), named)
     if dial_call_sid and not _dial_sid_taken(dial_call_sid):
-        offer.dial_call_sid = dial_call_sid[:64]
+        took.dial_call_sid = dial_call_sid[:64]
     db.session.flush()
     if answered:
+        if lead is not None and lead.is_open and call.advisor_id not in (None, lead.owner_id):
+            advisor = db.session.get(Advisor, call.advisor_id)
+            reassign_lead(lead, advisor, ACTOR, "took the call when several advisors rang", now)
         return CallStep("answered", call, lead)
-    set_away_after_misses(offer.advisor_id, call, now)
-    next_advisor = None
+    for offer in ended:
+        set_away_after_misses(offer.advisor_id, call, now)
+    step = _next_for_caller(call, lead, now, emergency=call.menu_choice == "0")
     if lead is not None:
-        missed = [
-            MissedOffer(o.advisor_id, o.ended_at)
-            for o in db.session.scalars(select(CallOffer).where(CallOffer.call_id == call.id))
-            if o.ended_at is not None and o.outcome != "answered"
-        ]
-        advisor_id = offer_call_elsewhere(lead, missed, now)
-        next_advisor = db.session.get(Advisor, advisor_id) if advisor_id is not None else None
-        if next_advisor is not None and not _can_take_call(next_advisor):
-            next_advisor = None
-        missed_name = db.session.scalar(select(Advisor.name).where(Advisor.id == offer.advisor_id))
-        add_event(
-            lead,
-            "call",
-            ACTOR,
-            {
-                "call_sid": call.call_sid,
-                "step": "offer",
-                "outcome": offer.outcome,
-                "advisor_id": offer.advisor_id,
-                "seconds": offer.ring_seconds,
-                "offered_to": next_advisor.id if next_advisor is not None else None,
-                "reason": missed_offer_reason(
-                    missed_name or "The advisor",
-                    offer.outcome,
-                    offer.ring_seconds,
-                    next_advisor.name if next_advisor is not None else None,
-                ),
-            },
-            dedupe_key=f"call:{call.call_sid}:offer:{offer.id}",
-            at=now,
+        next_advisor = step.advisor if step.kind == "dial" else None
+        names = dict(
+            db.session.execute(
+                select(Advisor.id, Advisor.name).where(Advisor.id.in_([o.advisor_id for o in ended]))
+            ).all()
         )
-    if next_advisor is not None:
-        return _ring(call, lead, next_advisor, now)
-    _mark_missed(call, lead, f"advisor did not answer ({call.dial_status or 'unknown'})", now)
-    return CallStep("voicemail", call, lead)
+        for offer in ended:
+            add_event(
+                lead,
+                "call",
+                ACTOR,
+                {
+                    "call_sid": call.call_sid,
+                    "step": "offer",
+                    "outcome": offer.outcome,
+                    "advisor_id": offer.advisor_id,
+                    "seconds": offer.ring_seconds,
+                    "offered_to": next_advisor.id if next_advisor is not None else None,
+                    "reason": missed_offer_reason(
+                        names.get(offer.advisor_id) or "The advisor",
+                        offer.outcome,
+                        offer.ring_seconds,
+                        next_advisor.name if next_advisor is not None else None,
+                        then=step.kind,
+                    ),
+                },
+                dedupe_key=f"call:{call.call_sid}:offer:{offer.id}",
+                at=now,
+            )
+    return step
+
+
+def end_on_call(
+    call: Call, dial_status: str | None, talk_seconds: int | None, now: datetime | None = None
+) -> CallStep:
+    """The Dial to ON_CALL_NUMBER ended: answered there, or back to the advisors (hold or voicemail)."""
+    now = now or utcnow()
+    call = _relock(call)
+    lead = _lead_of(call)
+    if _open_offers(call) or call.outcome != "in_progress" or call.answered_at is not None:
+        return _current_step(call, lead)
+    status = (dial_status or "").strip().lower()
+    call.dial_status = status[:16] or None
+    if status in ANSWERED_DIAL_STATUSES and talk_seconds:
+        # The on-call person is not an advisor: answered, with no advisor on the call.
+        call.answered_at = now - timedelta(seconds=talk_seconds)
+        _set_outcome(call, "answered")
+        if lead is not None:
+            add_event(
+                lead,
+                "call",
+                ACTOR,
+                {"call_sid": call.call_sid, "outcome": "answered", "detail": "answered on the on-call line"},
+                dedupe_key=f"call:{call.call_sid}:answered",
+                at=now,
+            )
+        return CallStep("answered", call, lead)
+    return _next_for_caller(call, lead, now, emergency=False)
 
 
 def set_away_after_misses(advisor_id: int, call: Call, now: datetime) -> bool:
@@ -400,20 +606,96 @@ def set_away_after_misses(advisor_id: int, call: Call, now: datetime) -> bool:
     return True
 
 
-def _ring(call: Call, lead: Lead | None, advisor: Advisor, now: datetime) -> CallStep:
-    """Ring ``advisor`` for the call: one offer per advisor's ring (a repeated request reuses it)."""
-    offer = db.session.scalar(
-        select(CallOffer)
-        .where(CallOffer.call_id == call.id, CallOffer.advisor_id == advisor.id, CallOffer.ended_at.is_(None))
-        .order_by(CallOffer.id.desc())
-        .limit(1)
+def callers_in_line(now: datetime, except_call_id: int | None = None) -> list[LeadFacts]:
+    """Callers holding now and not being rung, as the line orders them (urgency, then wait)."""
+    settings = current_app.config
+    # A hold turn comes at least every HOLD_ANNOUNCE_SECONDS plus the message; a caller last
+    # seen longer ago than their max wait allows has gone (a status callback was lost).
+    stale = timedelta(seconds=settings["CALL_MAX_WAIT_SECONDS"] + 2 * settings["HOLD_ANNOUNCE_SECONDS"] + 60)
+    ringing = select(CallOffer.id).where(CallOffer.call_id == Call.id, CallOffer.ended_at.is_(None))
+    query = (
+        select(Lead.id, Lead.urgency, Lead.region, Lead.language, Call.started_at, Call.hold_started_at)
+        .join(Lead, Lead.id == Call.lead_id)
+        .where(
+            Call.started_at > now - stale,
+            Call.hold_started_at.is_not(None),
+            Call.outcome == "in_progress",
+            Call.answered_at.is_(None),
+            Call.ended_at.is_(None),
+            ~ringing.exists(),
+        )
     )
-    if offer is None:
-        offer = CallOffer(call_id=call.id, advisor_id=advisor.id, rang_at=now)
+    if except_call_id is not None:
+        query = query.where(Call.id != except_call_id)
+    return [
+        LeadFacts(
+            id=lead_id,
+            urgency=urgency,
+            region=region,
+            language=language,
+            source="call",
+            created_at=started_at,
+            queued_since=hold_started_at,
+        )
+        for lead_id, urgency, region, language, started_at, hold_started_at in db.session.execute(query)
+    ]
+
+
+def average_talk_seconds(now: datetime) -> float | None:
+    """How long answered calls of the last day lasted, on average (for the expected wait)."""
+    value = db.session.scalar(
+        select(func.avg(Call.duration_seconds)).where(
+            Call.started_at > now - timedelta(days=1),
+            Call.outcome == "answered",
+            Call.duration_seconds.is_not(None),
+        )
+    )
+    return float(value) if value else None
+
+
+def _ring(call: Call, lead: Lead | None, advisor_ids: tuple[int, ...], now: datetime) -> CallStep:
+    """Ring the claimed advisors at once: one offer per advisor, all ended by the one Dial action."""
+    rung = []
+    for advisor_id in advisor_ids:
+        offer = CallOffer(call_id=call.id, advisor_id=advisor_id, rang_at=now)
         db.session.add(offer)
-        db.session.flush()
-    call.advisor_id = advisor.id
-    return CallStep("dial", call, lead, advisor, offer)
+        rung.append(offer)
+    db.session.flush()
+    call.advisor_id = advisor_ids[0]
+    return _dial_step(call, lead, rung)
+
+
+def _dial_step(call: Call, lead: Lead | None, offers: list[CallOffer]) -> CallStep:
+    advisors = {
+        a.id: a
+        for a in db.session.scalars(select(Advisor).where(Advisor.id.in_([o.advisor_id for o in offers])))
+    }
+    return CallStep("dial", call, lead, rung=tuple((advisors[o.advisor_id], o) for o in offers))
+
+
+def _open_offers(call: Call) -> list[CallOffer]:
+    return list(
+        db.session.scalars(
+            select(CallOffer)
+            .where(CallOffer.call_id == call.id, CallOffer.ended_at.is_(None))
+            .order_by(CallOffer.id)
+        )
+    )
+
+
+def _missed_offers(call: Call) -> list[MissedOffer]:
+    return [
+        MissedOffer(offer.advisor_id, offer.ended_at)
+        for offer in db.session.scalars(select(CallOffer).where(CallOffer.call_id == call.id))
+        if offer.ended_at is not None and offer.outcome != "answered"
+    ]
+
+
+def _on_call_tried(call: Call) -> bool:
+    return (
+        db.session.scalar(select(Event.id).where(Event.dedupe_key == f"call:{call.call_sid}:on_call"))
+        is not None
+    )
 
 
 def _offer_of(call: Call, offer_id: int | None) -> CallOffer | None:
@@ -425,27 +707,33 @@ def _offer_of(call: Call, offer_id: int | None) -> CallOffer | None:
 
 
 def _current_step(call: Call, lead: Lead | None) -> CallStep:
-    """What the caller is hearing now, for a replayed Dial action."""
-    ringing = db.session.scalar(
-        select(CallOffer)
-        .where(CallOffer.call_id == call.id, CallOffer.ended_at.is_(None))
-        .order_by(CallOffer.id.desc())
-        .limit(1)
-    )
-    if ringing is not None:
-        return CallStep("dial", call, lead, db.session.get(Advisor, ringing.advisor_id), ringing)
-    return CallStep("answered" if call.outcome == "answered" else "voicemail", call, lead)
+    """What the caller is hearing now, for a replayed request: nothing is changed."""
+    ringing = _open_offers(call)
+    if ringing:
+        return _dial_step(call, lead, ringing)
+    if call.outcome == "answered":
+        return CallStep("answered", call, lead)
+    if call.outcome == "in_progress" and call.ended_at is None:
+        return _hold_step(call, lead, utcnow(), on_duty=0, say_notice=True)
+    return CallStep("callback", call, lead)
 
 
 def _dial_sid_taken(dial_call_sid: str) -> bool:
     return db.session.scalar(select(CallOffer.id).where(CallOffer.dial_call_sid == dial_call_sid)) is not None
 
 
-def accept_call(call: Call, now: datetime | None = None) -> None:
-    """The advisor pressed a key after the whisper: the call is about to be bridged."""
+def accept_call(call: Call, now: datetime | None = None, *, offer_id: int | None = None) -> None:
+    """An advisor pressed a key after the whisper: the call is about to be bridged to them.
+
+    When several advisors rang at once the first to accept takes it (Twilio bridges one).
+    """
     call = _relock(call)
-    if call.answered_at is None:
-        call.answered_at = now or utcnow()
+    if call.answered_at is not None:
+        return
+    call.answered_at = now or utcnow()
+    offer = db.session.get(CallOffer, offer_id) if offer_id is not None else None
+    if offer is not None and offer.call_id == call.id:
+        call.advisor_id = offer.advisor_id
 
 
 def record_dial_result(call: Call, dial_status: str | None, now: datetime | None = None) -> bool:
@@ -562,6 +850,10 @@ def update_call_status(
     call.ended_at = now
     call.duration_seconds = _to_int(duration)
     lead = _lead_of(call)
+    for offer in _open_offers(call):
+        # The caller hung up while advisors rang: nobody missed anything.
+        offer.ended_at, offer.outcome = now, "canceled"
+        offer.ring_seconds = max(0, round((now - offer.rang_at).total_seconds()))
     if call.direction != "inbound":
         # Our own click-to-call leg: its end says nothing about a caller giving up.
         if call.outcome == "in_progress":
@@ -582,6 +874,7 @@ def update_call_status(
                 },
                 dedupe_key=f"call:{call.call_sid}:abandoned",
             )
+            schedule_call_back(lead, "hung up before reaching an advisor", now)
     if lead is not None:
         _route_later(lead)
     return call
@@ -629,22 +922,6 @@ def _lead_of(call: Call | None) -> Lead | None:
 def _set_outcome(call: Call, outcome: str) -> None:
     if OUTCOME_RANK[outcome] > OUTCOME_RANK.get(call.outcome, 0):
         call.outcome = outcome
-
-
-def _mark_missed(call: Call, lead: Lead | None, why: str, now: datetime) -> None:
-    """No advisor took the call: the lead needs a callback soon (at least high)."""
-    _set_outcome(call, "missed")
-    if lead is None:
-        return
-    _raise_urgency(lead, missed_call=True)
-    add_event(
-        lead,
-        "call",
-        ACTOR,
-        {"call_sid": call.call_sid, "outcome": "missed", "detail": why},
-        dedupe_key=f"call:{call.call_sid}:missed",
-        at=now,
-    )
 
 
 def _raise_urgency(
@@ -697,10 +974,6 @@ def _route_later(lead: Lead) -> None:
     """An unowned callback lead goes to the router after the commit (not in the caller's path)."""
     if lead.owner_id is None and lead.is_open:
         enqueue("routing.route_lead", lead.id)
-
-
-def _can_take_call(advisor: Advisor) -> bool:
-    return bool(advisor.active and advisor.status == "available" and parse_phone(advisor.phone).e164)
 
 
 def audit_once(action: str, target: str, phone: str) -> None:

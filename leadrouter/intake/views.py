@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
 from babel import Locale
-from babel.dates import format_date, format_time, get_timezone_name
 from flask import (
     Blueprint,
     abort,
@@ -24,17 +22,16 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db, limiter
 from leadrouter.helpline import helpline_details
-from leadrouter.i18n import N_, SOURCE_LANGUAGE, request_language, supported_languages, translations_for
+from leadrouter.i18n import N_, SOURCE_LANGUAGE, request_language, supported_languages
 from leadrouter.intake.consent import CONSENT_VERSION, consent_text
+from leadrouter.intake.contact_time import contact_timing, local_clock
 from leadrouter.intake.forms import URL_MAX, UTM_KEYS, ContactForm
 from leadrouter.intake.operations import ConsentInput, record_lead
 from leadrouter.leads.consent import has_consent
 from leadrouter.models import Lead, utcnow
 from leadrouter.retention import retention_days
-from leadrouter.routing.hours import sla_due_at, to_local, within_contact_window
 from leadrouter.routing.places import City, all_cities, cities_in, find_city
 from leadrouter.routing.severity import (
     DSM_CRITERIA,
@@ -45,7 +42,6 @@ from leadrouter.routing.severity import (
 )
 from leadrouter.routing.states import US_STATES, normalize_state
 from leadrouter.routing.timezones import timezone_for
-from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 from leadrouter.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -58,22 +54,6 @@ _SESSION_KEEP = 5
 _PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
 _CITY = re.compile(r"[^\W\d_]+(?:[ .'’][^\W\d_]*)*")
 _SLUG_MAX = 60
-
-# US zone abbreviations, as people say them; other zones get Babel's generic name.
-_ZONE_NAMES = {
-    "EST": N_("Eastern time"),
-    "EDT": N_("Eastern time"),
-    "CST": N_("Central time"),
-    "CDT": N_("Central time"),
-    "MST": N_("Mountain time"),
-    "MDT": N_("Mountain time"),
-    "PST": N_("Pacific time"),
-    "PDT": N_("Pacific time"),
-    "AKST": N_("Alaska time"),
-    "AKDT": N_("Alaska time"),
-    "HST": N_("Hawaii time"),
-    "AST": N_("Atlantic time"),
-}
 
 
 # --- request guards and template context ------------------------------------------
@@ -499,53 +479,3 @@ def _render_thanks(lead: Lead | None, lang: str):
             result=self_check_result(lead.dsm_criteria or ()) if lead.dsm_criteria else None,
         )
     return current_app.make_response(render_template("public/thanks.html", **context))
-
-
-def contact_timing(lead: Lead, now: datetime, lang: str) -> dict:
-    """When to expect first contact, in the lead's own time zone and language."""
-    tz_name = lead.timezone or DEFAULT_TIMEZONE
-    if lead.urgency == "critical":
-        minutes = load_policy().sla_minutes["critical"] or 5
-        return {"minutes": minutes, "clock": None, "quiet_now": False}
-    due = lead.sla_due_at or sla_due_at(lead.urgency, lead.created_at, load_policy(), tz_name, lead.region)
-    quiet_now = not within_contact_window(now, tz_name)
-    if due <= now:
-        return {"minutes": None, "clock": None, "quiet_now": quiet_now}
-    return {"minutes": None, "clock": describe_local_time(due, now, tz_name, lang), "quiet_now": quiet_now}
-
-
-def local_clock(moment: datetime, tz_name: str, lang: str) -> str:
-    """'3:05 PM Central time' / '3:05 p. m. hora del Centro': a clock in a zone, in the page's language."""
-    local = to_local(moment, tz_name)
-    return f"{_clock(local, lang)} {_zone_text(local, lang)}"
-
-
-def _clock(local: datetime, lang: str) -> str:
-    # CLDR separates "a. m." with narrow no-break spaces; the page has always used plain ones.
-    return format_time(local, "h:mm a", locale=lang).replace("\u202f", " ").replace("\xa0", " ")
-
-
-def _zone_text(local: datetime, lang: str) -> str:
-    zone = _ZONE_NAMES.get(local.strftime("%Z"))
-    if zone is not None:
-        return translations_for(lang).gettext(zone)
-    return get_timezone_name(local.tzinfo, "long", "generic", locale=lang)
-
-
-def describe_local_time(moment: datetime, now: datetime, tz_name: str, lang: str) -> str:
-    """'9:15 AM Central time today' / 'mañana a las 9:15 a. m., hora del Centro' (Babel, catalogs)."""
-    local, local_now = to_local(moment, tz_name), to_local(now, tz_name)
-    _ = translations_for(lang).gettext
-    clock = _clock(local, lang)
-    zone_text = _zone_text(local, lang)
-    days = (local.date() - local_now.date()).days
-    if days == 0:
-        day = _("today")
-    elif days == 1:
-        day = _("tomorrow")
-    else:
-        # Translators: a Babel (CLDR) date pattern, e.g. "EEEE d 'de' MMMM" for "lunes 6 de julio".
-        date = format_date(local, _("EEEE, MMMM d"), locale=lang)
-        day = _("on %(date)s") % {"date": date}
-    # Translators: e.g. "9:15 AM Central time tomorrow"; reorder the three parts as your language needs.
-    return _("%(clock)s %(zone)s %(day)s") % {"clock": clock, "zone": zone_text, "day": day}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from leadrouter.routing.engine import AdvisorFacts, Decision, LeadFacts, covers, decide, evaluate_rule
-from leadrouter.routing.hours import on_shift
+from leadrouter.routing.hours import on_shift, shift_starts_on, to_local
 from leadrouter.routing.policy import RoutingPolicy, default_policy
 from leadrouter.routing.vocabulary import NATIONAL_POOL, URGENCIES
 
@@ -23,6 +23,14 @@ MISSES_BEFORE_AWAY = 2
 SERVICE_LEVEL_SECONDS = 20
 # Statuses of an advisor who is working (reachable soon) as opposed to gone for the day.
 ON_DUTY_STATUSES = frozenset({"available", "busy"})
+# A caller on hold hears the 911 / 988 notice again at least this often (wall clock).
+NOTICE_EVERY = timedelta(seconds=60)
+# An advisor stays busy for routing while a call rings them or they talk on it; these bound
+# how long a row whose status callback never came can hold them (a ring lasts at most 600 s).
+RING_HOLDS_FOR = timedelta(minutes=10)
+LIVE_CALL_HOLDS_FOR = timedelta(hours=4)
+# How far ahead "the line is staffed again at ..." looks for a shift start.
+STAFFED_SEARCH_DAYS = 8
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,58 @@ def expected_wait_seconds(place: int, on_duty: int, average_talk_seconds: float 
     if not on_duty or not average_talk_seconds or place < 1:
         return None
     return round(place * average_talk_seconds / on_duty)
+
+
+def notice_due(notice_said_at: datetime | None, now: datetime, turn_seconds: int) -> bool:
+    """Say the 911 / 988 notice on this hold turn unless the next turn still comes within a minute of it."""
+    if notice_said_at is None:
+        return True
+    return (now - notice_said_at) + timedelta(seconds=turn_seconds) >= NOTICE_EVERY
+
+
+def waited_too_long(started_at: datetime, now: datetime, max_wait_seconds: int) -> bool:
+    """The caller has been on the line for the longest we keep anyone waiting (from the call's start)."""
+    return (now - started_at).total_seconds() >= max_wait_seconds
+
+
+def serves(advisor: AdvisorFacts, caller: LeadFacts) -> bool:
+    """The advisor speaks the caller's language and covers their state (or is the national pool)."""
+    if caller.language not in advisor.languages:
+        return False
+    return NATIONAL_POOL in advisor.regions or caller.region in advisor.regions
+
+
+def first_in_line_for(advisor: AdvisorFacts, callers: Sequence[LeadFacts]) -> LeadFacts | None:
+    """The caller this advisor should take next: the first in hold order whom they serve."""
+    return next((caller for caller in hold_order(callers) if serves(advisor, caller)), None)
+
+
+def next_staffed_at(advisors: Sequence[AdvisorFacts], caller: LeadFacts, now: datetime) -> datetime | None:
+    """When the next shift of an advisor who could take this caller begins; None if none is known.
+
+    Advisors without shift hours say nothing about when they work, so they are left out.
+    """
+    starts: list[datetime] = []
+    for advisor in advisors:
+        if not advisor.active or not advisor.shift_hours or not serves(advisor, caller):
+            continue
+        try:
+            starts.extend(_shift_starts_after(advisor, now))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue  # unreadable shift data says nothing about when the line is staffed
+    return min(starts, default=None)
+
+
+def _shift_starts_after(advisor: AdvisorFacts, now: datetime) -> list[datetime]:
+    today = to_local(now, advisor.timezone).date()
+    for offset in range(STAFFED_SEARCH_DAYS):
+        day = today + timedelta(days=offset)
+        starts = [
+            moment for moment in shift_starts_on(advisor.shift_hours, advisor.timezone, day) if moment > now
+        ]
+        if starts:
+            return starts
+    return []
 
 
 def should_set_away(outcomes_newest_first: Sequence[str]) -> bool:
@@ -238,7 +298,9 @@ def offer_outcome(dial_status: str | None, accepted: bool) -> str:
     return status if status in MISSED_DIAL_STATUSES else "no-answer"
 
 
-def missed_offer_reason(advisor_name: str, outcome: str, seconds: int | None, offered_to: str | None) -> str:
+def missed_offer_reason(
+    advisor_name: str, outcome: str, seconds: int | None, offered_to: str | None, *, then: str = "callback"
+) -> str:
     """The line the lead's timeline shows for an offer not taken, and what happened next."""
     what = {
         "busy": "was busy",
@@ -247,5 +309,11 @@ def missed_offer_reason(advisor_name: str, outcome: str, seconds: int | None, of
         "not-accepted": "did not accept the call",
     }.get(outcome, "did not answer")
     after = f" after {seconds} s" if seconds is not None and outcome in ("no-answer", "not-accepted") else ""
-    then = f"offered to {offered_to}" if offered_to else "nobody else could take it"
-    return f"{advisor_name} {what}{after}; {then}"
+    if offered_to:
+        next_step = f"offered to {offered_to}"
+    else:
+        next_step = {
+            "hold": "the caller waits in line for the next advisor free",
+            "on_call": "the caller was put through to the on-call line",
+        }.get(then, "nobody else could take it")
+    return f"{advisor_name} {what}{after}; {next_step}"

@@ -52,6 +52,15 @@ def describe_shift(shift_hours: ShiftHours | None, tz_name: str, now: datetime) 
     return f"shift {', '.join(spans)} {tz_name}"
 
 
+def shift_starts_on(shift_hours: ShiftHours, tz_name: str, day: date) -> list[datetime]:
+    """The instants (UTC) the shifts listed for `day` begin, in the advisor's time zone."""
+    return [
+        at_local(day, time(start // 60, start % 60), tz_name)
+        for start, end in _ranges(shift_hours, WEEKDAYS[day.weekday()])
+        if start != end and start < MINUTES_PER_DAY
+    ]
+
+
 def parse_clock(text: str) -> int:
     """Return minutes since midnight for 'HH:MM' ('24:00' allowed as an end)."""
     hours, _, minutes = str(text).partition(":")

@@ -33,7 +33,7 @@ Decisions worth knowing (the module's contract, not accidents):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -118,6 +118,26 @@ _PROMPT_TEXT: dict[str, str] = {
         "Thank you. We have your message, and an advisor will call you back as soon as possible."
     ),
     "goodbye": N_("Take care. Goodbye."),
+    "hold_message": N_(
+        "All of our advisors are helping other callers right now. Please stay on the line, and "
+        "we will connect you with the next advisor who is free."
+    ),
+    "hold_place": N_("You are number {place} in line."),
+    "hold_wait_minutes": N_("The expected wait is about {minutes} minutes."),
+    "hold_wait_minute": N_("The expected wait is about one minute."),
+    "hold_options": N_("To ask for a call back instead, press 1."),
+    "callback_intro": N_("Thank you for waiting. We will call you back."),
+    "promise_minutes": N_("An advisor will try to call you within {minutes} minutes."),
+    "promise_clock": N_("An advisor will call you by {clock}."),
+    "promise_soon": N_("An advisor will call you as soon as possible."),
+    "promise_quiet": N_("We only call between 8 AM and 9 PM your time, so we will not call you tonight."),
+    "callback_message": N_(
+        "If you like, leave a message after the tone: your first name, a number where it is "
+        "safe to call you back, and a good time to reach you. Press the pound key when you are done."
+    ),
+    "closed_intro": N_("We're sorry, none of our advisors is on duty right now."),
+    "closed_staffed": N_("Advisors are back on the line at {clock}."),
+    "connecting_on_call": N_("Connecting you with someone from our team now. Please stay on the line."),
     "degraded_intro": N_("We're sorry, we are having trouble with our phone system right now."),
     "degraded_hold": N_("Please hold while we connect you with someone from our team."),
     "degraded_call_back": N_("Please call us back in a few minutes. We want to help."),
@@ -179,6 +199,16 @@ _LOVED_ONE_WORDS = re.compile(
     r"sister|mother|mom|father|dad|friend|child|two|ser querido|familiar|hij[oa]|"
     r"espos[oa]|herman[oa]|madre|mamá|padre|papá|amig[oa]|pareja|dos)\b"
 )
+
+
+@dataclass(frozen=True)
+class CallBackPromise:
+    """When an advisor will call back, as the thanks page says it (contact_timing)."""
+
+    minutes: int | None = None  # "within N minutes" (critical)
+    clock: str | None = None  # "by 9:15 AM Central time today", already in the caller's language
+    quiet_now: bool = False  # outside the hours we call at
+
 
 MENU_SELF = "self"
 MENU_LOVED_ONE = "loved_one"
@@ -318,10 +348,14 @@ def dial_advisor(
     timeout: int = 20,
     connecting_message: bool = True,
     *,
+    also_ring: Sequence[tuple[str, str]] = (),
     record: bool = False,
     recording_status_callback: str | None = None,
 ) -> str:
     """Ring the advisor with the helpline as caller ID; the whisper plays before bridging.
+
+    ``also_ring`` (number, whisper URL) pairs ring at the same time (an emergency): Twilio
+    bridges the first advisor to take the call and stops ringing the others.
 
     The caller hears ringing until the whisper has played and the call is
     bridged. ``dial_action`` receives ``DialCallStatus`` and decides between
@@ -329,6 +363,9 @@ def dial_advisor(
     and then needs ``recording_status_callback`` (and an announced welcome).
     """
     _require_phone("advisor_number", advisor_number)
+    for number, url in also_ring:
+        _require_phone("advisor_number", number)
+        _require("whisper_url", url)
     _require_phone("caller_id", caller_id)
     _require("dial_action", dial_action)
     _require("whisper_url", whisper_url)
@@ -355,14 +392,116 @@ def dial_advisor(
         answer_on_bridge=True,
         **recording,
     )
-    dial.number(
-        advisor_number,
-        url=whisper_url,
-        method="POST",
-        status_callback=status_callback,
-        status_callback_event=DIAL_STATUS_EVENTS,
-        status_callback_method="POST",
+    for number, url in ((advisor_number, whisper_url), *also_ring):
+        dial.number(
+            number,
+            url=url,
+            method="POST",
+            status_callback=status_callback,
+            status_callback_event=DIAL_STATUS_EVENTS,
+            status_callback_method="POST",
+        )
+    return str(response)
+
+
+def hold(
+    helpline: Helpline,
+    hold_action: str,
+    *,
+    turn_seconds: int,
+    say_notice: bool,
+    place: int | None = None,
+    wait_seconds: int | None = None,
+) -> str:
+    """One turn on hold: the notice when due, the place in line and wait when known, 1 for a call back.
+
+    The <Gather> waits ``turn_seconds`` for a key after the message; with no key the
+    <Redirect> asks ``hold_action`` again, which looks for a free advisor each turn.
+    """
+    _require("hold_action", hold_action)
+    lang = helpline.language
+    response = VoiceResponse()
+    gather = response.nest(
+        Gather(input="dtmf", num_digits=1, action=hold_action, method="POST", timeout=turn_seconds)
     )
+    if say_notice:
+        _speak(gather, lang, "emergency_notice")
+    _speak(gather, lang, "hold_message")
+    if place is not None:
+        _speak(gather, lang, "hold_place", place=str(place))
+    if wait_seconds is not None:
+        minutes = max(1, round(wait_seconds / 60))
+        if minutes == 1:
+            _speak(gather, lang, "hold_wait_minute")
+        else:
+            _speak(gather, lang, "hold_wait_minutes", minutes=str(minutes))
+    _speak(gather, lang, "hold_options")
+    response.redirect(hold_action, method="POST")
+    return str(response)
+
+
+def call_back(
+    helpline: Helpline,
+    promise: CallBackPromise,
+    record_action: str,
+    recording_status_callback: str,
+    *,
+    closed: bool = False,
+    staffed_at: str | None = None,
+    max_length: int = 180,
+) -> str:
+    """The caller leaves the line: when to expect the call back, then an optional message.
+
+    ``closed`` (nobody on duty) says so first, with the 911 / 988 notice and, when known,
+    ``staffed_at`` (a clock in the caller's language) for when advisors are back.
+    """
+    _require("record_action", record_action)
+    _require("recording_status_callback", recording_status_callback)
+    lang = helpline.language
+    response = VoiceResponse()
+    if closed:
+        _speak(response, lang, "closed_intro")
+        _speak(response, lang, "emergency_notice")
+        if staffed_at:
+            _speak(response, lang, "closed_staffed", clock=staffed_at)
+    else:
+        _speak(response, lang, "callback_intro")
+    if promise.minutes:
+        _speak(response, lang, "promise_minutes", minutes=str(promise.minutes))
+    elif promise.clock:
+        _speak(response, lang, "promise_clock", clock=promise.clock)
+    else:
+        _speak(response, lang, "promise_soon")
+    if promise.quiet_now:
+        _speak(response, lang, "promise_quiet")
+    _speak(response, lang, "callback_message")
+    response.record(
+        action=record_action,
+        method="POST",
+        timeout=VOICEMAIL_SILENCE_TIMEOUT_SECONDS,
+        finish_on_key="#",
+        max_length=max_length,
+        play_beep=True,
+        trim="trim-silence",
+        transcribe=False,
+        recording_status_callback=recording_status_callback,
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed",
+    )
+    _speak(response, lang, "voicemail_fallthrough")
+    _speak(response, lang, "emergency_notice")
+    response.hangup()
+    return str(response)
+
+
+def dial_on_call(helpline: Helpline, number: str, caller_id: str, dial_action: str, timeout: int = 30) -> str:
+    """Put a caller nobody else can take now (an emergency) through to the on-call line."""
+    _require_phone("on_call_number", number)
+    _require_phone("caller_id", caller_id)
+    _require("dial_action", dial_action)
+    response = VoiceResponse()
+    _speak(response, helpline.language, "connecting_on_call")
+    response.dial(number, caller_id=caller_id, timeout=timeout, action=dial_action, method="POST")
     return str(response)
 
 

@@ -13,6 +13,7 @@ limit here would drop a caller.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -21,12 +22,18 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from leadrouter.database import rollback_quietly
 from leadrouter.extensions import csrf, db, limiter
 from leadrouter.intake import calls, texts
+from leadrouter.intake.contact_time import contact_timing, describe_local_time
+from leadrouter.models import utcnow
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 from leadrouter.telephony import twiml
 from leadrouter.telephony.responses import call_back_later_response, twiml_response
 from leadrouter.telephony.signature import verify_twilio_request
 from leadrouter.urls import public_url
 
 log = logging.getLogger(__name__)
+
+# An emergency rings several advisors this long, then the on-call line (ON_CALL_NUMBER) as long.
+EMERGENCY_RING_SECONDS = 30
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 bp.before_request(verify_twilio_request)
@@ -40,18 +47,7 @@ limiter.exempt(bp)
 @bp.post("/voice")
 def voice():
     """An incoming call: disclosure, emergency notice and the who-is-it-for menu."""
-    try:
-        step = calls.answer_call(_caller())
-        db.session.commit()
-    except (OperationalError, DBAPIError, PoolTimeoutError) as error:
-        # The caller must still hear the emergency notice and reach a person if possible.
-        rollback_quietly()
-        log.error(
-            "database unavailable during an incoming call (%s); answered with call-back TwiML",
-            type(error).__name__,
-        )
-        return call_back_later_response(_language())
-    return _speak(step)
+    return _answer(lambda: calls.answer_call(_caller()))
 
 
 @bp.post("/voice/menu")
@@ -59,17 +55,19 @@ def voice_menu():
     """The caller pressed 1, 2 or 0 (or said so)."""
     form = request.form
     choice = twiml.interpret_menu_choice(form.get("Digits"), form.get("SpeechResult"))
-    step = calls.choose_from_menu(_caller(), choice, form.get("SpeechResult"))
-    db.session.commit()
-    return _speak(step)
+    return _answer(lambda: calls.choose_from_menu(_caller(), choice, form.get("SpeechResult")))
 
 
 @bp.post("/voice/emergency")
 def voice_emergency():
     """After the emergency guidance: 9 for the 988 Lifeline, otherwise an advisor."""
-    step = calls.after_emergency(_caller(), request.form.get("Digits"))
-    db.session.commit()
-    return _speak(step)
+    return _answer(lambda: calls.after_emergency(_caller(), request.form.get("Digits")))
+
+
+@bp.post("/voice/hold")
+def voice_hold():
+    """One turn on hold (the Gather's key, or its Redirect): 1 for a call back, else look for an advisor."""
+    return _answer(lambda: calls.hold_turn(_caller(), request.form.get("Digits")))
 
 
 @bp.post("/voice/whisper")
@@ -77,19 +75,16 @@ def voice_whisper():
     """Played to the advisor before the bridge (region, urgency, who for); they press a key to take it."""
     parent_sid = request.args.get("call")
     facts = calls.whisper_for(parent_sid)
+    accept_action = _url(".voice_whisper_accept", call=parent_sid, offer=request.args.get("offer"))
     if facts is None:
-        return twiml_response(
-            twiml.whisper(
-                None, "normal", "unknown", accept_action=_url(".voice_whisper_accept", call=parent_sid)
-            )
-        )
+        return twiml_response(twiml.whisper(None, "normal", "unknown", accept_action=accept_action))
     return twiml_response(
         twiml.whisper(
             facts.region,
             facts.urgency,
             facts.for_whom,
             caller_language=facts.caller_language,
-            accept_action=_url(".voice_whisper_accept", call=parent_sid),
+            accept_action=accept_action,
         )
     )
 
@@ -97,20 +92,25 @@ def voice_whisper():
 @bp.post("/voice/whisper/accept")
 def voice_whisper_accept():
     """The advisor took the call: an empty response bridges the two legs."""
-    calls.advisor_accepted(request.args.get("call"))
+    calls.advisor_accepted(request.args.get("call"), request.args.get("offer"))
     db.session.commit()
     return twiml_response(twiml.empty_response())
 
 
 @bp.post("/voice/dial-result")
 def voice_dial_result():
-    """<Dial> ended: done if the advisor took the call, else the next advisor or voicemail."""
+    """<Dial> ended: done if the advisor took the call, else the next advisor, hold or voicemail."""
     form = request.form
-    step = calls.finish_dial(
-        _caller(), form.get("DialCallStatus"), request.args.get("offer"), form.get("DialCallSid")
+    return _answer(
+        lambda: calls.finish_dial(
+            _caller(),
+            form.get("DialCallStatus"),
+            request.args.get("offer"),
+            form.get("DialCallSid"),
+            on_call=request.args.get("on_call") == "1",
+            dial_seconds=form.get("DialCallDuration"),
+        )
     )
-    db.session.commit()
-    return _speak(step)
 
 
 @bp.post("/voice/voicemail")
@@ -183,6 +183,24 @@ def sms():
 # --- helpers -----------------------------------------------------------------------------
 
 
+def _answer(operation: Callable[[], calls.CallStep]) -> Response:
+    """Run one call step, commit, and speak it; with the database down, still help the caller.
+
+    The outage answer is the emergency notice and ON_CALL_NUMBER (or a call-back message):
+    it needs nothing but configuration.
+    """
+    try:
+        step = operation()
+        db.session.commit()
+    except (OperationalError, DBAPIError, PoolTimeoutError) as error:
+        rollback_quietly()
+        log.error(
+            "database unavailable during a call (%s); answered with call-back TwiML", type(error).__name__
+        )
+        return call_back_later_response(_language())
+    return _speak(step)
+
+
 def _speak(step: calls.CallStep) -> Response:
     """Turn what the operation decided into the TwiML the caller hears next."""
     helpline = _helpline()
@@ -194,22 +212,78 @@ def _speak(step: calls.CallStep) -> Response:
         return twiml_response(twiml.emergency_guidance(helpline, _url(".voice_emergency")))
     if step.kind == "crisis_line":
         return twiml_response(twiml.connect_988(helpline))
+    config = current_app.config
     if step.kind == "dial":
-        config = current_app.config
+        whispers = [
+            (advisor.phone, _url(".voice_whisper", call=step.call.call_sid, offer=offer.id))
+            for advisor, offer in step.rung
+        ]
+        several = len(whispers) > 1
         return twiml_response(
             twiml.dial_advisor(
                 helpline,
-                advisor_number=step.advisor.phone,
+                advisor_number=whispers[0][0],
                 caller_id=config["HELPLINE_NUMBER"],
                 dial_action=_url(".voice_dial_result", offer=step.offer.id),
-                whisper_url=_url(".voice_whisper", call=step.call.call_sid),
+                whisper_url=whispers[0][1],
                 status_callback=_url(".voice_status"),
-                timeout=config["DIAL_TIMEOUT_SECONDS"],
+                # Several advisors ring for an emergency; the on-call line comes after this long.
+                timeout=EMERGENCY_RING_SECONDS if several else config["DIAL_TIMEOUT_SECONDS"],
+                also_ring=whispers[1:],
+            )
+        )
+    if step.kind == "hold":
+        return twiml_response(
+            twiml.hold(
+                helpline,
+                _url(".voice_hold"),
+                turn_seconds=config["HOLD_ANNOUNCE_SECONDS"],
+                say_notice=step.say_notice,
+                place=step.place_in_line,
+                wait_seconds=step.expected_wait_seconds,
+            )
+        )
+    if step.kind in ("callback", "closed"):
+        return twiml_response(
+            twiml.call_back(
+                helpline,
+                _promise(step),
+                _url(".voice_voicemail"),
+                _url(".voice_recording"),
+                closed=step.kind == "closed",
+                staffed_at=_staffed_at(step),
+            )
+        )
+    if step.kind == "on_call":
+        return twiml_response(
+            twiml.dial_on_call(
+                helpline,
+                config["ON_CALL_NUMBER"],
+                config["HELPLINE_NUMBER"],
+                _url(".voice_dial_result", on_call=1),
+                timeout=EMERGENCY_RING_SECONDS,
             )
         )
     if step.kind == "voicemail":
         return twiml_response(twiml.voicemail(helpline, _url(".voice_voicemail"), _url(".voice_recording")))
     return twiml_response(twiml.empty_response())
+
+
+def _promise(step: calls.CallStep) -> twiml.CallBackPromise:
+    """When the call back comes, worded as the thanks page words it, in the call's language."""
+    if step.lead is None:
+        return twiml.CallBackPromise()
+    timing = contact_timing(step.lead, utcnow(), _language())
+    return twiml.CallBackPromise(
+        minutes=timing["minutes"], clock=timing["clock"], quiet_now=timing["quiet_now"]
+    )
+
+
+def _staffed_at(step: calls.CallStep) -> str | None:
+    if step.staffed_at is None or step.lead is None:
+        return None
+    tz_name = step.lead.timezone or DEFAULT_TIMEZONE
+    return describe_local_time(step.staffed_at, utcnow(), tz_name, _language())
 
 
 def _caller() -> calls.CallerInfo:

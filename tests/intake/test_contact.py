@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from leadrouter.extensions import db
 from leadrouter.intake.consent import CONSENT_TEXT, CONSENT_VERSION
-from leadrouter.intake.views import contact_timing, describe_local_time
+from leadrouter.intake.contact_time import contact_timing, describe_local_time
 from leadrouter.models import ConsentRecord, Lead
 from tests.factories import make_lead
 from tests.intake.conftest import VALID_FORM, page_of, stored_counts

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from leadrouter.extensions import db
 from leadrouter.models import SET_AWAY_ACTION, Advisor, Assignment, AuditEntry, CallOffer, Event
 from tests.factories import make_advisor
-from tests.telephony.test_voice_webhooks import SimulatedCall, count
+from tests.telephony.test_voice_webhooks import HOLD_URL, SimulatedCall, count
 
 
 @pytest.fixture
@@ -104,12 +104,12 @@ def test_an_advisor_who_missed_the_call_is_not_rung_again_for_it(client, team):
     second_doc = call.dial_ends(first_doc, "no-answer")
     third_doc = call.dial_ends(second_doc, "no-answer")
 
-    # Both advisors missed it a moment ago: nobody is rung twice, the caller leaves a message.
-    assert third_doc.find("Dial") is None and third_doc.find("Record") is not None
+    # Both advisors missed it a moment ago: nobody is rung twice; they are on duty, so the caller holds.
+    assert third_doc.find("Dial") is None and third_doc.find("Gather").get("action") == HOLD_URL
     assert sorted(o.advisor_id for o in offers_of(call)) == sorted(a.id for a in team)
-    assert call.call.outcome == "missed" and call.lead.urgency in ("high", "critical")
+    assert call.call.outcome == "in_progress" and call.call.hold_started_at is not None
     last = offer_events(call)[-1]
-    assert last["offered_to"] is None and last["reason"].endswith("nobody else could take it")
+    assert last["offered_to"] is None and last["reason"].endswith("waits in line for the next advisor free")
 
 
 def test_an_advisor_busy_on_a_call_or_offline_is_not_offered_the_caller(client, team):
@@ -118,7 +118,7 @@ def test_an_advisor_busy_on_a_call_or_offline_is_not_offered_the_caller(client, 
     call = SimulatedCall(client, FromState="TX")
     first_doc = call.press(call.start(), "1")
     assert rung(first_doc) == [team[0].phone]
-    assert call.dial_ends(first_doc, "busy").find("Record") is not None
+    assert call.dial_ends(first_doc, "busy").find("Gather").get("action") == HOLD_URL
     assert call.lead.owner_id == team[0].id  # nobody else could take it: the owner keeps the lead
 
 
@@ -150,7 +150,8 @@ def miss_a_call(client, caller: str, advisor: Advisor) -> None:
     call = SimulatedCall(client, caller, FromState="TX")
     dial_doc = call.press(call.start(), "1")
     assert rung(dial_doc) == [advisor.phone]
-    assert call.dial_ends(dial_doc, "no-answer").find("Record") is not None
+    # Nobody else: the caller holds for her (or, once she is away, leaves a message).
+    assert call.dial_ends(dial_doc, "no-answer").find("Dial") is None
     call.hang_up()
 
 

@@ -28,6 +28,7 @@ HELPLINE = "+18005550100"
 CALLER = "+15125550142"  # Austin, TX
 VOICE_URL = f"{PUBLIC_BASE_URL}/twilio/voice"
 STATUS_URL = f"{PUBLIC_BASE_URL}/twilio/voice/status"
+HOLD_URL = f"{PUBLIC_BASE_URL}/twilio/voice/hold"
 _sids = itertools.count(1)
 
 
@@ -189,7 +190,7 @@ def test_advisor_answers(client, app, advisor):
     number = dial.find("Number")
     assert number.text == advisor.phone
     whisper_query = parse_qs(urlsplit(number.get("url")).query)
-    assert set(whisper_query) == {"call"}  # an id only: no name, no number
+    assert set(whisper_query) == {"call", "offer"}  # ids only: no name, no number
     assert number.get("statusCallback") == STATUS_URL
 
     child_sid = call.advisor_leg(dial_doc)
@@ -217,17 +218,19 @@ def test_advisor_answers(client, app, advisor):
     assert count(Lead) == 1 and count(Call) == 1
 
 
-def test_no_answer_goes_to_voicemail_and_a_high_urgency_callback(client, advisor):
+def test_no_answer_holds_then_a_call_back_with_a_message_is_a_high_urgency_callback(client, advisor):
     call = SimulatedCall(client, FromState="TX")
     dial_doc = call.press(call.start(), "2")
     child_sid = call.advisor_leg(dial_doc, accept=False)
     assert "loved one" in said(call.whisper)
 
-    voicemail_doc = call.dial_ends(dial_doc, "no-answer", child_sid)
+    hold_doc = call.dial_ends(dial_doc, "no-answer", child_sid)
+    assert hold_doc.find("Record") is None and hold_doc.find("Gather").get("action") == HOLD_URL
+    voicemail_doc = call.press(hold_doc, "1")
     record = voicemail_doc.find("Record")
     assert record.get("action") == f"{PUBLIC_BASE_URL}/twilio/voice/voicemail"
     assert record.get("recordingStatusCallback") == f"{PUBLIC_BASE_URL}/twilio/voice/recording"
-    assert call.call.outcome == "missed"
+    assert call.call.outcome == "voicemail"
 
     after = call.leave_voicemail(voicemail_doc, "RE" + "1" * 32)
     assert "We have your message" in said(after) and after[-1].tag == "Hangup"
@@ -250,9 +253,9 @@ def test_advisor_voicemail_picking_up_is_not_an_answer(client, advisor):
     call = SimulatedCall(client)
     dial_doc = call.press(call.start(), "1")
     call.advisor_leg(dial_doc, accept=False)
-    voicemail_doc = call.dial_ends(dial_doc, "completed")
-    assert voicemail_doc.find("Record") is not None
-    assert call.call.outcome == "missed"
+    hold_doc = call.dial_ends(dial_doc, "completed")
+    assert hold_doc.find("Dial") is None and hold_doc.find("Gather").get("action") == HOLD_URL
+    assert call.call.outcome == "in_progress" and call.call.answered_at is None
 
 
 def test_nobody_free_goes_straight_to_voicemail(client, session):
@@ -260,8 +263,8 @@ def test_nobody_free_goes_straight_to_voicemail(client, session):
     call = SimulatedCall(client, FromState="TX")
     voicemail_doc = call.press(call.start(), "1")
     assert voicemail_doc.find("Dial") is None and voicemail_doc.find("Record") is not None
-    assert call.call.outcome == "missed"
-    assert call.lead.urgency == "high" and call.lead.status == "queued"
+    assert call.call.outcome == "voicemail" and call.call.hold_started_at is None
+    assert call.lead.urgency == "high"
     call.leave_voicemail(voicemail_doc, "RE" + "2" * 32)
     assert call.call.outcome == "voicemail"
 
