@@ -344,11 +344,22 @@ def ask_for_call_back(call: Call, now: datetime | None = None) -> CallStep:
     return _leave_line(call, lead, "asked for a call back while holding", now)
 
 
-def _next_for_caller(call: Call, lead: Lead | None, now: datetime, *, emergency: bool) -> CallStep:
+def _next_for_caller(
+    call: Call, lead: Lead | None, now: datetime, *, emergency: bool, after_ring_all: bool = False
+) -> CallStep:
+    """Ring, hold, the on-call line or voicemail: what comes next for a caller nobody is talking to.
+
+    A critical caller nobody can take goes to the on-call line (when set) rather than hold or
+    voicemail; after an emergency ring of several advisors went unanswered, the on-call line
+    comes next, before any other advisor is rung.
+    """
     if lead is None:
         return _leave_line(call, lead, "no lead for the call", now)
     settings = current_app.config
     critical = emergency or lead.urgency == "critical"
+    on_call = bool(critical and settings.get("ON_CALL_NUMBER") and not _on_call_tried(call))
+    if on_call and after_ring_all:
+        return _dial_on_call(call, lead, now)
     step = offer_caller(
         lead,
         now,
@@ -359,23 +370,27 @@ def _next_for_caller(call: Call, lead: Lead | None, now: datetime, *, emergency:
     )
     if isinstance(step, Ring):
         return _ring(call, lead, step.advisor_ids, now)
-    if critical and settings.get("ON_CALL_NUMBER") and not _on_call_tried(call):
-        add_event(
-            lead,
-            "call",
-            ACTOR,
-            {
-                "call_sid": call.call_sid,
-                "step": "on_call",
-                "detail": "no advisor free: dialed the on-call line",
-            },
-            dedupe_key=f"call:{call.call_sid}:on_call",
-            at=now,
-        )
-        return CallStep("on_call", call, lead)
+    if on_call:
+        return _dial_on_call(call, lead, now)
     if isinstance(step, Hold):
         return _hold(call, lead, now, on_duty=step.on_duty)
     return _nobody_on_duty(call, lead, now)
+
+
+def _dial_on_call(call: Call, lead: Lead, now: datetime) -> CallStep:
+    add_event(
+        lead,
+        "call",
+        ACTOR,
+        {
+            "call_sid": call.call_sid,
+            "step": "on_call",
+            "detail": "no advisor took it: dialed the on-call line",
+        },
+        dedupe_key=f"call:{call.call_sid}:on_call",
+        at=now,
+    )
+    return CallStep("on_call", call, lead)
 
 
 def _hold(call: Call, lead: Lead, now: datetime, *, on_duty: int) -> CallStep:
@@ -506,7 +521,7 @@ def end_offer(
         return CallStep("answered", call, lead)
     for offer in ended:
         set_away_after_misses(offer.advisor_id, call, now)
-    step = _next_for_caller(call, lead, now, emergency=call.menu_choice == "0")
+    step = _next_for_caller(call, lead, now, emergency=call.menu_choice == "0", after_ring_all=len(ended) > 1)
     if lead is not None:
         next_advisor = step.advisor if step.kind == "dial" else None
         names = dict(
@@ -550,6 +565,16 @@ def end_on_call(
     if _open_offers(call) or call.outcome != "in_progress" or call.answered_at is not None:
         return _current_step(call, lead)
     status = (dial_status or "").strip().lower()
+    ended = lead is None or add_event(
+        lead,
+        "call",
+        ACTOR,
+        {"call_sid": call.call_sid, "step": "on_call_ended", "dial_status": status[:16]},
+        dedupe_key=f"call:{call.call_sid}:on_call_ended",
+        at=now,
+    )
+    if not ended:
+        return _current_step(call, lead)  # a replay of the on-call Dial's end
     call.dial_status = status[:16] or None
     if status in ANSWERED_DIAL_STATUSES and talk_seconds:
         # The on-call person is not an advisor: answered, with no advisor on the call.
