@@ -14,13 +14,18 @@ from leadrouter.routing.calls import (
     Ring,
     call_figures,
     expected_wait_seconds,
+    first_in_line_for,
     hold_order,
     missed_offer_reason,
     next_call_step,
+    next_staffed_at,
+    notice_due,
     offer_outcome,
     place_in_line,
     recently_missed,
+    serves,
     should_set_away,
+    waited_too_long,
 )
 from tests.routing.test_engine import NOW, advisor, lead
 
@@ -178,3 +183,60 @@ def test_missed_offer_reason_reads_like_the_timeline_line():
     assert missed_offer_reason("Ana", "not-accepted", 9, "Ben") == (
         "Ana did not accept the call after 9 s; offered to Ben"
     )
+
+
+# --- holding ---------------------------------------------------------------------------------
+
+
+def test_the_notice_comes_again_before_a_minute_has_passed_by_the_clock():
+    assert notice_due(None, NOW, 30)
+    assert not notice_due(NOW - timedelta(seconds=29), NOW, 30)
+    assert notice_due(NOW - timedelta(seconds=30), NOW, 30)
+    # Shorter turns: every other turn is enough.
+    assert not notice_due(NOW - timedelta(seconds=15), NOW, 15)
+    assert notice_due(NOW - timedelta(seconds=45), NOW, 15)
+
+
+def test_the_max_wait_counts_from_the_calls_start_by_the_clock():
+    assert not waited_too_long(NOW - timedelta(seconds=119), NOW, 120)
+    assert waited_too_long(NOW - timedelta(seconds=120), NOW, 120)
+
+
+def test_an_advisor_serves_callers_of_their_states_and_languages_or_all_as_the_national_pool():
+    assert serves(advisor(1), lead())
+    assert not serves(advisor(1, regions=("CA",)), lead())
+    assert serves(advisor(1, regions=("*",)), lead(region=None))
+    assert not serves(advisor(1), lead(language="es"))
+
+
+def test_the_head_of_the_line_for_an_advisor_is_the_most_urgent_then_the_longest_waiting_they_serve():
+    early = lead(1, queued_since=NOW - timedelta(minutes=2))
+    later = lead(2, queued_since=NOW - timedelta(minutes=1))
+    urgent = lead(3, urgency="high", queued_since=NOW)
+    spanish = lead(4, urgency="critical", language="es", queued_since=NOW)
+    assert first_in_line_for(advisor(1), [later, early]) is early
+    assert first_in_line_for(advisor(1), [later, early, urgent, spanish]) is urgent
+    assert first_in_line_for(advisor(1, languages=frozenset({"en", "es"})), [early, spanish]) is spanish
+    assert first_in_line_for(advisor(1, regions=("CA",)), [early]) is None
+
+
+def test_the_line_is_staffed_again_at_the_next_shift_of_someone_who_could_take_the_caller():
+    # NOW is Tuesday 09:00 in Chicago.
+    weekdays = {"wed": [["08:00", "16:00"]], "thu": [["07:00", "15:00"]]}
+    team = [
+        advisor(1, status="offline", shift_hours=weekdays, timezone="America/Chicago"),
+        advisor(2, status="offline", regions=("CA",), shift_hours={"tue": [["10:00", "11:00"]]}),
+        advisor(3, status="offline"),  # no shift hours: says nothing about when
+    ]
+    assert next_staffed_at(team, lead(), NOW) == datetime(2025, 3, 5, 14, 0, tzinfo=UTC)
+    later_today = advisor(
+        4, status="offline", shift_hours={"tue": [["13:30", "20:00"]]}, timezone="America/Chicago"
+    )
+    assert next_staffed_at([*team, later_today], lead(), NOW) == datetime(2025, 3, 4, 19, 30, tzinfo=UTC)
+    assert next_staffed_at(team[1:], lead(), NOW) is None
+
+
+def test_a_missed_ring_followed_by_hold_says_so_on_the_timeline():
+    reason = missed_offer_reason("Ana", "no-answer", 20, None, then="hold")
+    assert reason == "Ana did not answer after 20 s; the caller waits in line for the next advisor free"
+    assert missed_offer_reason("Ana", "busy", None, None, then="on_call").endswith("on-call line")

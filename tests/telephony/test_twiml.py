@@ -35,6 +35,7 @@ URLS = {
     "record": "https://example.test/twilio/voice/voicemail",
     "recording_status": "https://example.test/twilio/voice/recording",
     "accept": "https://example.test/twilio/voice/whisper/accept",
+    "hold": "https://example.test/twilio/voice/hold",
 }
 HELPLINE_NUMBER = "+18005550100"
 ADVISOR_NUMBER = "+15125550111"
@@ -98,6 +99,36 @@ def all_voice_documents(helpline: Helpline) -> dict[str, str]:
         "call_back_later_on_call": twiml.call_back_later(helpline, ON_CALL_NUMBER),
         "blocked_caller": twiml.blocked_caller(helpline),
         "empty_response": twiml.empty_response(),
+        "dial_several_advisors": twiml.dial_advisor(
+            helpline,
+            ADVISOR_NUMBER,
+            HELPLINE_NUMBER,
+            URLS["dial"],
+            URLS["whisper"],
+            URLS["status"],
+            timeout=30,
+            also_ring=[("+15125550112", URLS["whisper"] + "&offer=2")],
+        ),
+        "hold": twiml.hold(
+            helpline, URLS["hold"], turn_seconds=30, say_notice=True, place=2, wait_seconds=300
+        ),
+        "call_back": twiml.call_back(
+            helpline,
+            twiml.CallBackPromise(clock="9:15 AM Central time today"),
+            URLS["record"],
+            URLS["recording_status"],
+        ),
+        "line_closed": twiml.call_back(
+            helpline,
+            twiml.CallBackPromise(minutes=5),
+            URLS["record"],
+            URLS["recording_status"],
+            closed=True,
+            staffed_at="8:00 AM Central time tomorrow",
+        ),
+        "dial_on_call": twiml.dial_on_call(
+            helpline, ON_CALL_NUMBER, HELPLINE_NUMBER, URLS["dial"] + "?on_call=1"
+        ),
     }
 
 
@@ -516,3 +547,87 @@ def test_unknown_language_is_refused():
 )
 def test_interpret_menu_choice(digits, speech, expected):
     assert twiml.interpret_menu_choice(digits, speech) == expected
+
+
+# --- live calls: hold, call back, ring several, the on-call line ------------------------------
+
+
+def test_a_hold_turn_gathers_a_key_for_the_turn_then_comes_back_to_the_hold_url():
+    root = parse(twiml.hold(EN, URLS["hold"], turn_seconds=30, say_notice=True, place=2, wait_seconds=300))
+    assert top_level(root) == ["Gather", "Redirect"]
+    gather = root.find("Gather")
+    assert (gather.get("action"), gather.get("timeout"), gather.get("numDigits")) == (URLS["hold"], "30", "1")
+    assert root.find("Redirect").text == URLS["hold"] and root.find("Redirect").get("method") == "POST"
+    spoken = said(root)
+    assert spoken.index("911") < spoken.index("helping other callers")  # the notice opens the turn
+    assert "number 2 in line" in spoken and "about 5 minutes" in spoken and "press 1" in spoken
+
+
+def test_a_hold_turn_without_the_notice_or_a_known_wait_says_only_what_is_known():
+    spoken = said(parse(twiml.hold(EN, URLS["hold"], turn_seconds=30, say_notice=False)))
+    assert "911" not in spoken and "in line" not in spoken and "expected wait" not in spoken
+    assert "one minute" in said(
+        parse(twiml.hold(EN, URLS["hold"], turn_seconds=30, say_notice=False, wait_seconds=50))
+    )
+
+
+def test_a_hold_turn_speaks_spanish_on_the_spanish_line():
+    spoken = said(parse(twiml.hold(ES, URLS["hold"], turn_seconds=30, say_notice=False, place=3)))
+    assert "número 3" in spoken and "oprima 1" in spoken
+
+
+def test_leaving_the_line_promises_a_time_then_records_a_message():
+    root = parse(
+        twiml.call_back(
+            EN,
+            twiml.CallBackPromise(clock="9:15 AM Central time today", quiet_now=True),
+            URLS["record"],
+            URLS["recording_status"],
+        )
+    )
+    assert top_level(root) == ["Say", "Say", "Say", "Say", "Record", "Say", "Say", "Hangup"]
+    spoken = said(root)
+    assert "An advisor will call you by 9:15 AM Central time today." in spoken
+    assert "we will not call you tonight" in spoken
+    assert root.find("Record").get("action") == URLS["record"]
+
+
+def test_nobody_on_duty_says_so_with_the_notice_and_when_the_line_is_staffed():
+    root = parse(
+        twiml.call_back(
+            EN,
+            twiml.CallBackPromise(minutes=5),
+            URLS["record"],
+            URLS["recording_status"],
+            closed=True,
+            staffed_at="8:00 AM Central time tomorrow",
+        )
+    )
+    spoken = said(root)
+    assert "none of our advisors is on duty" in spoken and "911" in spoken
+    assert "back on the line at 8:00 AM Central time tomorrow" in spoken
+    assert "within 5 minutes" in spoken
+
+
+def test_several_advisors_ring_in_one_dial_each_with_their_whisper():
+    root = parse(all_voice_documents(EN)["dial_several_advisors"])
+    numbers = root.find("Dial").findall("Number")
+    assert [n.text for n in numbers] == [ADVISOR_NUMBER, "+15125550112"]
+    assert numbers[0].get("url") != numbers[1].get("url")
+    assert all(n.get("statusCallback") == URLS["status"] for n in numbers)
+    with pytest.raises(ValueError):
+        twiml.dial_advisor(
+            EN,
+            ADVISOR_NUMBER,
+            HELPLINE_NUMBER,
+            URLS["dial"],
+            URLS["whisper"],
+            URLS["status"],
+            also_ring=[("5550112", URLS["whisper"])],
+        )
+
+
+def test_the_on_call_line_is_dialed_with_an_action_so_the_call_goes_on_if_nobody_answers():
+    root = parse(twiml.dial_on_call(EN, ON_CALL_NUMBER, HELPLINE_NUMBER, URLS["dial"], timeout=30))
+    dial = root.find("Dial")
+    assert dial.text == ON_CALL_NUMBER and dial.get("action") == URLS["dial"] and dial.get("timeout") == "30"
