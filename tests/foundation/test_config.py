@@ -26,6 +26,19 @@ def test_both_postgres_url_spellings_are_accepted(url, tmp_path):
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/leads"
 
 
+def test_live_call_settings_have_the_documented_defaults(tmp_path):
+    settings = load_settings({"LEADROUTER_INSTANCE_PATH": str(tmp_path)})
+    assert (
+        settings["CALL_MAX_WAIT_SECONDS"],
+        settings["HOLD_ANNOUNCE_SECONDS"],
+        settings["RING_ALL_SIZE"],
+    ) == (
+        120,
+        30,
+        3,
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -34,6 +47,10 @@ def test_both_postgres_url_spellings_are_accepted(url, tmp_path):
         ("HELPLINE_NUMBER", "555-HELP"),
         ("TWILIO_VALIDATE_SIGNATURE", "maybe"),
         ("DIAL_TIMEOUT_SECONDS", "soon"),
+        ("CALL_MAX_WAIT_SECONDS", "two minutes"),
+        ("HOLD_ANNOUNCE_SECONDS", "2"),
+        ("HOLD_ANNOUNCE_SECONDS", "90"),
+        ("RING_ALL_SIZE", "0"),
         ("SECRET_KEY", "short"),
     ],
 )
