@@ -25,6 +25,8 @@ SERVICE_LEVEL_SECONDS = 20
 ON_DUTY_STATUSES = frozenset({"available", "busy"})
 # A caller on hold hears the 911 / 988 notice again at least this often (wall clock).
 NOTICE_EVERY = timedelta(seconds=60)
+# About how long the hold message (with the place in line and the wait) takes to say.
+HOLD_MESSAGE_SECONDS = 15
 # An advisor stays busy for routing while a call rings them or they talk on it; these bound
 # how long a row whose status callback never came can hold them (a ring lasts at most 600 s).
 RING_HOLDS_FOR = timedelta(minutes=10)
@@ -139,10 +141,14 @@ def expected_wait_seconds(place: int, on_duty: int, average_talk_seconds: float 
 
 
 def notice_due(notice_said_at: datetime | None, now: datetime, turn_seconds: int) -> bool:
-    """Say the 911 / 988 notice on this hold turn unless the next turn still comes within a minute of it."""
+    """Say the 911 / 988 notice on this hold turn unless the next turn still comes within a minute of it.
+
+    A turn lasts the hold message plus `turn_seconds` of waiting for a key.
+    """
     if notice_said_at is None:
         return True
-    return (now - notice_said_at) + timedelta(seconds=turn_seconds) >= NOTICE_EVERY
+    next_turn = timedelta(seconds=HOLD_MESSAGE_SECONDS + turn_seconds)
+    return (now - notice_said_at) + next_turn >= NOTICE_EVERY
 
 
 def waited_too_long(started_at: datetime, now: datetime, max_wait_seconds: int) -> bool:

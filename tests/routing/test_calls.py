@@ -190,11 +190,12 @@ def test_missed_offer_reason_reads_like_the_timeline_line():
 
 def test_the_notice_comes_again_before_a_minute_has_passed_by_the_clock():
     assert notice_due(None, NOW, 30)
-    assert not notice_due(NOW - timedelta(seconds=29), NOW, 30)
-    assert notice_due(NOW - timedelta(seconds=30), NOW, 30)
+    # A 30 s turn plus the message: every turn opens with the notice.
+    assert notice_due(NOW - timedelta(seconds=20), NOW, 30)
+    assert not notice_due(NOW - timedelta(seconds=10), NOW, 30)
     # Shorter turns: every other turn is enough.
-    assert not notice_due(NOW - timedelta(seconds=15), NOW, 15)
-    assert notice_due(NOW - timedelta(seconds=45), NOW, 15)
+    assert not notice_due(NOW - timedelta(seconds=25), NOW, 10)
+    assert notice_due(NOW - timedelta(seconds=35), NOW, 10)
 
 
 def test_the_max_wait_counts_from_the_calls_start_by_the_clock():

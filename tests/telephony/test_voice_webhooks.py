@@ -418,14 +418,20 @@ def test_database_down_still_answers_the_caller(tmp_path):
         "CallerName": "JANE CALLER",
         "FromState": "TX",
     }
-    response = post_signed(app.test_client(), VOICE_URL, params)
-    assert response.status_code == 200
-    body = response.get_data(as_text=True)
-    root = parse(body)
-    assert "911" in said(root)
-    dial = root.find("Dial")
-    assert dial.text == "+15125550122" and dial.get("callerId") == HELPLINE
-    assert CALLER not in body and CALLER[1:] not in body and "JANE" not in body
+    # The welcome, and a caller already holding or at the menu when the database goes.
+    for url, extra in (
+        (VOICE_URL, {}),
+        (HOLD_URL, {}),
+        (f"{PUBLIC_BASE_URL}/twilio/voice/menu", {"Digits": "1"}),
+    ):
+        response = post_signed(app.test_client(), url, {**params, **extra})
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        root = parse(body)
+        assert "911" in said(root)
+        dial = root.find("Dial")
+        assert dial.text == "+15125550122" and dial.get("callerId") == HELPLINE
+        assert CALLER not in body and CALLER[1:] not in body and "JANE" not in body
 
 
 def test_no_phone_number_or_name_reaches_the_logs(client, advisor, caplog):
