@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from leadrouter.extensions import db
@@ -32,6 +32,14 @@ class Call(db.Model):
         # What changed since the report rollups were refreshed, and which hour it started in.
         Index("ix_calls_updated_at", "updated_at", "started_at"),
         Index("ix_calls_holding", "hold_started_at"),
+        # Calls not ended yet, by advisor: routing asks "is this advisor on a live call?" for
+        # every advisor it reads, and must not scan the calls of the day to answer.
+        Index(
+            "ix_calls_live_advisor",
+            "advisor_id",
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,7 +71,16 @@ class CallOffer(db.Model):
     """One advisor rung for one call: when, for how long, and how it ended."""
 
     __tablename__ = "call_offers"
-    __table_args__ = (Index("ix_call_offers_call", "call_id", "ended_at"),)
+    __table_args__ = (
+        Index("ix_call_offers_call", "call_id", "ended_at"),
+        # Rings still going, by advisor (is this advisor being rung right now?).
+        Index(
+            "ix_call_offers_ringing",
+            "advisor_id",
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
