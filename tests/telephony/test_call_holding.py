@@ -302,3 +302,21 @@ def _only(dial_doc, number):
         if other.text != number.text:
             dial.remove(other)
     return doc
+
+
+def test_replays_of_an_emergency_ring_and_its_callbacks_change_nothing(client, four):
+    call = SimulatedCall(client, FromState="TX")
+    guidance = call.press(call.start(), "0")
+    dial_doc = call.press(guidance)
+    assert rung(call.press(guidance)) == rung(dial_doc)  # a replayed "stay on the line"
+    taker = dial_doc.find("Dial").findall("Number")[0]
+    child = call.advisor_leg(_only(dial_doc, taker))
+    call.advisor_leg(_only(dial_doc, taker))  # the accept delivered twice
+    for _ in range(2):
+        assert len(call.dial_ends(dial_doc, "completed", child)) == 0
+        call.hang_up()
+    offers = list(db.session.scalars(select(CallOffer).order_by(CallOffer.id)))
+    assert len(offers) == 3 and sorted(o.outcome for o in offers) == ["answered", "canceled", "canceled"]
+    events = list(db.session.scalars(select(Event.type).where(Event.lead_id == call.lead.id)))
+    assert events.count("reassigned") <= 1 and events.count("call") == 2  # menu choice, answered
+    assert call.call.outcome == "answered" and count(Call) == 1
