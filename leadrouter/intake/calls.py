@@ -10,8 +10,11 @@ TwiML. Twilio retries, repeats and reorders callbacks, so every step is idempote
   OUTCOME_RANK, so a late or duplicate callback never undoes a later one;
 - urgency only rises (raise_only).
 
-The live call never waits on the broker: routing while the caller listens is the
-synchronous route_lead(); anything for later is enqueued after the commit.
+The live call never waits on the broker: choosing whom to ring while the caller listens
+is the synchronous offer_caller() (assignment); anything for later is enqueued after the
+commit. A caller nobody can take at once holds in a loop of hold turns, served most
+urgent first then longest holding, and leaves the line for a call back (1, the max wait,
+nobody on duty); while a ring is open, any request for the call repeats that ring.
 """
 
 from __future__ import annotations
@@ -884,7 +887,10 @@ def update_call_status(
         if call.outcome == "in_progress":
             _set_outcome(call, "answered" if status == "completed" else "missed")
         return call
-    if call.outcome == "in_progress":
+    if call.outcome == "in_progress" and call.answered_at is not None:
+        # An advisor took it; this callback came before the Dial action that says so.
+        _set_outcome(call, "answered")
+    elif call.outcome == "in_progress":
         _set_outcome(call, "abandoned")
         if lead is not None:
             _raise_urgency(lead, abandoned_call=True)

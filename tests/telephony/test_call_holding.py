@@ -320,3 +320,13 @@ def test_replays_of_an_emergency_ring_and_its_callbacks_change_nothing(client, f
     events = list(db.session.scalars(select(Event.type).where(Event.lead_id == call.lead.id)))
     assert events.count("reassigned") <= 1 and events.count("call") == 2  # menu choice, answered
     assert call.call.outcome == "answered" and count(Call) == 1
+
+
+def test_a_status_callback_before_the_dial_action_of_an_answered_call_is_no_abandonment(client, ana):
+    call = SimulatedCall(client, FromState="TX")
+    dial_doc = call.press(call.start(), "1")
+    child = call.advisor_leg(dial_doc)
+    call.hang_up()  # Twilio's callbacks may come in any order
+    call.dial_ends(dial_doc, "completed", child)
+    assert call.call.outcome == "answered" and callbacks_of(call) == []
+    assert not any("hung up" in reason for reason in call.lead.urgency_reasons)
