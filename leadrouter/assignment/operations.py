@@ -356,8 +356,7 @@ def offer_caller(
     step: CallStep = NobodyOnDuty()
     advisors = _advisors_for_caller(lead)
     while True:
-        looking = replace(caller, exclude_ids=caller.exclude_ids | skipped)
-        step = next_call_step(looking, advisors, now, missed=missed, policy=policy)
+        step = next_call_step(caller, advisors, now, missed=missed, policy=policy, taken=frozenset(skipped))
         if not isinstance(step, Ring):
             break
         advisor_id = step.advisor_ids[0]
@@ -375,8 +374,7 @@ def offer_caller(
         return Hold(on_duty=len(on_duty)) if on_duty else NobodyOnDuty()
     rung = [first.advisor_id]
     while len(rung) < ring_all_size:
-        looking = replace(caller, exclude_ids=caller.exclude_ids | skipped)
-        extra = next_call_step(looking, advisors, now, missed=missed, policy=policy)
+        extra = next_call_step(caller, advisors, now, missed=missed, policy=policy, taken=frozenset(skipped))
         if not isinstance(extra, Ring):
             break
         advisor_id = extra.advisor_ids[0]

@@ -79,18 +79,28 @@ def next_call_step(
     missed: Iterable[MissedOffer] = (),
     ring_all_size: int = 1,
     policy: RoutingPolicy | None = None,
+    taken: frozenset[int] = frozenset(),
 ) -> CallStep:
     """Decide what happens to a caller now: ring someone, hold, or go to voicemail.
 
     `ring_all_size` above 1 (an emergency) rings that many eligible advisors at once, the
-    engine's choice first; the first to accept takes the call.
+    engine's choice first; the first to accept takes the call. `taken` are advisors kept
+    for a caller ahead in line or just claimed by another caller.
     """
     policy = policy or default_policy()
     skipped = recently_missed(missed, now)
+    reasons = [
+        reason
+        for reason, ids in (
+            ("did not answer this call a moment ago", skipped),
+            ("kept for or taken by another caller", taken),
+        )
+        if ids
+    ]
     hunting = replace(
         caller,
-        exclude_ids=caller.exclude_ids | skipped,
-        exclude_reason="did not answer this call a moment ago",
+        exclude_ids=caller.exclude_ids | skipped | taken,
+        exclude_reason=" or ".join(reasons) or caller.exclude_reason,
     )
     decision = decide(hunting, advisors, now, policy)
     if decision.advisor_id is not None:

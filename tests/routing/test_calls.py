@@ -241,3 +241,13 @@ def test_a_missed_ring_followed_by_hold_says_so_on_the_timeline():
     reason = missed_offer_reason("Ana", "no-answer", 20, None, then="hold")
     assert reason == "Ana did not answer after 20 s; the caller waits in line for the next advisor free"
     assert missed_offer_reason("Ana", "busy", None, None, then="on_call").endswith("on-call line")
+
+
+def test_an_advisor_kept_for_a_caller_ahead_is_passed_over_and_the_trace_says_why():
+    team = [advisor(1), advisor(2, open_leads=1)]
+    step = next_call_step(lead(), team, NOW, taken=frozenset({1}))
+    assert step.advisor_ids == (2,)
+    [kept] = [c for c in step.decision.candidates if c.advisor_id == 1]
+    assert any("kept for or taken by another caller" in reason for reason in kept.reasons)
+    both = next_call_step(lead(), team, NOW, missed=[MissedOffer(2, NOW)], taken=frozenset({1}))
+    assert isinstance(both, Hold)
