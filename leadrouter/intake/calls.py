@@ -87,6 +87,8 @@ TERMINAL_STATUSES = frozenset(
 )
 ANSWERED_DIAL_STATUSES = frozenset({"completed", "answered"})
 MENU_CHOICES = {"self": "1", "loved_one": "2", "emergency": "0"}
+# How many of the latest answered calls the expected wait on hold is estimated from.
+TALK_SAMPLE = 50
 
 
 @dataclass(frozen=True)
@@ -363,11 +365,12 @@ def _next_for_caller(
     on_call = bool(critical and settings.get("ON_CALL_NUMBER") and not _on_call_tried(call))
     if on_call and after_ring_all:
         return _dial_on_call(call, lead, now)
+    line = callers_in_line(now, except_call_id=call.id)
     step = offer_caller(
         lead,
         now,
         missed=_missed_offers(call),
-        line=callers_in_line(now, except_call_id=call.id),
+        line=line,
         waiting_since=call.hold_started_at or now,
         ring_all_size=settings["RING_ALL_SIZE"] if critical else 1,
     )
@@ -376,7 +379,7 @@ def _next_for_caller(
     if on_call:
         return _dial_on_call(call, lead, now)
     if isinstance(step, Hold):
-        return _hold(call, lead, now, on_duty=step.on_duty)
+        return _hold(call, lead, now, on_duty=step.on_duty, line=line)
     return _nobody_on_duty(call, lead, now)
 
 
@@ -396,7 +399,7 @@ def _dial_on_call(call: Call, lead: Lead, now: datetime) -> CallStep:
     return CallStep("on_call", call, lead)
 
 
-def _hold(call: Call, lead: Lead, now: datetime, *, on_duty: int) -> CallStep:
+def _hold(call: Call, lead: Lead, now: datetime, *, on_duty: int, line: list[LeadFacts]) -> CallStep:
     """Advisors who could take the call are busy: another turn in line, or voicemail after the max wait."""
     settings = current_app.config
     if waited_too_long(call.started_at, now, settings["CALL_MAX_WAIT_SECONDS"]):
@@ -415,14 +418,22 @@ def _hold(call: Call, lead: Lead, now: datetime, *, on_duty: int) -> CallStep:
     if say_notice:
         call.notice_said_at = now
     db.session.flush()
-    return _hold_step(call, lead, now, on_duty=on_duty, say_notice=say_notice)
+    me = LeadFacts(
+        id=lead.id,
+        urgency=lead.urgency,
+        region=lead.region,
+        language=lead.language,
+        created_at=call.started_at,
+        queued_since=call.hold_started_at,
+    )
+    return _hold_step(call, lead, on_duty=on_duty, say_notice=say_notice, line=[*line, me])
 
 
-def _hold_step(call: Call, lead: Lead | None, now: datetime, *, on_duty: int, say_notice: bool) -> CallStep:
-    place = None
-    if lead is not None:
-        place = place_in_line(lead.id, callers_in_line(now))
-    wait = expected_wait_seconds(place, on_duty, average_talk_seconds(now)) if place else None
+def _hold_step(
+    call: Call, lead: Lead | None, *, on_duty: int, say_notice: bool, line: list[LeadFacts]
+) -> CallStep:
+    place = place_in_line(lead.id, line) if lead is not None else None
+    wait = expected_wait_seconds(place, on_duty, average_talk_seconds()) if place else None
     return CallStep(
         "hold", call, lead, place_in_line=place, expected_wait_seconds=wait, say_notice=say_notice
     )
@@ -669,15 +680,20 @@ def callers_in_line(now: datetime, except_call_id: int | None = None) -> list[Le
     ]
 
 
-def average_talk_seconds(now: datetime) -> float | None:
-    """How long answered calls of the last day lasted, on average (for the expected wait)."""
-    value = db.session.scalar(
-        select(func.avg(Call.duration_seconds)).where(
-            Call.started_at > now - timedelta(days=1),
-            Call.outcome == "answered",
-            Call.duration_seconds.is_not(None),
-        )
+def average_talk_seconds() -> float | None:
+    """How long the latest answered calls lasted, on average (for the expected wait).
+
+    The latest TALK_SAMPLE only: read newest first from the start-time index, so a hold turn
+    never averages a whole day of calls.
+    """
+    latest = (
+        select(Call.duration_seconds)
+        .where(Call.outcome == "answered", Call.duration_seconds.is_not(None))
+        .order_by(Call.started_at.desc())
+        .limit(TALK_SAMPLE)
+        .subquery()
     )
+    value = db.session.scalar(select(func.avg(latest.c.duration_seconds)))
     return float(value) if value else None
 
 
@@ -742,7 +758,7 @@ def _current_step(call: Call, lead: Lead | None) -> CallStep:
     if call.outcome == "answered":
         return CallStep("answered", call, lead)
     if call.outcome == "in_progress" and call.ended_at is None:
-        return _hold_step(call, lead, utcnow(), on_duty=0, say_notice=True)
+        return _hold_step(call, lead, on_duty=0, say_notice=True, line=callers_in_line(utcnow()))
     return CallStep("callback", call, lead)
 
 
