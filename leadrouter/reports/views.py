@@ -20,7 +20,7 @@ from leadrouter.extensions import db
 from leadrouter.models import LEAD_SOURCES, Advisor, Lead, RoutingDecision
 from leadrouter.reports import charts
 from leadrouter.reports.csv_export import csv_response, export_detail
-from leadrouter.reports.queries import CALL_OUTCOMES, MAX_RANGE_DAYS, routing_report
+from leadrouter.reports.queries import MAX_RANGE_DAYS, routing_report
 from leadrouter.reports.schemas import parse_report_args, report_timezone
 from leadrouter.routing.states import US_STATES
 from leadrouter.routing.vocabulary import URGENCIES
@@ -179,7 +179,6 @@ def _form_choices(advisors) -> dict:
         "states": sorted(US_STATES.items()),
         "sources": LEAD_SOURCES,
         "urgencies": URGENCIES,
-        "call_outcomes": CALL_OUTCOMES,
         "max_days": MAX_RANGE_DAYS,
     }
 
