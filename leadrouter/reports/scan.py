@@ -194,8 +194,8 @@ def scan(
 
 def call_partial(filters: ReportFilters, ranges: Sequence[tuple[datetime, datetime]]) -> Partial:
     """A partial of the inbound calls that started in the ranges alone (on matching leads when filtered)."""
-    query = select(Call.started_at, Call.answered_at, Call.outcome, _offers_made(), Lead.region).where(
-        _inbound_started_in(ranges)
+    query = select(Call.started_at, Call.answered_at, Call.outcome, offers_made(), Lead.region).where(
+        inbound_started_in(ranges)
     )
     matching = filter_conditions(filters)
     if matching:
@@ -242,7 +242,7 @@ def _calls_with_scopes(
             Call.started_at,
             Call.answered_at,
             Call.outcome,
-            _offers_made(),
+            offers_made(),
             Call.lead_id,
             Lead.region,
             Lead.source,
@@ -251,7 +251,7 @@ def _calls_with_scopes(
         .add_columns(Assignment.advisor_id)
         .outerjoin(Lead, Lead.id == Call.lead_id)
         .outerjoin(Assignment, Assignment.lead_id == Call.lead_id)
-        .where(_inbound_started_in(ranges))
+        .where(inbound_started_in(ranges))
     )
     calls: dict[int, tuple] = {}
     advisors: dict[int, set[int]] = defaultdict(set)
@@ -267,13 +267,13 @@ def _calls_with_scopes(
             yield call, region, lead_scopes(region, source, urgency, sorted(advisors[call_id]))
 
 
-def _offers_made() -> ColumnElement:
+def offers_made() -> ColumnElement:
     """How many advisors were rung for the call (ring-all counts each one)."""
     return (
         select(func.count(CallOffer.id)).where(CallOffer.call_id == Call.id).correlate(Call).scalar_subquery()
     )
 
 
-def _inbound_started_in(ranges: Sequence[tuple[datetime, datetime]]) -> ColumnElement:
+def inbound_started_in(ranges: Sequence[tuple[datetime, datetime]]) -> ColumnElement:
     started = or_(*(and_(Call.started_at >= start, Call.started_at < end) for start, end in ranges))
     return and_(started, Call.direction == "inbound")
