@@ -192,6 +192,7 @@ class Partial:
         urgencies = [urgency for urgency, values in self.speeds.items() if values]
         advisor_ids = list(self.advisors)
         owners = set(self.open_by_owner) | set(self.overdue_by_owner)
+        calls = self.calls()
         header = {
             "c": self.counts,
             "q": [[quarter, n] for quarter, n in self.quarters.items()],
@@ -203,6 +204,9 @@ class Partial:
                 for advisor_id, part in self.advisors.items()
             ],
             "o": [[owner, self.open_by_owner[owner], self.overdue_by_owner[owner]] for owner in owners],
+            # Calls by outcome, as the previous format had them: a process of the previous
+            # version reading this partial during a rolling upgrade still finds its numbers.
+            "k": {"answered": calls.answered, "abandoned": calls.abandoned, "voicemail": calls.voicemail},
             "t": {
                 "q": [[quarter, tally.to_list()] for quarter, tally in self.call_quarters.items()],
                 "r": [[region, tally.to_list()] for region, tally in self.call_regions.items()],
@@ -223,6 +227,11 @@ class Partial:
     def from_bytes(cls, data: bytes) -> Partial:
         (length,) = struct.unpack_from("<I", data)
         header = json.loads(data[4 : 4 + length])
+        if "t" not in header:
+            raise ValueError(
+                "a report partial stored by an older version (no call figures): "
+                "run `flask --app leadrouter rebuild-report-rollups`"
+            )
         packed = array("d")
         packed.frombytes(data[4 + length :])
         if sys.byteorder == "big":

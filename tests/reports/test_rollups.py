@@ -12,6 +12,8 @@ SQLite and, when TEST_DATABASE_URL is set, PostgreSQL.
 
 from __future__ import annotations
 
+import json
+import struct
 from datetime import date, timedelta
 
 import pytest
@@ -328,3 +330,13 @@ def test_folding_in_two_parts_and_merging_is_folding_at_once(leads, cut, only_ad
     }
     assert +merged.open_by_owner == +whole.open_by_owner
     assert +merged.overdue_by_owner == +whole.overdue_by_owner
+
+
+def test_a_partial_stored_by_the_previous_version_is_refused_by_name():
+    previous = Partial().to_bytes()
+    (length,) = struct.unpack_from("<I", previous)
+    header = json.loads(previous[4 : 4 + length])
+    del header["t"]
+    head = json.dumps(header).encode()
+    with pytest.raises(ValueError, match="rebuild-report-rollups"):
+        Partial.from_bytes(struct.pack("<I", len(head)) + head)
