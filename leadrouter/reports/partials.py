@@ -158,6 +158,8 @@ class Partial:
         return total
 
     def merge(self, other: Partial) -> Partial:
+        """Add another partial's leads and calls to this one; `other` is spent (its call tallies
+        may now be this partial's)."""
         self.counts.update(other.counts)
         self.quarters.update(other.quarters)
         for urgency, values in other.speeds.items():
@@ -172,10 +174,8 @@ class Partial:
             mine.speeds.extend(theirs.speeds)
         self.open_by_owner.update(other.open_by_owner)
         self.overdue_by_owner.update(other.overdue_by_owner)
-        for quarter, tally in other.call_quarters.items():
-            self.call_quarters[quarter].merge(tally)
-        for region, tally in other.call_regions.items():
-            self.call_regions[region].merge(tally)
+        _merge_tallies(self.call_quarters, other.call_quarters)
+        _merge_tallies(self.call_regions, other.call_regions)
         if other.stale_at is not None:
             self.stale_at = other.stale_at if self.stale_at is None else min(self.stale_at, other.stale_at)
         return self
@@ -262,6 +262,17 @@ class Partial:
             if overdue:
                 partial.overdue_by_owner[owner] = overdue
         return partial
+
+
+def _merge_tallies(mine: dict, theirs: dict) -> None:
+    # A month's report merges thousands of tallies, most of them quarters it has none of yet:
+    # taking the other's tally object then is a dict insert instead of an addition.
+    for key, tally in theirs.items():
+        existing = mine.get(key)
+        if existing is None:
+            mine[key] = tally
+        else:
+            existing.merge(tally)
 
 
 def fold(leads: Iterable[tuple[LeadRow, Sequence[HoldRow]]], only_advisor: int | None = None) -> Partial:
