@@ -10,7 +10,7 @@ import pytest
 from leadrouter.assignment import operations
 from leadrouter.auth.users import create_user
 from leadrouter.extensions import db
-from leadrouter.models import AccessLog, Call
+from leadrouter.models import AccessLog, Advisor, Call
 from tests.browser import SCREENSHOTS, launch_chromium, serve_app
 from tests.factories import make_lead
 from tests.telephony.test_voice_webhooks import CALLER, SimulatedCall
@@ -37,6 +37,7 @@ def live(tmp_path_factory):
                 phone="+15122060111",
                 timezone="America/Chicago",
             )
+            create_user("morgan@example.org", PASSWORD, "manager", "Morgan Reyes")
             db.session.commit()
         yield app, url
 
@@ -104,6 +105,21 @@ def test_accepting_a_call_pops_the_callers_lead_on_the_open_dashboard(live, brow
     page.go_back()
     page.wait_for_url("**/dashboard")
     panel.wait_for(timeout=10000)
+
+    # The managers' team board shows Ana on the call.
+    manager = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    manager.goto(f"{url}/login")
+    manager.get_by_label("Email").fill("morgan@example.org")
+    manager.get_by_label("Password").fill(PASSWORD)
+    manager.get_by_role("button", name="Sign in").click()
+    manager.goto(f"{url}/team")
+    with app.app_context():
+        ana_id = db.session.scalar(db.select(Advisor.id).where(Advisor.email == "ana@example.org"))
+    on_call = manager.locator(f'tr[data-advisor="{ana_id}"] [data-live-call]')
+    assert "on a live call since" in on_call.inner_text()
+    assert "Nobody is holding now." in manager.inner_text("#line-now")
+    manager.screenshot(path=f"{SCREENSHOTS}/team-board-live-call.png", full_page=True)
+    manager.close()
 
     # The call ends: the panel stays, as her last call.
     call.dial_ends(dial, "completed", child)
