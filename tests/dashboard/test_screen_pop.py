@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from leadrouter.assignment import operations
 from leadrouter.auth.users import create_user
@@ -13,6 +14,7 @@ from leadrouter.extensions import db
 from leadrouter.models import AccessLog, Advisor, Call
 from tests.browser import SCREENSHOTS, launch_chromium, serve_app
 from tests.factories import make_lead
+from tests.intake.test_accessibility import AA
 from tests.telephony.test_voice_webhooks import CALLER, SimulatedCall
 
 pytestmark = pytest.mark.browser
@@ -97,6 +99,8 @@ def test_accepting_a_call_pops_the_callers_lead_on_the_open_dashboard(live, brow
     assert "<b>" not in panel.inner_html().replace("&lt;b&gt;", "")  # the name is escaped
     assert page.evaluate("document.activeElement.id") == "pop-h"  # focus moves to it
     page.screenshot(path=f"{SCREENSHOTS}/dashboard-screen-pop.png", full_page=True)
+    found = Axe().run(page, context="#screen-pop", options=AA).response["violations"]
+    assert [(v["id"], [node["target"] for node in v["nodes"]]) for v in found] == []
 
     # The lead page says the call is live; opening it from the pop.
     panel.get_by_role("link", name="Open the whole lead").click()
@@ -119,6 +123,8 @@ def test_accepting_a_call_pops_the_callers_lead_on_the_open_dashboard(live, brow
     assert "on a live call since" in on_call.inner_text()
     assert "Nobody is holding now." in manager.inner_text("#line-now")
     manager.screenshot(path=f"{SCREENSHOTS}/team-board-live-call.png", full_page=True)
+    found = Axe().run(manager, options=AA).response["violations"]
+    assert [(v["id"], [node["target"] for node in v["nodes"]]) for v in found] == []
     manager.close()
 
     # The call ends: the panel stays, as her last call.

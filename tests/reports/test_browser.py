@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from leadrouter.auth.users import create_user
 from leadrouter.extensions import db
 from leadrouter.models import Assignment, utcnow
 from tests.browser import SCREENSHOTS, launch_chromium, serve_app
 from tests.factories import make_advisor
+from tests.intake.test_accessibility import AA
 from tests.reports.conftest import add_call, add_lead
 
 pytestmark = pytest.mark.browser
@@ -92,6 +94,8 @@ def test_the_report_page_draws_its_charts(live_server, browser):
     assert "answered within 20 seconds" in calls.inner_text()
     assert page.get_by_role("link", name="Export the calls (CSV)").is_visible()
     calls.screenshot(path=f"{SCREENSHOTS}/report-calls.png")
+    found = Axe().run(page, context="section[aria-labelledby=calls-h]", options=AA).response["violations"]
+    assert [(v["id"], [node["target"] for node in v["nodes"]]) for v in found] == []
     # Nothing refused by the Content-Security-Policy (no inline style or script slipped in).
     assert [problem for problem in problems if "Refused" in problem or "Security Policy" in problem] == []
     page.screenshot(path=f"{SCREENSHOTS}/report.png", full_page=True)
