@@ -95,9 +95,10 @@
       .then(function (feed) {
         var call = feed.call;
         if (call && call.id !== poppedCall) {
-          poppedCall = call.id;
-          poppedUrl = call.pop_url;
           return showPop(call.pop_url).then(function () {
+            // Only once it is shown: a pop that failed to load is tried again at the next poll.
+            poppedCall = call.id;
+            poppedUrl = call.pop_url;
             status.textContent = queue.getAttribute("data-pop-said");
             document.title = "(" + queue.getAttribute("data-pop-title") + ") " + baseTitle;
             var heading = pop.querySelector("h2");
