@@ -147,6 +147,21 @@ def test_the_export_is_a_csv_and_is_access_logged(manager_client, manager_user, 
     assert entry.detail["region"] == "CA" and entry.detail["via"] == "page"
 
 
+def test_the_calls_export_from_the_page_follows_the_filters_and_is_access_logged(
+    manager_client, manager_user, session, week
+):
+    page = parse(manager_client.get("/reports", query_string=WEEK))
+    calls_link = next(link for link in page.links if "rows=calls" in link)
+    assert calls_link.startswith("/reports/export.csv")
+    only_ca = {**WEEK, "region": "CA", "rows": "calls"}
+    response = manager_client.get("/reports/export.csv", query_string=only_ca)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(row["region"], row["outcome"]) for row in rows] == [("CA", "answered"), ("CA", "missed")]
+    entry = session.scalars(select(AccessLog).where(AccessLog.action == "export_report")).one()
+    assert entry.user_id == manager_user.id and entry.detail["export"] == "routing_report_calls_csv"
+
+
 def test_the_decision_explorer_explains_each_decision(manager_client, manager_user, session):
     ana = make_advisor(name="Ana Full", regions=["TX"], capacity=1, open_leads=1)
     make_advisor(name="Ben Offline", regions=["TX"], status="offline")
