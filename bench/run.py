@@ -42,6 +42,7 @@ from pathlib import Path
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.calls_bench import measure_calls  # noqa: E402  (after the path above)
 from bench.harness.big_database import (  # noqa: E402  (after the path above)
     big_database_section,
     csv_export_child,
@@ -130,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             production.redis_pid = redis_pid
             production.floors_and_intake()
             production.with_workers()
+            measure_calls(production)
             production.stack.stop_worker()
             production.stack.stop_web()
             production.db.dispose()
@@ -143,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             embedded.prepare(None)
             embedded.floors_and_intake()
             embedded.with_workers()
+            measure_calls(embedded)
             embedded.db.dispose()
             figures += embedded.figures
             notes += [f"embedded: {note}" for note in embedded.notes]

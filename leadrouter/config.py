@@ -144,6 +144,7 @@ def load_settings(env: dict | None = None) -> dict:
         "RETENTION_DAYS": _integer(env, "RETENTION_DAYS", 365, minimum=1),
         "REQUIRE_MANAGER_TOTP": _flag(env, "REQUIRE_MANAGER_TOTP", False),
         "DASHBOARD_POLL_SECONDS": _integer(env, "DASHBOARD_POLL_SECONDS", 10, minimum=2),
+        "SCREEN_POP_POLL_SECONDS": _integer(env, "SCREEN_POP_POLL_SECONDS", 2, minimum=1),
         # GET /metrics (Prometheus); with a token it answers only `Authorization: Bearer <token>`.
         "METRICS_ENABLED": _flag(env, "METRICS_ENABLED", True),
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,

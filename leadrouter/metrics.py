@@ -5,8 +5,12 @@
 - ``leadrouter_leads_created_total{source}``: leads committed, by channel.
 - ``leadrouter_assignment_latency_seconds``: lead created -> first advisor assigned, observed
   when the assignment commits (in the Celery worker that routed it).
-- ``leadrouter_queue_depth`` and ``leadrouter_sla_breaches``: computed from the database on
-  each scrape (waiting leads; open, uncontacted leads past their first-contact deadline).
+- ``leadrouter_call_offers_total{outcome}``: advisors rung for a live call, counted when the
+  ring ends, by how it ended (answered, no-answer, busy, failed, canceled, not-accepted).
+- ``leadrouter_queue_depth``, ``leadrouter_sla_breaches``, ``leadrouter_callers_holding`` and
+  ``leadrouter_longest_hold_seconds``: computed from the database on each scrape (waiting
+  leads; open, uncontacted leads past their first-contact deadline; callers in the hold loop
+  now, and how long the first of them has waited).
 
 Counters are moved by session events after the commit, so a rolled-back request counts
 nothing and no operation needs to know about metrics.
@@ -33,14 +37,15 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from leadrouter.extensions import db
-from leadrouter.models import Assignment, Lead, utcnow
+from leadrouter.models import Assignment, CallOffer, Lead, utcnow
+from leadrouter.team.queries import line_now
 
 # Metrics live in their own registry so a scrape shows only leadrouter's figures (plus,
 # in single-process mode, the process collector), whichever other libraries register.
@@ -63,6 +68,12 @@ ASSIGNMENT_LATENCY = Histogram(
     "leadrouter_assignment_latency_seconds",
     "Lead created -> first advisor assigned.",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 1800.0),
+    registry=REGISTRY,
+)
+CALL_OFFERS = Counter(
+    "leadrouter_call_offers",
+    "Advisors rung for a live call, counted when the ring ends, by how it ended.",
+    ["outcome"],
     registry=REGISTRY,
 )
 
@@ -151,6 +162,17 @@ class _DatabaseGauges:
             "Open leads not yet contacted whose first-contact deadline has passed.",
             breaches or 0,
         )
+        line = line_now(now)
+        yield GaugeMetricFamily(
+            "leadrouter_callers_holding",
+            "Callers in the hold loop now, waiting for an advisor.",
+            line.holding,
+        )
+        yield GaugeMetricFamily(
+            "leadrouter_longest_hold_seconds",
+            "How long the caller holding longest has waited (0 when nobody holds).",
+            line.longest_wait_seconds or 0.0,
+        )
 
 
 # --- counting what a transaction did, once it commits ---------------------------------
@@ -159,6 +181,10 @@ class _DatabaseGauges:
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _flush_context) -> None:
     pending = None
+    for instance in session.dirty | session.new:
+        if isinstance(instance, CallOffer) and _ring_ended(instance):
+            pending = pending if pending is not None else session.info.setdefault(_PENDING, [])
+            pending.append(("offer", instance.outcome))
     for instance in session.new:
         if isinstance(instance, Lead):
             pending = pending if pending is not None else session.info.setdefault(_PENDING, [])
@@ -172,11 +198,19 @@ def _collect(session: Session, _flush_context) -> None:
             pending.append(("assigned", max(0.0, waited)))
 
 
+def _ring_ended(offer: CallOffer) -> bool:
+    """This flush wrote the offer's end (once: a replayed callback finds it ended and writes nothing)."""
+    ended = inspect(offer).attrs.ended_at.history
+    return offer.ended_at is not None and bool(ended.added) and not any(ended.deleted)
+
+
 @event.listens_for(Session, "after_commit")
 def _count(session: Session) -> None:
     for kind, value in session.info.pop(_PENDING, ()):
         if kind == "lead":
             LEADS_CREATED.labels(value).inc()
+        elif kind == "offer":
+            CALL_OFFERS.labels(value).inc()
         else:
             ASSIGNMENT_LATENCY.observe(value)
 

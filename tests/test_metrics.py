@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from leadrouter.assignment import operations
 from leadrouter.auth.api_keys import issue_api_key
-from leadrouter.models import utcnow
+from leadrouter.models import Call, CallOffer, utcnow
 from tests.api.conftest import bearer
 from tests.factories import make_advisor, make_lead
 
@@ -23,6 +23,9 @@ NAMES = (
     "leadrouter_assignment_latency_seconds",
     "leadrouter_queue_depth",
     "leadrouter_sla_breaches",
+    "leadrouter_call_offers_total",
+    "leadrouter_callers_holding",
+    "leadrouter_longest_hold_seconds",
 )
 
 
@@ -118,6 +121,59 @@ def test_sla_breaches_count_open_uncontacted_leads_past_due(client, session):
     session.commit()
 
     assert value(scrape(client), "leadrouter_sla_breaches") == before + 1
+
+
+def test_callers_holding_and_the_longest_wait_are_read_at_each_scrape(client, session):
+    before = scrape(client)
+    assert value(before, "leadrouter_callers_holding") == 0
+    now = utcnow()
+    session.add_all(
+        [
+            Call(
+                call_sid="CAhold1",
+                started_at=now - timedelta(minutes=2),
+                hold_started_at=now - timedelta(seconds=80),
+            ),
+            Call(
+                call_sid="CAhold2",
+                started_at=now - timedelta(minutes=1),
+                hold_started_at=now - timedelta(seconds=20),
+            ),
+            Call(call_sid="CAgone", started_at=now - timedelta(minutes=3), hold_started_at=now, ended_at=now),
+        ]
+    )
+    session.commit()
+    after = scrape(client)
+    assert value(after, "leadrouter_callers_holding") == 2
+    assert 80 <= value(after, "leadrouter_longest_hold_seconds") < 90
+
+
+def test_call_offers_are_counted_by_outcome_once_when_the_ring_ends(client, session):
+    advisor = make_advisor()
+    call = Call(call_sid="CAoffers", started_at=utcnow())
+    session.add(call)
+    session.flush()
+    offers = [CallOffer(call_id=call.id, advisor_id=advisor.id, rang_at=utcnow()) for _ in range(3)]
+    session.add_all(offers)
+    session.commit()
+    before = scrape(client)
+
+    def end(offer, outcome):
+        offer.ended_at, offer.outcome, offer.ring_seconds = utcnow(), outcome, 20
+
+    end(offers[0], "no-answer")
+    end(offers[1], "answered")
+    session.commit()
+    offers[0].ring_seconds = 21  # a later write to an ended offer is not a second ending
+    session.commit()
+    end(offers[2], "busy")
+    session.flush()
+    session.rollback()  # a rolled-back ending counts nothing
+
+    after = scrape(client)
+    total = "leadrouter_call_offers_total"
+    for outcome, more in (("no-answer", 1), ("answered", 1), ("busy", 0)):
+        assert value(after, total, outcome=outcome) == value(before, total, outcome=outcome) + more, outcome
 
 
 def test_latency_is_labelled_by_url_rule_not_raw_path(client, session):

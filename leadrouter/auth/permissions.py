@@ -1,4 +1,5 @@
-"""Who may see which lead: advisors their own (now or before), managers all."""
+"""Who may see which lead: advisors their own (now or before) and those whose calls they took,
+managers all."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import exists, select
 
 from leadrouter.extensions import db
-from leadrouter.models import Assignment, Lead
+from leadrouter.models import Assignment, Call, Lead
 
 
 def current_advisor_id() -> int | None:
@@ -26,7 +27,12 @@ def can_see(lead: Lead) -> bool:
     held_before = select(Assignment.id).where(
         Assignment.lead_id == lead.id, Assignment.advisor_id == advisor_id
     )
-    return bool(db.session.scalar(select(exists(held_before))))
+    # An emergency rings several advisors at once: whoever accepts is speaking with the
+    # caller, whether or not the lead is (yet) theirs.
+    took_their_call = select(Call.id).where(
+        Call.lead_id == lead.id, Call.advisor_id == advisor_id, Call.answered_at.is_not(None)
+    )
+    return bool(db.session.scalar(select(exists(held_before) | exists(took_their_call))))
 
 
 def lead_or_404(lead_id: int) -> Lead:

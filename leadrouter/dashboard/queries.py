@@ -9,7 +9,7 @@ from sqlalchemy import and_, case, func, or_, select, tuple_
 from sqlalchemy.orm import defer, joinedload, selectinload
 
 from leadrouter.extensions import db
-from leadrouter.models import Advisor, Assignment, Call, ConsentRecord, Event, FollowUp, Lead
+from leadrouter.models import Advisor, Assignment, Call, ConsentRecord, Event, FollowUp, Lead, live_call
 from leadrouter.models.lead import NOTHING_DUE
 from leadrouter.pagination import decode_cursor, encode_cursor
 
@@ -148,6 +148,38 @@ def lead_detail(lead: Lead) -> LeadDetail:
         )
     )
     return LeadDetail(lead, consent, events, follow_ups, calls, history)
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    """A call an advisor is on now (they accepted it and it has not ended)."""
+
+    call_id: int
+    lead_id: int | None
+    advisor_id: int
+    advisor_name: str
+    answered_at: datetime
+
+
+def live_call_of_advisor(advisor_id: int, now: datetime) -> LiveCall | None:
+    """The call this advisor is on now (the latest accepted, should two overlap)."""
+    return _latest_live_call(Call.advisor_id == advisor_id, now)
+
+
+def live_call_on_lead(lead_id: int, now: datetime) -> LiveCall | None:
+    """The call someone is on now with this lead."""
+    return _latest_live_call(Call.lead_id == lead_id, now)
+
+
+def _latest_live_call(condition, now: datetime) -> LiveCall | None:
+    row = db.session.execute(
+        select(Call.id, Call.lead_id, Call.advisor_id, Advisor.name, Call.answered_at)
+        .join(Advisor, Advisor.id == Call.advisor_id)
+        .where(condition, live_call(now))
+        .order_by(Call.answered_at.desc(), Call.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else LiveCall(*row)
 
 
 def advisors_for_reassignment() -> list[Advisor]:

@@ -19,6 +19,8 @@ from leadrouter.dashboard import presenters
 from leadrouter.dashboard.queries import (
     advisors_for_reassignment,
     lead_detail,
+    live_call_of_advisor,
+    live_call_on_lead,
     queue_counts,
     queue_fingerprint,
     queue_page,
@@ -100,6 +102,42 @@ def queue_feed():
     return jsonify(**queue_fingerprint(owner_id), counts=asdict(counts))
 
 
+@bp.get("/dashboard/live-call")
+def live_call_feed():
+    """The call this advisor is on now, polled by the dashboard to bring up the caller's lead."""
+    advisor_id = current_advisor_id()
+    call = live_call_of_advisor(advisor_id, utcnow()) if advisor_id else None
+    if call is None or call.lead_id is None:
+        return jsonify(call=None)
+    return jsonify(
+        call={
+            "id": call.call_id,
+            "lead_id": call.lead_id,
+            "answered_at": call.answered_at.isoformat(),
+            "pop_url": url_for("dashboard.screen_pop", lead_id=call.lead_id),
+            "lead_url": url_for("dashboard.lead_page", lead_id=call.lead_id),
+        }
+    )
+
+
+@bp.get("/leads/<int:lead_id>/pop")
+def screen_pop(lead_id: int):
+    """The caller's lead in brief, for the dashboard to show the moment the call is taken."""
+    lead = lead_or_404(lead_id)
+    log_access("view_lead", lead.id, user_id=current_user.id, detail={"via": "screen_pop"})
+    db.session.commit()
+    now = utcnow()
+    detail = lead_detail(lead)
+    return render_template(
+        "staff/_screen_pop.html",
+        lead=lead,
+        d=detail,
+        view=presenters.lead_view(lead, detail, now),
+        live=live_call_on_lead(lead.id, now),
+        now=now,
+    )
+
+
 @bp.post("/dashboard/status")
 def set_availability():
     advisor = db.session.get(Advisor, current_advisor_id() or -1)
@@ -144,6 +182,7 @@ def _render_lead(lead: Lead, errors: dict | None = None, status: int = 200):
             outcomes=pipeline.CONTACT_OUTCOMES,
             advisors=advisors_for_reassignment() if current_user.is_manager else [],
             refusal=outbound_refusal(lead, "call", now),
+            live=live_call_on_lead(lead.id, now),
         ),
         status,
     )

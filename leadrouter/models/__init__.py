@@ -23,6 +23,8 @@ from leadrouter.models.telephony import (
     Recording,
     TextMessage,
     TrackingNumber,
+    holding_now,
+    live_call,
 )
 from leadrouter.models.user import ROLES, User
 from leadrouter.models.worker import WorkerHeartbeat
@@ -61,5 +63,7 @@ __all__ = [
     "TrackingNumber",
     "User",
     "WorkerHeartbeat",
+    "holding_now",
+    "live_call",
     "utcnow",
 ]

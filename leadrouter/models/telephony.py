@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, String, Text, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from leadrouter.extensions import db
@@ -65,6 +65,32 @@ class Call(db.Model):
 
     recordings = relationship("Recording", order_by="Recording.id", viewonly=True)
     offers = relationship("CallOffer", order_by="CallOffer.id", viewonly=True)
+
+
+# A call whose status callback never came is not taken for live (or holding) for ever; the
+# bound on started_at also lets these reads use ix_calls_started instead of every call.
+LIVE_CALL_HORIZON = timedelta(hours=4)
+
+
+def live_call(now: datetime) -> ColumnElement[bool]:
+    """An advisor is on the call now: they accepted it (calls.advisor_id) and it has not ended."""
+    return and_(
+        Call.started_at >= now - LIVE_CALL_HORIZON,
+        Call.answered_at.is_not(None),
+        Call.ended_at.is_(None),
+        Call.advisor_id.is_not(None),
+    )
+
+
+def holding_now(now: datetime) -> ColumnElement[bool]:
+    """The caller is in the hold loop now: waiting for an advisor, not answered, not gone."""
+    return and_(
+        Call.started_at >= now - LIVE_CALL_HORIZON,
+        Call.hold_started_at.is_not(None),
+        Call.outcome == "in_progress",
+        Call.answered_at.is_(None),
+        Call.ended_at.is_(None),
+    )
 
 
 class CallOffer(db.Model):

@@ -1,4 +1,4 @@
-"""The report's leads as a streamed CSV: counts, times and outcomes, never personal data.
+"""The report's leads, or its calls, as a streamed CSV: counts, times and outcomes, never personal data.
 
 No name, phone, email, message or note ever appears. The rows are read with a
 server-side cursor in batches and written out as they come, so exporting a million leads
@@ -18,9 +18,19 @@ from flask import Response, stream_with_context
 from sqlalchemy import select
 
 from leadrouter.extensions import db
-from leadrouter.models import Advisor, Lead, utcnow
+from leadrouter.models import Advisor, Call, Lead, utcnow
 from leadrouter.reports.queries import range_bounds
-from leadrouter.reports.scan import LEAD_COLUMNS, DialectSql, ReportFilters, lead_conditions, sla_state_of
+from leadrouter.reports.scan import (
+    LEAD_COLUMNS,
+    DialectSql,
+    ReportFilters,
+    filter_conditions,
+    inbound_started_in,
+    lead_conditions,
+    offers_made,
+    sla_state_of,
+)
+from leadrouter.routing.calls import SERVICE_LEVEL_SECONDS
 
 COLUMNS = (
     "id",
@@ -35,14 +45,30 @@ COLUMNS = (
     "speed_to_lead_seconds",
     "sla_met",
 )
+# One row per inbound call that reached the line in the range (the call figures' calls).
+CALL_COLUMNS = (
+    "call_id",
+    "started_at",
+    "lead_id",
+    "region",
+    "source",
+    "urgency",
+    "outcome",
+    "answered_at",
+    "seconds_to_answer",
+    "answered_within_20s",
+    "advisors_rung",
+    "advisor",
+    "duration_seconds",
+)
 BATCH = 2000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def export_detail(filters: ReportFilters, via: str) -> dict:
+def export_detail(filters: ReportFilters, via: str, rows: str = "leads") -> dict:
     """The access-log detail of a CSV export: which report, through which door."""
     return {
-        "export": "routing_report_csv",
+        "export": "routing_report_csv" if rows == "leads" else "routing_report_calls_csv",
         "via": via,
         "start": filters.start.isoformat(),
         "end": filters.end.isoformat(),
@@ -93,12 +119,83 @@ def export_rows(filters: ReportFilters, timezone: str, now: datetime | None = No
         ]
 
 
-def stream_csv(filters: ReportFilters, timezone: str, now: datetime | None = None) -> Iterator[str]:
-    """Yield the CSV text in chunks of about BATCH rows, header first."""
+def export_call_rows(filters: ReportFilters, timezone: str) -> Iterator[list[str]]:
+    """Yield the report's inbound calls, oldest first, as lists of neutralised cells."""
+    zone = ZoneInfo(timezone)
+    low, high = range_bounds(filters.start, filters.end, timezone)
+    sql = DialectSql.current()
+    query = (
+        select(
+            Call.id,
+            Call.started_at,
+            Call.lead_id,
+            Lead.region,
+            Lead.source,
+            Lead.urgency,
+            Call.outcome,
+            Call.answered_at,
+            sql.seconds_between(Call.answered_at, Call.started_at),
+            offers_made(),
+            Advisor.name,
+            Call.duration_seconds,
+        )
+        .outerjoin(Advisor, (Advisor.id == Call.advisor_id) & Call.answered_at.is_not(None))
+        .where(inbound_started_in([(low, high)]))
+        .order_by(Call.started_at, Call.id)
+        .execution_options(yield_per=BATCH)
+    )
+    matching = filter_conditions(filters)
+    query = (
+        query.join(Lead, Lead.id == Call.lead_id).where(*matching)
+        if matching
+        else query.outerjoin(Lead, Lead.id == Call.lead_id)
+    )
+
+    def moment(value: datetime | None) -> str:
+        return "" if value is None else value.astimezone(zone).isoformat(timespec="seconds")
+
+    for row in db.session.execute(query):
+        (
+            call_id,
+            started,
+            lead_id,
+            region,
+            source,
+            urgency,
+            outcome,
+            answered,
+            seconds,
+            offers,
+            advisor,
+            duration,
+        ) = row
+        waited = None if seconds is None else max(0.0, float(seconds))
+        yield [
+            str(call_id),
+            moment(started),
+            "" if lead_id is None else str(lead_id),
+            neutralise(region),
+            neutralise(source),
+            neutralise(urgency),
+            neutralise(outcome),
+            moment(answered),
+            "" if waited is None else str(round(waited)),
+            "" if waited is None else ("yes" if waited <= SERVICE_LEVEL_SECONDS else "no"),
+            str(offers),
+            neutralise(advisor),
+            "" if duration is None else str(duration),
+        ]
+
+
+def stream_csv(
+    filters: ReportFilters, timezone: str, now: datetime | None = None, rows: str = "leads"
+) -> Iterator[str]:
+    """Yield the CSV text of the leads (or the calls) in chunks of about BATCH rows, header first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for count, row in enumerate(export_rows(filters, timezone, now), start=1):
+    writer.writerow(CALL_COLUMNS if rows == "calls" else COLUMNS)
+    records = export_call_rows(filters, timezone) if rows == "calls" else export_rows(filters, timezone, now)
+    for count, row in enumerate(records, start=1):
         writer.writerow(row)
         if count % BATCH == 0:
             yield buffer.getvalue()
@@ -107,11 +204,12 @@ def stream_csv(filters: ReportFilters, timezone: str, now: datetime | None = Non
     yield buffer.getvalue()
 
 
-def csv_response(filters: ReportFilters, timezone: str) -> Response:
-    """A streamed CSV download of the report's leads."""
-    filename = f"routing-report-{filters.start.isoformat()}-to-{filters.end.isoformat()}.csv"
+def csv_response(filters: ReportFilters, timezone: str, rows: str = "leads") -> Response:
+    """A streamed CSV download of the report's leads (or its calls)."""
+    name = "routing-report" if rows == "leads" else "routing-report-calls"
+    filename = f"{name}-{filters.start.isoformat()}-to-{filters.end.isoformat()}.csv"
     response = Response(
-        stream_with_context(stream_csv(filters, timezone)),
+        stream_with_context(stream_csv(filters, timezone, rows=rows)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

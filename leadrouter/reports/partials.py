@@ -11,6 +11,10 @@ lead it counted as pending (not contacted, not yet due). Once that moment has pa
 lead is missed and the partial must be computed again; before it, nothing in it depends
 on the clock.
 
+Calls are counted beside the leads: each call that started in the hours, as a `CallTally`
+(routing/call_tally.py) per UTC quarter hour (for the report's hours of the day) and per
+region of its lead (for its regions), so the call figures add up as exactly as the rest.
+
 Plain Python, no Flask or database: easy to test and to read.
 """
 
@@ -25,11 +29,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from leadrouter.routing.call_tally import CallTally
+from leadrouter.routing.calls import CallRecord
+
 QUARTER_HOUR_SECONDS = 900  # every real time zone's offset is a whole number of quarter hours
 SCOPE_ALL = ""
 UNKNOWN_REGION = "unknown"
 UNSPECIFIED_REASON = "unspecified"
-CALL_OUTCOMES = ("answered", "missed", "abandoned", "voicemail")
 
 
 def durations() -> array:
@@ -90,7 +96,9 @@ class Partial:
     advisors: dict[int, AdvisorPart] = field(default_factory=lambda: defaultdict(AdvisorPart))
     open_by_owner: Counter = field(default_factory=Counter)
     overdue_by_owner: Counter = field(default_factory=Counter)
-    calls: Counter = field(default_factory=Counter)  # outcome -> calls that started in the hours
+    # Inbound calls that started in the hours: by UTC quarter hour, and by their lead's region.
+    call_quarters: dict[int, CallTally] = field(default_factory=lambda: defaultdict(CallTally))
+    call_regions: dict[str, CallTally] = field(default_factory=lambda: defaultdict(CallTally))
     stale_at: datetime | None = None
 
     def add_lead(self, lead: LeadRow, holds: Sequence[HoldRow], only_advisor: int | None = None) -> None:
@@ -136,7 +144,22 @@ class Partial:
                 part.met += lead.sla == "met"
                 part.missed += lead.sla == "missed"
 
+    def add_call(self, call: CallRecord, region: str | None) -> None:
+        """Count one inbound call (it started at `call.reached_line_at`) on a lead in `region`."""
+        quarter = int(call.reached_line_at.timestamp()) // QUARTER_HOUR_SECONDS
+        self.call_quarters[quarter].add(call)
+        self.call_regions[region or UNKNOWN_REGION].add(call)
+
+    def calls(self) -> CallTally:
+        """Every call counted, in one tally."""
+        total = CallTally()
+        for tally in self.call_quarters.values():
+            total.merge(tally)
+        return total
+
     def merge(self, other: Partial) -> Partial:
+        """Add another partial's leads and calls to this one; `other` is spent (its call tallies
+        may now be this partial's)."""
         self.counts.update(other.counts)
         self.quarters.update(other.quarters)
         for urgency, values in other.speeds.items():
@@ -151,7 +174,8 @@ class Partial:
             mine.speeds.extend(theirs.speeds)
         self.open_by_owner.update(other.open_by_owner)
         self.overdue_by_owner.update(other.overdue_by_owner)
-        self.calls.update(other.calls)
+        _merge_tallies(self.call_quarters, other.call_quarters)
+        _merge_tallies(self.call_regions, other.call_regions)
         if other.stale_at is not None:
             self.stale_at = other.stale_at if self.stale_at is None else min(self.stale_at, other.stale_at)
         return self
@@ -168,6 +192,7 @@ class Partial:
         urgencies = [urgency for urgency, values in self.speeds.items() if values]
         advisor_ids = list(self.advisors)
         owners = set(self.open_by_owner) | set(self.overdue_by_owner)
+        calls = self.calls()
         header = {
             "c": self.counts,
             "q": [[quarter, n] for quarter, n in self.quarters.items()],
@@ -179,7 +204,13 @@ class Partial:
                 for advisor_id, part in self.advisors.items()
             ],
             "o": [[owner, self.open_by_owner[owner], self.overdue_by_owner[owner]] for owner in owners],
-            "k": self.calls,
+            # Calls by outcome, as the previous format had them: a process of the previous
+            # version reading this partial during a rolling upgrade still finds its numbers.
+            "k": {"answered": calls.answered, "abandoned": calls.abandoned, "voicemail": calls.voicemail},
+            "t": {
+                "q": [[quarter, tally.to_list()] for quarter, tally in self.call_quarters.items()],
+                "r": [[region, tally.to_list()] for region, tally in self.call_regions.items()],
+            },
         }
         head = json.dumps(header, separators=(",", ":")).encode()
         # Sorted runs make the merged lists quick to sort again (timsort merges runs).
@@ -196,6 +227,11 @@ class Partial:
     def from_bytes(cls, data: bytes) -> Partial:
         (length,) = struct.unpack_from("<I", data)
         header = json.loads(data[4 : 4 + length])
+        if "t" not in header:
+            raise ValueError(
+                "a report partial stored by an older version (no call figures): "
+                "run `flask --app leadrouter rebuild-report-rollups`"
+            )
         packed = array("d")
         packed.frombytes(data[4 + length :])
         if sys.byteorder == "big":
@@ -211,7 +247,10 @@ class Partial:
         partial.counts.update(header["c"])
         partial.quarters.update(dict(header["q"]))
         partial.reassignments = header["r"]
-        partial.calls.update(header["k"])
+        for quarter, values in header["t"]["q"]:
+            partial.call_quarters[quarter] = CallTally.from_list(values)
+        for region, values in header["t"]["r"]:
+            partial.call_regions[region] = CallTally.from_list(values)
         for urgency, n in header["s"]:
             partial.speeds[urgency] = take(n)
         partial.first_assignment = take(header["f"])
@@ -223,6 +262,17 @@ class Partial:
             if overdue:
                 partial.overdue_by_owner[owner] = overdue
         return partial
+
+
+def _merge_tallies(mine: dict, theirs: dict) -> None:
+    # A month's report merges thousands of tallies, most of them quarters it has none of yet:
+    # taking the other's tally object then is a dict insert instead of an addition.
+    for key, tally in theirs.items():
+        existing = mine.get(key)
+        if existing is None:
+            mine[key] = tally
+        else:
+            existing.merge(tally)
 
 
 def fold(leads: Iterable[tuple[LeadRow, Sequence[HoldRow]]], only_advisor: int | None = None) -> Partial:

@@ -14,8 +14,14 @@ Definitions managers read the numbers by:
 - Assignment latency: created → the lead's first assignment to an advisor.
 - Reassignments: assignments of kind `reassigned` (SLA sweeps and managers) on these
   leads. Escalations: leads escalated to managers.
-- Calls: calls that *started* in the range, by outcome; with a region, source, urgency or
-  advisor filter, only calls on a lead that matches it.
+- Calls: inbound calls that *started* (reached the line) in the range, whatever their lead's
+  creation date; with a region, source, urgency or advisor filter, only calls on a lead that
+  matches it. `answered` = an advisor accepted it; `voicemail` = sent to voicemail or a call
+  back; `service_level_20s` = answered within 20 s of reaching the line / inbound;
+  `average_speed_of_answer_seconds` over the answered calls; `abandonment_rate` = abandoned /
+  inbound; `offers_per_answered_call` = advisors rung (for every call) / answered. Rates are
+  null when there is nothing to divide by. The same figures per local hour of day and per
+  region of the caller's lead (a call with no lead counts as "unknown").
 - Funnel, by each lead's current status: `contacted`, `assessment`, `referred`,
   `admitted` = at that stage or a later one; `closed` with its reasons. A closed lead
   counts as closed only (the stage it was closed from is not kept on the lead).
@@ -48,13 +54,13 @@ from sqlalchemy import select
 from leadrouter.extensions import db
 from leadrouter.models import LEAD_SOURCES, Advisor, utcnow
 from leadrouter.reports import rollups
-from leadrouter.reports.partials import (  # noqa: F401  (CALL_OUTCOMES, UNKNOWN_REGION: for the views)
-    CALL_OUTCOMES,
+from leadrouter.reports.partials import (  # noqa: F401  (UNKNOWN_REGION: for the views)
     QUARTER_HOUR_SECONDS,
     UNKNOWN_REGION,
     Partial,
 )
-from leadrouter.reports.scan import ReportFilters, call_counts, lead_conditions, scan
+from leadrouter.reports.scan import ReportFilters, call_partial, lead_conditions, scan
+from leadrouter.routing.call_tally import CallTally
 from leadrouter.routing.vocabulary import URGENCIES
 
 MAX_RANGE_DAYS = 366
@@ -107,7 +113,7 @@ def routing_report(
     partial = rollups.range_partial(filters, low, high, now) if use_rollups else None
     if partial is None:
         partial = scan(lead_conditions(filters, low, high), low, now, filters.advisor_id)
-        partial.calls.update(call_counts(filters, [(low, high)]))
+        partial.merge(call_partial(filters, [(low, high)]))
     sla = partial.count("sla")
     speeds = {urgency: sorted(values) for urgency, values in partial.speeds.items()}
     # Each urgency's list is sorted already: the sort of their concatenation only merges runs.
@@ -136,9 +142,23 @@ def routing_report(
         "assignment_latency_seconds": _percentiles(sorted(partial.first_assignment), (0.5, 0.99)),
         "reassignments": partial.reassignments,
         "escalations": partial.counts["escalated:"],
-        "calls": {outcome: int(partial.calls.get(outcome, 0)) for outcome in CALL_OUTCOMES},
+        "calls": _call_figures(partial, timezone),
         "funnel": _funnel(partial),
         "advisors": _advisor_rows(filters, partial),
+    }
+
+
+def _call_figures(partial: Partial, timezone: str) -> dict:
+    """The call figures of the range, then per local hour of day and per region of the caller's lead."""
+    zone = ZoneInfo(timezone)
+    hours = {f"{hour:02d}": CallTally() for hour in range(24)}
+    for quarter, tally in partial.call_quarters.items():
+        hours[f"{datetime.fromtimestamp(quarter * QUARTER_HOUR_SECONDS, zone).hour:02d}"].merge(tally)
+    regions = sorted(partial.call_regions.items(), key=lambda item: (-item[1].inbound, item[0]))
+    return {
+        **partial.calls().figures().to_dict(),
+        "by_hour": {hour: tally.figures().to_dict() for hour, tally in hours.items()},
+        "by_region": {region: tally.figures().to_dict() for region, tally in regions},
     }
 
 

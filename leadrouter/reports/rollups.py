@@ -44,7 +44,7 @@ from leadrouter.models import Call, Lead, ReportHour, ReportPartial, ReportRollu
 from leadrouter.reports.partials import SCOPE_ALL, Partial, hour_of, scope_for
 from leadrouter.reports.scan import (
     ReportFilters,
-    call_counts,
+    call_partial,
     created_between,
     filter_conditions,
     hourly_partials,
@@ -58,7 +58,10 @@ DAY = timedelta(days=1)
 DAY_SPAN = 24
 # Longer than any transaction that writes a lead takes from its write to its commit.
 MARGIN = timedelta(minutes=2)
-STATE = "routing"
+# The stored partials' format is part of the state's name: after an upgrade that changes it
+# (2: the call figures), no state is found, so reports fold the leads until the first
+# refresh has rebuilt every hour in the new format.
+STATE = "routing.v2"
 # Serialises refreshes on PostgreSQL (two workers recomputing one hour would collide).
 _LOCK_KEY = 0x6C72_7270  # "lrrp"
 
@@ -145,7 +148,7 @@ def range_partial(filters: ReportFilters, low: datetime, high: datetime, now: da
     if live:
         created_in_live = [or_(*(created_between(start, end) for start, end in live))]
         partial.merge(scan(created_in_live + filter_conditions(filters), live[0][0], now, filters.advisor_id))
-        partial.calls.update(call_counts(filters, live))
+        partial.merge(call_partial(filters, live))
     return partial
 
 

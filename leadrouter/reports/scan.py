@@ -8,7 +8,7 @@ the stored partials, one per UTC hour and scope (see rollups.py).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,9 +19,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from leadrouter.database import dialect_name
 from leadrouter.extensions import db
-from leadrouter.models import Assignment, Call, Lead
+from leadrouter.models import Assignment, Call, CallOffer, Lead
 from leadrouter.reports.partials import (
-    CALL_OUTCOMES,
     QUARTER_HOUR_SECONDS,
     SCOPE_ALL,
     UNKNOWN_REGION,
@@ -33,6 +32,7 @@ from leadrouter.reports.partials import (
     lead_scopes,
     scopes_of,
 )
+from leadrouter.routing.calls import CallRecord
 
 # The lead's own columns that every report row starts with (the scan, the CSV export).
 LEAD_COLUMNS = (
@@ -192,18 +192,21 @@ def scan(
     return fold(lead_rows(conditions, low, now), only_advisor)
 
 
-def call_counts(filters: ReportFilters, ranges: Sequence[tuple[datetime, datetime]]) -> Counter:
-    """Calls that started in the ranges, by outcome (only calls on matching leads when filtered)."""
-    query = (
-        select(Call.outcome, func.count())
-        .where(_started_in(ranges), Call.outcome.in_(CALL_OUTCOMES))
-        .group_by(Call.outcome)
+def call_partial(filters: ReportFilters, ranges: Sequence[tuple[datetime, datetime]]) -> Partial:
+    """A partial of the inbound calls that started in the ranges alone (on matching leads when filtered)."""
+    query = select(Call.started_at, Call.answered_at, Call.outcome, offers_made(), Lead.region).where(
+        inbound_started_in(ranges)
     )
     matching = filter_conditions(filters)
     if matching:
         # The lead's own creation date does not matter here: the call's does.
         query = query.join(Lead, Lead.id == Call.lead_id).where(*matching)
-    return Counter(dict(db.session.execute(query).all()))
+    else:
+        query = query.outerjoin(Lead, Lead.id == Call.lead_id)
+    partial = Partial()
+    for started_at, answered_at, outcome, offers, region in db.session.execute(query):
+        partial.add_call(CallRecord(started_at, answered_at, outcome, offers), region)
+    return partial
 
 
 def hourly_partials(
@@ -211,7 +214,7 @@ def hourly_partials(
 ) -> dict[datetime, dict[str, Partial]]:
     """The stored partials of the UTC-hour-aligned ranges: hour -> scope -> partial.
 
-    An hour's partial holds the leads created in it and the calls that started in it.
+    An hour's partial holds the leads created in it and the inbound calls that started in it.
     """
     if not ranges:
         return {}
@@ -222,36 +225,55 @@ def hourly_partials(
         scopes = hours[hour_of(lead.created_at)]
         for scope, only_advisor in scopes_of(lead, holds):
             scopes[scope].add_lead(lead, holds, only_advisor)
-    for started_at, outcome, scopes in _calls_with_scopes(ranges):
-        partials = hours[hour_of(started_at)]
+    for call, region, scopes in _calls_with_scopes(ranges):
+        partials = hours[hour_of(call.reached_line_at)]
         for scope in scopes:
-            partials[scope].calls[outcome] += 1
+            partials[scope].add_call(call, region)
     return hours
 
 
 def _calls_with_scopes(
     ranges: Sequence[tuple[datetime, datetime]],
-) -> Iterator[tuple[datetime, str, list[str]]]:
-    """Each call that started in the ranges: its start, outcome and the scopes its lead is in."""
+) -> Iterator[tuple[CallRecord, str | None, list[str]]]:
+    """Each inbound call that started in the ranges, its lead's region and the scopes its lead is in."""
     query = (
-        select(Call.id, Call.started_at, Call.outcome, Call.lead_id, Lead.region, Lead.source, Lead.urgency)
+        select(
+            Call.id,
+            Call.started_at,
+            Call.answered_at,
+            Call.outcome,
+            offers_made(),
+            Call.lead_id,
+            Lead.region,
+            Lead.source,
+            Lead.urgency,
+        )
         .add_columns(Assignment.advisor_id)
         .outerjoin(Lead, Lead.id == Call.lead_id)
         .outerjoin(Assignment, Assignment.lead_id == Call.lead_id)
-        .where(_started_in(ranges), Call.outcome.in_(CALL_OUTCOMES))
+        .where(inbound_started_in(ranges))
     )
     calls: dict[int, tuple] = {}
     advisors: dict[int, set[int]] = defaultdict(set)
     for row in db.session.execute(query):
-        calls[row.id] = tuple(row[1:7])
+        calls[row.id] = tuple(row[1:9])
         if row.advisor_id is not None:
             advisors[row.id].add(row.advisor_id)
-    for call_id, (started_at, outcome, lead_id, region, source, urgency) in calls.items():
+    for call_id, (started, answered, outcome, offers, lead_id, region, source, urgency) in calls.items():
+        call = CallRecord(started, answered, outcome, offers)
         if lead_id is None:
-            yield started_at, outcome, [SCOPE_ALL]
+            yield call, None, [SCOPE_ALL]
         else:
-            yield started_at, outcome, lead_scopes(region, source, urgency, sorted(advisors[call_id]))
+            yield call, region, lead_scopes(region, source, urgency, sorted(advisors[call_id]))
 
 
-def _started_in(ranges: Sequence[tuple[datetime, datetime]]) -> ColumnElement:
-    return or_(*(and_(Call.started_at >= start, Call.started_at < end) for start, end in ranges))
+def offers_made() -> ColumnElement:
+    """How many advisors were rung for the call (ring-all counts each one)."""
+    return (
+        select(func.count(CallOffer.id)).where(CallOffer.call_id == Call.id).correlate(Call).scalar_subquery()
+    )
+
+
+def inbound_started_in(ranges: Sequence[tuple[datetime, datetime]]) -> ColumnElement:
+    started = or_(*(and_(Call.started_at >= start, Call.started_at < end) for start, end in ranges))
+    return and_(started, Call.direction == "inbound")

@@ -17,6 +17,7 @@ from leadrouter.routing.states import US_STATES
 
 DEFAULT_DAYS = 30
 FORMATS = ("json", "csv")
+ROWS = ("leads", "calls")  # what a CSV export lists, one row each
 
 
 class ReportQuerySchema(Schema):
@@ -45,7 +46,15 @@ class ReportQuerySchema(Schema):
     format = fields.String(
         load_default="json",
         validate=validate.OneOf(FORMATS),
-        metadata={"description": "`csv` answers with the report's leads as CSV (text/csv)."},
+        metadata={"description": "`csv` answers with the report's leads (or calls, see `rows`) as CSV."},
+    )
+    rows = fields.String(
+        load_default="leads",
+        validate=validate.OneOf(ROWS),
+        metadata={
+            "description": "With `format=csv`: `leads`, one row per lead; `calls`, one row per inbound call "
+            "that reached the line in the range (the call figures' calls)."
+        },
     )
 
     @pre_load
@@ -68,8 +77,8 @@ class ReportQuerySchema(Schema):
             raise ValidationError("no advisor has this id", "advisor")
 
 
-def parse_report_args(args: dict, *, default_range: bool = False) -> tuple[ReportFilters, str]:
-    """Validate query arguments into filters and a format; raise ValidationError naming each field."""
+def parse_report_args(args: dict, *, default_range: bool = False) -> tuple[ReportFilters, str, str]:
+    """Validate query arguments into filters, a format and the CSV's rows; raise ValidationError per field."""
     values = {key: value for key, value in args.items() if isinstance(value, str)}
     if default_range:
         today = _today()
@@ -87,7 +96,7 @@ def parse_report_args(args: dict, *, default_range: bool = False) -> tuple[Repor
         urgency=data.get("urgency"),
         advisor_id=data.get("advisor"),
     )
-    return filters, data["format"]
+    return filters, data["format"], data["rows"]
 
 
 def report_timezone() -> str:

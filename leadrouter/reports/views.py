@@ -20,7 +20,7 @@ from leadrouter.extensions import db
 from leadrouter.models import LEAD_SOURCES, Advisor, Lead, RoutingDecision
 from leadrouter.reports import charts
 from leadrouter.reports.csv_export import csv_response, export_detail
-from leadrouter.reports.queries import CALL_OUTCOMES, MAX_RANGE_DAYS, routing_report
+from leadrouter.reports.queries import MAX_RANGE_DAYS, routing_report
 from leadrouter.reports.schemas import parse_report_args, report_timezone
 from leadrouter.routing.states import US_STATES
 from leadrouter.routing.vocabulary import URGENCIES
@@ -40,7 +40,7 @@ def page():
     args = request.args.to_dict()
     advisors = db.session.execute(select(Advisor.id, Advisor.name).order_by(Advisor.name)).all()
     try:
-        filters, _ = parse_report_args(args, default_range=True)
+        filters, _, _ = parse_report_args(args, default_range=True)
     except ValidationError as error:
         db.session.rollback()
         return (
@@ -62,6 +62,7 @@ def page():
         errors={},
         form=form,
         export_url=url_for("reports.export_csv", **export_args),
+        export_calls_url=url_for("reports.export_csv", rows="calls", **export_args),
         charts=_charts(report),
         **_form_choices(advisors),
     )
@@ -69,15 +70,15 @@ def page():
 
 @bp.get("/reports/export.csv")
 def export_csv():
-    """The report's leads as a streamed CSV download; access-logged."""
+    """The report's leads (or with ?rows=calls its calls) as a streamed CSV download; access-logged."""
     try:
-        filters, _ = parse_report_args(request.args.to_dict(), default_range=True)
+        filters, _, rows = parse_report_args(request.args.to_dict(), default_range=True)
     except ValidationError as error:
         db.session.rollback()
         return jsonify(errors=error.messages), 422
-    log_access("export_report", user_id=current_user.id, detail=export_detail(filters, "page"))
+    log_access("export_report", user_id=current_user.id, detail=export_detail(filters, "page", rows))
     db.session.commit()
-    return csv_response(filters, report_timezone())
+    return csv_response(filters, report_timezone(), rows)
 
 
 @bp.get("/reports/leads")
@@ -179,7 +180,6 @@ def _form_choices(advisors) -> dict:
         "states": sorted(US_STATES.items()),
         "sources": LEAD_SOURCES,
         "urgencies": URGENCIES,
-        "call_outcomes": CALL_OUTCOMES,
         "max_days": MAX_RANGE_DAYS,
     }
 

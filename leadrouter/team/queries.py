@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, select
 
 from leadrouter.extensions import db
-from leadrouter.models import SET_AWAY_ACTION, Advisor, AuditEntry, Call, Lead
+from leadrouter.models import SET_AWAY_ACTION, Advisor, AuditEntry, Call, Lead, holding_now, live_call
 from leadrouter.routing.hours import on_shift
 
 
@@ -52,6 +52,31 @@ def team_board(now: datetime) -> list[AdvisorLoad]:
             )
         )
     return board
+
+
+@dataclass(frozen=True)
+class LineNow:
+    """The helpline this moment: callers holding, the longest wait, advisors on a live call."""
+
+    holding: int
+    longest_wait_seconds: float | None
+    on_call_since: dict[int, datetime]  # advisor id -> when they accepted the call they are on
+
+
+def line_now(now: datetime) -> LineNow:
+    """Callers holding now and the longest of their waits, and who is on a live call, in two queries."""
+    holding, first_held = db.session.execute(
+        select(func.count(Call.id), func.min(Call.hold_started_at)).where(holding_now(now))
+    ).one()
+    first_held = _aware(first_held)
+    on_call = db.session.execute(
+        select(Call.advisor_id, func.max(Call.answered_at)).where(live_call(now)).group_by(Call.advisor_id)
+    ).all()
+    return LineNow(
+        holding=holding or 0,
+        longest_wait_seconds=None if first_held is None else max(0.0, (now - first_held).total_seconds()),
+        on_call_since={advisor_id: _aware(answered_at) for advisor_id, answered_at in on_call},
+    )
 
 
 def set_away_by_missed_calls() -> list[tuple[Advisor, datetime]]:

@@ -22,6 +22,7 @@ from leadrouter.team.operations import update_advisor
 from leadrouter.team.queries import (
     active_advisors,
     arrival_profile,
+    line_now,
     recent_policy_changes,
     scheduled_advisors,
     set_away_by_missed_calls,
@@ -37,14 +38,22 @@ restrict_to_managers(bp)
 
 @bp.get("")
 def board():
+    now = utcnow()
     return render_template(
-        "team/board.html", board=team_board(utcnow()), away=set_away_by_missed_calls(), now=utcnow()
+        "team/board.html", board=team_board(now), line=line_now(now), away=set_away_by_missed_calls(), now=now
     )
 
 
 @bp.get("/rows")
 def board_rows():
-    return render_template("team/_board_rows.html", board=team_board(utcnow()), now=utcnow())
+    now = utcnow()
+    return render_template("team/_board_rows.html", board=team_board(now), line=line_now(now), now=now)
+
+
+@bp.get("/line")
+def line_summary():
+    """Callers holding now and the longest wait, for the board's live refresh."""
+    return render_template("team/_line_now.html", line=line_now(utcnow()))
 
 
 @bp.route("/advisors/<int:advisor_id>", methods=["GET", "POST"])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import pytest
 
 from leadrouter.auth.api_keys import issue_api_key
 from leadrouter.extensions import db
-from leadrouter.models import Assignment, Call, Lead
+from leadrouter.models import Assignment, Call, CallOffer, Lead
 from tests.dashboard.conftest import (  # noqa: F401  (fixtures shared with the dashboard tests)
     PASSWORD,
     advisor_client,
@@ -57,14 +58,29 @@ def hold(lead: Lead, advisor, started: str, ended: str | None = None, kind: str 
     return assignment
 
 
-def add_call(started: str, outcome: str, lead: Lead | None = None) -> Call:
+def add_call(
+    started: str,
+    outcome: str,
+    lead: Lead | None = None,
+    *,
+    answered_after: int | None = None,
+    rung: Sequence = (),
+    direction: str = "inbound",
+) -> Call:
+    """A call that reached the line at `started`, answered `answered_after` seconds later, with
+    one offer per advisor `rung`."""
     call = Call(
         call_sid=f"CA{started.replace(' ', '').replace(':', '').replace('-', '')}{outcome}",
         lead_id=lead.id if lead else None,
+        direction=direction,
         outcome=outcome,
         started_at=at(started),
+        answered_at=None if answered_after is None else at(started) + timedelta(seconds=answered_after),
     )
     db.session.add(call)
+    db.session.flush()
+    for advisor in rung:
+        db.session.add(CallOffer(call_id=call.id, advisor_id=advisor.id, rang_at=call.started_at))
     db.session.flush()
     return call
 
@@ -130,12 +146,18 @@ class Week:
         self.before = add_lead(at("2026-02-28 23:59"), source="voicemail", urgency="critical")
         self.after = add_lead(at("2026-03-04 00:00"), source="voicemail", urgency="critical")
         hold(self.before, cleo, "2026-03-01 00:30")
-        # Calls: two on L2 and one without a lead in range; one after it; one still ringing.
-        add_call("2026-03-01 23:59", "answered", self.l2)
-        add_call("2026-03-02 00:10", "missed", self.l2)
-        add_call("2026-03-03 05:00", "voicemail")
-        add_call("2026-03-05 10:00", "answered", self.after)
+        # Calls in range: L1 (TX) answered after 45 s, three advisors rung; two on L2 (CA), one
+        # answered after 12 s and one sent to voicemail after two advisors rang out; a caller
+        # on L3 (TX) who hung up; a voicemail and a call stuck in progress without a lead.
+        # Outside it: one after the range and an advisor's own outbound call.
+        add_call("2026-03-01 10:00", "answered", self.l1, answered_after=45, rung=(ben, cleo, ana))
+        add_call("2026-03-01 23:59", "answered", self.l2, answered_after=12, rung=(ben,))
+        add_call("2026-03-02 00:10", "missed", self.l2, rung=(ben, ana))
+        add_call("2026-03-02 12:30", "abandoned", self.l3, rung=(ana,))
+        add_call("2026-03-03 05:00", "voicemail", rung=(cleo,))
+        add_call("2026-03-05 10:00", "answered", self.after, answered_after=5, rung=(cleo,))
         add_call("2026-03-02 10:00", "in_progress")
+        add_call("2026-03-02 12:40", "answered", self.l3, answered_after=3, direction="outbound")
 
 
 # Fix the minutes so the hand-computed seconds are exact: L1 assigned 30 s, L2 60 s, L5 10 s after creation.

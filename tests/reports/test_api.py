@@ -97,6 +97,19 @@ def test_the_report_as_csv_is_streamed_and_access_logged(client, session, manage
     assert log[0].detail["start"] == "2026-03-01" and log[0].detail["via"] == "api"
 
 
+def test_the_calls_as_csv_over_the_api_are_access_logged(client, session, manager_key, week):
+    raw, _api_key = manager_key
+    response = client.get(URL, query_string={**WEEK, "format": "csv", "rows": "calls"}, headers=bearer(raw))
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "routing-report-calls-2026-03-01" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 6 and {"seconds_to_answer", "advisors_rung"} <= set(rows[0])
+    log = session.scalars(select(AccessLog).where(AccessLog.action == "export_report")).one()
+    assert log.detail["export"] == "routing_report_calls_csv"
+    bad = client.get(URL, query_string={**WEEK, "format": "csv", "rows": "people"}, headers=bearer(raw))
+    assert bad.status_code == 422 and "rows" in bad.get_json()["errors"]
+
+
 def test_the_json_report_is_not_an_export(client, session, manager_key, week):
     client.get(URL, query_string=WEEK, headers=bearer(manager_key[0]))
     assert session.scalars(select(AccessLog).where(AccessLog.action == "export_report")).all() == []

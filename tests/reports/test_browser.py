@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from leadrouter.auth.users import create_user
 from leadrouter.extensions import db
 from leadrouter.models import Assignment, utcnow
 from tests.browser import SCREENSHOTS, launch_chromium, serve_app
 from tests.factories import make_advisor
-from tests.reports.conftest import add_lead
+from tests.intake.test_accessibility import AA
+from tests.reports.conftest import add_call, add_lead
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct-horse-battery"
@@ -38,6 +40,16 @@ def live_server(tmp_path_factory):
                 db.session.add(
                     Assignment(lead_id=lead.id, advisor_id=advisor.id, reason="test", started_at=created)
                 )
+                if index % 2 == 0:  # 20 calls: 15 answered after 4..60 s, 5 hung up
+                    started = (created + timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")
+                    answered = index % 8 != 6
+                    add_call(
+                        started,
+                        "answered" if answered else "abandoned",
+                        lead,
+                        answered_after=4 + index * 3 if answered else None,
+                        rung=(advisor,),
+                    )
             db.session.commit()
         yield url
 
@@ -75,6 +87,15 @@ def test_the_report_page_draws_its_charts(live_server, browser):
     assert fill == "rgb(11, 83, 148)"
     assert page.get_by_role("img", name="Leads per day").is_visible()
     assert page.get_by_role("link", name="Export CSV").is_visible()
+    # The call figures, in plain words.
+    calls = page.locator("#call-figures")
+    assert calls.locator("[data-metric=calls-inbound] .tile-value").inner_text() == "20"
+    assert calls.locator("[data-metric=calls-answered] .tile-value").inner_text() == "15"
+    assert "answered within 20 seconds" in calls.inner_text()
+    assert page.get_by_role("link", name="Export the calls (CSV)").is_visible()
+    calls.screenshot(path=f"{SCREENSHOTS}/report-calls.png")
+    found = Axe().run(page, context="section[aria-labelledby=calls-h]", options=AA).response["violations"]
+    assert [(v["id"], [node["target"] for node in v["nodes"]]) for v in found] == []
     # Nothing refused by the Content-Security-Policy (no inline style or script slipped in).
     assert [problem for problem in problems if "Refused" in problem or "Security Policy" in problem] == []
     page.screenshot(path=f"{SCREENSHOTS}/report.png", full_page=True)

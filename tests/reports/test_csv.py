@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from leadrouter.reports.csv_export import COLUMNS, neutralise, stream_csv
+from leadrouter.reports.csv_export import CALL_COLUMNS, COLUMNS, neutralise, stream_csv
 from leadrouter.reports.queries import ReportFilters
 from tests.factories import at, make_advisor
 from tests.reports.conftest import add_lead
@@ -100,3 +100,39 @@ def test_the_export_streams_in_batches(session, monkeypatch):
     chunks = list(stream_csv(RANGE, "UTC", now=NOW))
     assert len(chunks) >= 3
     assert sum(chunk.count("\r\n") for chunk in chunks) == 6  # header + 5 leads
+
+
+def test_the_calls_export_lists_each_inbound_call_of_the_range(week):
+    text = "".join(stream_csv(RANGE, "UTC", now=NOW, rows="calls"))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert tuple(text.splitlines()[0].split(",")) == CALL_COLUMNS
+    # The six inbound calls that reached the line in the range (as the figures count), oldest first.
+    assert [(row["started_at"], row["outcome"]) for row in rows] == [
+        ("2026-03-01T10:00:00+00:00", "answered"),
+        ("2026-03-01T23:59:00+00:00", "answered"),
+        ("2026-03-02T00:10:00+00:00", "missed"),
+        ("2026-03-02T10:00:00+00:00", "in_progress"),
+        ("2026-03-02T12:30:00+00:00", "abandoned"),
+        ("2026-03-03T05:00:00+00:00", "voicemail"),
+    ]
+    first, second = rows[0], rows[1]
+    assert (first["lead_id"], first["region"], first["urgency"]) == (str(week.l1.id), "TX", "critical")
+    assert (first["seconds_to_answer"], first["answered_within_20s"], first["advisors_rung"]) == (
+        "45",
+        "no",
+        "3",
+    )
+    assert (second["seconds_to_answer"], second["answered_within_20s"], second["region"]) == (
+        "12",
+        "yes",
+        "CA",
+    )
+    assert rows[5]["lead_id"] == "" and rows[5]["answered_within_20s"] == ""
+    for personal in ("+1512", "Private Person", "PRIVATE MESSAGE", "example.org"):
+        assert personal not in text
+
+
+def test_the_calls_export_follows_the_filters(week):
+    only_ca = ReportFilters(start=RANGE.start, end=RANGE.end, region="CA")
+    rows = list(csv.DictReader(io.StringIO("".join(stream_csv(only_ca, "UTC", now=NOW, rows="calls")))))
+    assert [row["outcome"] for row in rows] == ["answered", "missed"]

@@ -90,8 +90,17 @@ def test_the_manager_sees_every_number_and_the_charts(manager_client, week, froz
     assert page.text["escalations"].split()[0] == "1"
     assert "Texas (TX)" in page.text["by-region"]
     assert "not interested" in page.text["closed-reasons"]
-    calls = " ".join(page.text["calls"].split())
-    assert "answered 1" in calls and "missed 1" in calls and "voicemail 1" in calls
+    # The call figures in plain words (hand-counted in test_queries.WEEK_CALLS).
+    assert " ".join(page.text["calls-inbound"].split()) == "6 calls reached the line"
+    assert " ".join(page.text["calls-answered"].split()) == "2 answered by an advisor"
+    assert " ".join(page.text["calls-service-level"].split()) == "16.7 % answered within 20 seconds"
+    assert page.text["calls-speed-of-answer"].split()[:2] == ["28", "s"]
+    assert "16.7 %" in page.text["calls-abandoned"] and "calls abandoned: 1" in page.text["calls-abandoned"]
+    assert page.text["calls-voicemail"].split()[0] == "2"
+    assert page.text["calls-offers"].split()[0] == "4.00"
+    by_region = " ".join(page.text["calls-by-region"].split())
+    assert "California 2 50.0 % 12 s 0.0 %" in by_region and "Texas 2 0.0 % 45 s 50.0 %" in by_region
+    assert "10:00 2" in " ".join(page.text["calls-by-hour"].split())
     ana = " ".join(page.text[str(week.ana.id)].split())
     assert ana == "Ana Torres 3 2 1 6 min 30 s 100.0 %"
     # Four server-side SVG charts with accessible names; no script needed.
@@ -136,6 +145,21 @@ def test_the_export_is_a_csv_and_is_access_logged(manager_client, manager_user, 
     entry = session.scalars(select(AccessLog).where(AccessLog.action == "export_report")).one()
     assert entry.user_id == manager_user.id
     assert entry.detail["region"] == "CA" and entry.detail["via"] == "page"
+
+
+def test_the_calls_export_from_the_page_follows_the_filters_and_is_access_logged(
+    manager_client, manager_user, session, week
+):
+    page = parse(manager_client.get("/reports", query_string=WEEK))
+    calls_link = next(link for link in page.links if "rows=calls" in link)
+    assert calls_link.startswith("/reports/export.csv")
+    only_ca = {**WEEK, "region": "CA", "rows": "calls"}
+    response = manager_client.get("/reports/export.csv", query_string=only_ca)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(row["region"], row["outcome"]) for row in rows] == [("CA", "answered"), ("CA", "missed")]
+    entry = session.scalars(select(AccessLog).where(AccessLog.action == "export_report")).one()
+    assert entry.user_id == manager_user.id and entry.detail["export"] == "routing_report_calls_csv"
 
 
 def test_the_decision_explorer_explains_each_decision(manager_client, manager_user, session):

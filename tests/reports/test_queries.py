@@ -52,7 +52,7 @@ def test_every_number_of_the_week(week):
     assert result["assignment_latency_seconds"] == {"p50": 45.0, "p99": 118.2, "count": 4}
     assert result["reassignments"] == 2
     assert result["escalations"] == 1
-    assert result["calls"] == {"answered": 1, "missed": 1, "abandoned": 0, "voicemail": 1}
+    assert {key: value for key, value in result["calls"].items() if not key.startswith("by_")} == WEEK_CALLS
     assert result["funnel"] == {
         "contacted": 2,
         "assessment": 1,
@@ -92,6 +92,75 @@ def test_every_number_of_the_week(week):
     ]
 
 
+# Hand-counted from conftest.Week: six inbound calls reached the line in the range (the
+# outbound call and the one after the range are left out).
+WEEK_CALLS = {
+    "inbound": 6,
+    "answered": 2,  # after 45 s (L1) and 12 s (L2)
+    "abandoned": 1,
+    "voicemail": 2,  # the voicemail, and L2's call sent to voicemail before holding existed ("missed")
+    "service_level_20s": 0.167,  # 1 of 6 answered within 20 s
+    "average_speed_of_answer_seconds": 28.5,  # (45 + 12) / 2
+    "abandonment_rate": 0.167,
+    "offers_per_answered_call": 4.0,  # 3 + 1 + 2 + 1 + 1 + 0 advisors rung / 2 answered
+}
+RATES = (
+    "service_level_20s",
+    "average_speed_of_answer_seconds",
+    "abandonment_rate",
+    "offers_per_answered_call",
+)
+
+
+def test_call_figures_per_region_and_hour_of_the_week(week):
+    calls = report()["calls"]
+    assert calls["by_region"] == {
+        "CA": {
+            "inbound": 2,
+            "answered": 1,
+            "abandoned": 0,
+            "voicemail": 1,
+            "service_level_20s": 0.5,
+            "average_speed_of_answer_seconds": 12.0,
+            "abandonment_rate": 0.0,
+            "offers_per_answered_call": 3.0,
+        },
+        "TX": {
+            "inbound": 2,
+            "answered": 1,
+            "abandoned": 1,
+            "voicemail": 0,
+            "service_level_20s": 0.0,
+            "average_speed_of_answer_seconds": 45.0,
+            "abandonment_rate": 0.5,
+            "offers_per_answered_call": 4.0,
+        },
+        "unknown": {
+            "inbound": 2,
+            "answered": 0,
+            "abandoned": 0,
+            "voicemail": 1,
+            "service_level_20s": 0.0,
+            "average_speed_of_answer_seconds": None,
+            "abandonment_rate": 0.0,
+            "offers_per_answered_call": None,
+        },
+    }
+    busy = {hour: figures["inbound"] for hour, figures in calls["by_hour"].items() if figures["inbound"]}
+    assert busy == {"00": 1, "05": 1, "10": 2, "12": 1, "23": 1}
+    assert calls["by_hour"]["10"]["average_speed_of_answer_seconds"] == 45.0
+    assert calls["by_hour"]["23"]["service_level_20s"] == 1.0
+    # In Chicago (UTC-6) the same calls fall six hours earlier.
+    chicago = report(timezone="America/Chicago")["calls"]["by_hour"]
+    assert {hour: f["inbound"] for hour, f in chicago.items() if f["inbound"]} == {
+        "18": 1,
+        "23": 1,
+        "04": 2,
+        "06": 1,
+        "17": 1,
+    }
+
+
 def test_a_lead_reassigned_twice_counts_once_per_advisor_and_twice_as_reassigned(week):
     only_l3 = ReportFilters(start=date(2026, 3, 2), end=date(2026, 3, 2), source="api")
     result = report(only_l3)
@@ -118,7 +187,12 @@ def test_an_empty_range_has_zeros_and_no_percentiles(week):
     assert result["speed_to_lead_seconds"] == {"p50": None, "p90": None, "count": 0}
     assert result["assignment_latency_seconds"] == {"p50": None, "p99": None, "count": 0}
     assert result["sla_met_pct"] is None
-    assert result["calls"] == {"answered": 0, "missed": 0, "abandoned": 0, "voicemail": 0}
+    assert result["calls"]["inbound"] == 0
+    assert result["calls"]["by_region"] == {}
+    assert len(result["calls"]["by_hour"]) == 24
+    for figures in [result["calls"], *result["calls"]["by_hour"].values()]:
+        for rate in RATES:
+            assert figures[rate] is None, rate  # nothing to divide by: no figure, not 0 and not an error
     assert result["funnel"]["closed_by_reason"] == {}
     assert result["advisors"] == []
 
@@ -147,8 +221,13 @@ def test_the_advisor_filter_keeps_the_leads_they_ever_held(week):
     assert result["leads"] == 2  # L2, and L3 which Ben held between reassignments
     assert [row["name"] for row in result["advisors"]] == ["Ben Carter"]
     assert result["reassignments"] == 2
-    # Calls on matching leads only: both calls are on L2; the lead-less voicemail drops out.
-    assert result["calls"] == {"answered": 1, "missed": 1, "abandoned": 0, "voicemail": 0}
+    # Calls on matching leads only: the two on L2 and the hang-up on L3; the lead-less ones drop out.
+    calls = result["calls"]
+    assert (calls["inbound"], calls["answered"], calls["abandoned"], calls["voicemail"]) == (3, 1, 1, 1)
+    assert calls["service_level_20s"] == 0.333
+    assert calls["average_speed_of_answer_seconds"] == 12.0
+    assert calls["offers_per_answered_call"] == 4.0  # 1 + 2 + 1 advisors rung, one call answered
+    assert list(calls["by_region"]) == ["CA", "TX"]
 
 
 def test_a_lead_at_2330_local_on_the_end_date_counts(session):

@@ -85,6 +85,45 @@ class AdvisorFiguresSchema(Schema):
     sla_met_pct = fields.Float(allow_none=True, metadata={"minimum": 0, "maximum": 100})
 
 
+def _share(description: str) -> fields.Float:
+    return fields.Float(allow_none=True, metadata={"minimum": 0, "maximum": 1, "description": description})
+
+
+class CallFiguresSchema(Schema):
+    """Inbound calls that reached the line: how many, and how fast an advisor answered."""
+
+    inbound = fields.Integer(metadata={"description": "Inbound calls that reached the line."})
+    answered = fields.Integer(metadata={"description": "Calls an advisor accepted."})
+    abandoned = fields.Integer(metadata={"description": "Callers who hung up before reaching anyone."})
+    voicemail = fields.Integer(metadata={"description": "Calls sent to voicemail or a call back."})
+    service_level_20s = _share(
+        "Share of inbound calls an advisor answered within 20 s of reaching the line; null with no calls."
+    )
+    average_speed_of_answer_seconds = _seconds(
+        "Mean time from reaching the line to an advisor accepting, over answered calls; null when none."
+    )
+    abandonment_rate = _share("abandoned / inbound; null with no calls.")
+    offers_per_answered_call = fields.Float(
+        allow_none=True,
+        metadata={"description": "Advisors rung (for every call, ring-all counting each) / answered calls."},
+    )
+
+
+class CallReportSchema(CallFiguresSchema):
+    """The call figures of the range, and the same per hour of day and per region."""
+
+    by_hour = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(CallFiguresSchema),
+        metadata={"description": "Per local hour of day (00-23), every hour."},
+    )
+    by_region = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(CallFiguresSchema),
+        metadata={"description": 'Per state code of the caller\'s lead ("unknown": none), most calls first.'},
+    )
+
+
 class RoutingReportSchema(Schema):
     """The routing report of the leads created between `start` and `end` (report time zone)."""
 
@@ -110,7 +149,10 @@ class RoutingReportSchema(Schema):
     assignment_latency_seconds = fields.Nested(AssignmentLatencySchema)
     reassignments = fields.Integer()
     escalations = fields.Integer()
-    calls = _counts("Calls that started in the range, by outcome.")
+    calls = fields.Nested(
+        CallReportSchema,
+        metadata={"description": "Inbound calls that reached the line in the range, any lead date."},
+    )
     funnel = fields.Nested(
         FunnelSchema, metadata={"description": f"Leads at or past each of {', '.join(FUNNEL_STAGES)}."}
     )

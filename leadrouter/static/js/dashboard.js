@@ -1,5 +1,8 @@
 // Keep the advisor's queue live: poll a small feed, and when the set of open leads changes,
 // swap in fresh rows. A new critical lead flashes the tab title and plays a short tone.
+// Screen pop: a second, quicker poll asks whether this advisor is on a call; the moment
+// they take one, the caller's lead is brought up above the queue (no reload), and when
+// the call ends the panel stays, marked as their last call.
 (function () {
   "use strict";
   var queue = document.getElementById("queue");
@@ -71,6 +74,48 @@
       .then(function () { window.setTimeout(poll, pollMs); });
   }
 
-  window.addEventListener("focus", function () { document.title = baseTitle; });
+  var liveCallUrl = queue.getAttribute("data-live-call");
+  var pop = document.getElementById("screen-pop");
+  var poppedCall = null;
+  var poppedUrl = null;
+
+  function showPop(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+      .then(function (html) {
+        pop.innerHTML = html;
+        pop.hidden = false;
+      });
+  }
+
+  function watchCall() {
+    var popMs = Math.max(1, parseInt(queue.getAttribute("data-pop-poll"), 10) || 2) * 1000;
+    fetch(liveCallUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+      .then(function (feed) {
+        var call = feed.call;
+        if (call && call.id !== poppedCall) {
+          return showPop(call.pop_url).then(function () {
+            // Only once it is shown: a pop that failed to load is tried again at the next poll.
+            poppedCall = call.id;
+            poppedUrl = call.pop_url;
+            status.textContent = queue.getAttribute("data-pop-said");
+            document.title = "(" + queue.getAttribute("data-pop-title") + ") " + baseTitle;
+            var heading = pop.querySelector("h2");
+            if (heading) { heading.focus(); }
+          });
+        }
+        if (!call && poppedCall !== null) {
+          poppedCall = null;
+          document.title = baseTitle;
+          return showPop(poppedUrl);
+        }
+      })
+      .catch(function () { /* the next poll tries again */ })
+      .then(function () { window.setTimeout(watchCall, popMs); });
+  }
+
+  window.addEventListener("focus", function () { if (poppedCall === null) { document.title = baseTitle; } });
   window.setTimeout(poll, pollMs);
+  if (liveCallUrl && pop) { watchCall(); }
 })();

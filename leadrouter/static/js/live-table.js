@@ -1,7 +1,8 @@
-// Refresh a table body from the server every few seconds (the team board's live view).
+// Refresh a table body (or any element marked data-live-rows) from the server every few
+// seconds: the team board's rows and its callers-holding line.
 (function () {
   "use strict";
-  document.querySelectorAll("tbody[data-live-rows]").forEach(function (body) {
+  document.querySelectorAll("[data-live-rows]").forEach(function (body) {
     var url = body.getAttribute("data-live-rows");
     var pollMs = Math.max(2, parseInt(body.getAttribute("data-poll"), 10) || 10) * 1000;
     function refresh() {

@@ -1,0 +1,92 @@
+"""The team board's live line: callers holding now, the longest wait, advisors on a live call."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from html.parser import HTMLParser
+
+from leadrouter.extensions import db
+from leadrouter.models import Call, utcnow
+from leadrouter.team.queries import line_now
+from tests.factories import make_advisor, make_lead
+
+_calls = iter(range(1, 10_000))
+
+
+def add_call(**fields) -> Call:
+    now = utcnow()
+    values = {"call_sid": f"CAline{next(_calls)}", "started_at": now - timedelta(minutes=2)}
+    values.update(fields)
+    call = Call(**values)
+    db.session.add(call)
+    db.session.flush()
+    return call
+
+
+class _Marks(HTMLParser):
+    """Which advisors' rows carry the live-call chip, and the holding count."""
+
+    def __init__(self):
+        super().__init__()
+        self.row = None
+        self.live: set[int] = set()
+        self.holding = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and "data-advisor" in attrs:
+            self.row = int(attrs["data-advisor"])
+        if "data-live-call" in attrs:
+            self.live.add(self.row)
+        if "data-holding" in attrs:
+            self.holding = int(attrs["data-holding"])
+
+
+def marks(html: str) -> _Marks:
+    parser = _Marks()
+    parser.feed(html)
+    return parser
+
+
+def test_the_board_shows_callers_holding_the_longest_wait_and_who_is_on_a_call(manager_client, session):
+    now = utcnow()
+    ana, ben = make_advisor(name="Ana Line"), make_advisor(name="Ben Line")
+    lead = make_lead()
+    # Holding: two callers, the first since 95 s ago.
+    add_call(lead_id=lead.id, hold_started_at=now - timedelta(seconds=95))
+    add_call(hold_started_at=now - timedelta(seconds=30))
+    # Not holding: answered after holding, hung up while holding, never held.
+    add_call(
+        hold_started_at=now - timedelta(seconds=300), answered_at=now, advisor_id=ben.id, outcome="answered"
+    )
+    add_call(hold_started_at=now - timedelta(seconds=200), ended_at=now, outcome="abandoned")
+    add_call()
+    # Live: Ana accepted a call a minute ago; Ben's earlier call has ended.
+    add_call(advisor_id=ana.id, answered_at=now - timedelta(minutes=1), outcome="answered")
+    add_call(advisor_id=ben.id, answered_at=now - timedelta(minutes=9), ended_at=now - timedelta(minutes=3))
+    session.commit()
+
+    line = line_now(utcnow())
+    assert line.holding == 2
+    assert 95 <= line.longest_wait_seconds < 100
+    assert set(line.on_call_since) == {ana.id, ben.id}  # Ben is on the call he took from hold
+
+    page = manager_client.get("/team").get_data(as_text=True)
+    assert marks(page).holding == 2 and "2 callers holding now" in page and "longest wait 1 min 3" in page
+    assert marks(page).live == {ana.id, ben.id}
+    # The board's live refresh serves the same: the rows and the line.
+    assert marks(manager_client.get("/team/rows").get_data(as_text=True)).live == {ana.id, ben.id}
+    fragment = manager_client.get("/team/line").get_data(as_text=True)
+    assert marks(fragment).holding == 2
+
+
+def test_nobody_holding_says_so(manager_client, session):
+    make_advisor(name="Cleo Quiet")
+    session.commit()
+    fragment = manager_client.get("/team/line").get_data(as_text=True)
+    assert marks(fragment).holding == 0 and "Nobody is holding now." in fragment
+    assert line_now(utcnow()).longest_wait_seconds is None
+
+
+def test_advisors_cannot_read_the_line(advisor_client):
+    assert advisor_client.get("/team/line").status_code == 403
