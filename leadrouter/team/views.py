@@ -26,6 +26,7 @@ from leadrouter.team.queries import (
     scheduled_advisors,
     set_away_by_missed_calls,
     team_board,
+    waiting_summary,
 )
 from leadrouter.team.schemas import AdvisorForm, RoutingSettingsForm
 
@@ -37,8 +38,13 @@ restrict_to_managers(bp)
 
 @bp.get("")
 def board():
+    now = utcnow()
     return render_template(
-        "team/board.html", board=team_board(utcnow()), away=set_away_by_missed_calls(), now=utcnow()
+        "team/board.html",
+        board=team_board(now),
+        away=set_away_by_missed_calls(),
+        waiting=waiting_summary(),
+        now=now,
     )
 
 
