@@ -8,7 +8,7 @@ import pytest
 
 import leadrouter.jobs
 import leadrouter.models.base
-from tests.dashboard.conftest import manager_client, manager_user  # noqa: F401
+from tests.dashboard.conftest import advisor_client, advisor_user, manager_client, manager_user  # noqa: F401
 from tests.recording_http import RecordingHttpClient
 
 ON_CALL_NUMBER = "+15125550911"
