@@ -271,6 +271,7 @@ LABELS = {
     "merged": lazy_gettext("merged"),
     "reassigned": lazy_gettext("reassigned"),
     "escalated": lazy_gettext("escalated"),
+    "on_call_texted": lazy_gettext("on-call manager texted"),
     "call": lazy_pgettext("event", "call"),
     "voicemail": lazy_gettext("voicemail"),
     "sms": lazy_gettext("text message"),
