@@ -149,7 +149,7 @@ class _DatabaseGauges:
         )
         breaches = db.session.scalar(
             select(func.count(Lead.id)).where(
-                Lead.is_open.is_(True), Lead.first_contact_at.is_(None), Lead.sla_due_at < now
+                Lead.is_open.is_(True), Lead.first_contact_at.is_(None), Lead.first_contact_due < now
             )
         )
         yield GaugeMetricFamily(

@@ -113,10 +113,11 @@ def test_assignment_latency_is_observed_when_the_assignment_commits(client, sess
 
 def test_sla_breaches_count_open_uncontacted_leads_past_due(client, session):
     before = value(scrape(client), "leadrouter_sla_breaches")
+    # Breached against the time promised to the person.
     overdue = make_lead(phone="+15122060194")
-    overdue.sla_due_at = utcnow() - timedelta(minutes=5)
+    overdue.promised_contact_at = utcnow() - timedelta(minutes=5)
     contacted = make_lead(phone="+15122060195")
-    contacted.sla_due_at = utcnow() - timedelta(minutes=5)
+    contacted.promised_contact_at = utcnow() - timedelta(minutes=5)
     contacted.first_contact_at = utcnow() - timedelta(minutes=6)
     session.commit()
 

@@ -60,7 +60,7 @@ def database_figures(url: str, plan: Plan, work: Path) -> dict:
     """Indexed-query floor, the advisor queue page and (if present) the routing report, in-process."""
     from sqlalchemy import func, select
 
-    from leadrouter.dashboard.queries import queue_counts, queue_page
+    from leadrouter.dashboard.queries import QueueFilters, queue_counts, queue_page
     from leadrouter.extensions import db
     from leadrouter.models import Advisor, Lead, utcnow
 
@@ -84,13 +84,13 @@ def database_figures(url: str, plan: Plan, work: Path) -> dict:
             db.session.rollback()
 
         def page():
-            owner = rng.choice(owners)
-            queue_page(owner)
-            queue_counts(owner, utcnow())
+            mine = QueueFilters(owner_id=rng.choice(owners))
+            queue_page(mine, utcnow())
+            queue_counts(mine, utcnow())
             db.session.rollback()
 
         def page_only():
-            queue_page(rng.choice(owners))
+            queue_page(QueueFilters(owner_id=rng.choice(owners)), utcnow())
             db.session.rollback()
 
         for function in (indexed, page):

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from leadrouter.database import is_postgres
 from leadrouter.extensions import db
 from leadrouter.i18n import SOURCE_LANGUAGE, translations_for
+from leadrouter.leads.timeline import add_event
 from leadrouter.models import Assignment, Lead, Notification, utcnow
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,37 @@ def assignment_text(notification: Notification, dashboard_url: str) -> tuple[str
         "url": f"{dashboard_url}/leads/{lead.id}",
     }
     return assignment.advisor.phone, body
+
+
+def claim_on_call_text(lead_id: int, dashboard_url: str) -> str | None:
+    """The text telling the on-call manager about an escalated lead, claimed once per escalation.
+
+    The claim is an event on the lead's timeline, committed before sending: a retry after a
+    worker died mid-send does not text twice (a missed text shows on the dashboard anyway).
+    None when the lead is no longer escalated and open, or its text was already claimed.
+    """
+    lead = db.session.get(Lead, lead_id)
+    if lead is None or lead.escalated_at is None or not lead.is_open:
+        return None
+    claimed = add_event(
+        lead,
+        "on_call_texted",
+        detail={"escalated_at": lead.escalated_at.isoformat()},
+        dedupe_key=f"on-call:{lead.id}:{lead.escalated_at.isoformat()}",
+    )
+    if claimed is None:
+        return None
+    translations = translations_for(SOURCE_LANGUAGE)
+    # Names and numbers stay out of texts: the link opens the lead for a signed-in manager.
+    return translations.gettext(
+        "leadrouter: %(urgency)s lead #%(id)s (%(region)s) escalated to managers: nobody reached the "
+        "person in time. Open %(url)s"
+    ) % {
+        "urgency": lead.urgency,
+        "id": lead.id,
+        "region": lead.region or translations.gettext("region unknown"),
+        "url": f"{dashboard_url}/leads/{lead.id}",
+    }
 
 
 def mark_sent(notification: Notification, sid: str) -> None:

@@ -244,6 +244,10 @@ def enforce_sla(
         return None
     overdue_owner = lead.owner_id
     minutes_late = int((now - lead.sla_due_at).total_seconds() // 60)
+    if lead.urgency == "critical":
+        # Another advisor round costs a critical person minutes they may not have: a manager acts.
+        _escalate(lead, now, f"critical lead still unreached {minutes_late} min after its deadline")
+        return "escalated"
     if lead.reassignment_count >= policy.max_reassignments:
         _escalate(lead, now, f"first contact still overdue after {lead.reassignment_count} reassignments")
         return "escalated"
@@ -457,6 +461,21 @@ def schedule_callback_if_allowed(lead: Lead, now: datetime | None = None) -> Non
     refresh_next_due(lead)
 
 
+def keep_promise(lead: Lead, policy: RoutingPolicy | None = None) -> None:
+    """Store the first-contact time promised to the person, the first time only; never moved.
+
+    The SLA from the lead's creation, exactly what routing first gives its owner. A lead
+    from before promises were stored gets one the first time it is routed or merged.
+    """
+    if lead.promised_contact_at is not None or lead.first_contact_at is not None:
+        return
+    promise = sla_due_at(lead.urgency, lead.created_at, policy or load_policy(), lead.timezone, lead.region)
+    lead.promised_contact_at = promise
+    # Waiting with no owner, the lead's next due moment is this promise too.
+    if lead.next_due_at is None or promise < lead.next_due_at:
+        lead.next_due_at = promise
+
+
 def _decide_and_apply(
     lead: Lead, trigger: str, now: datetime, policy: RoutingPolicy, *, notify: bool
 ) -> Decision:
@@ -590,6 +609,7 @@ def _write_assignment(
     if lead.status in ("new", "queued"):
         lead.set_status("assigned")
     if lead.first_contact_at is None:
+        keep_promise(lead, policy)
         lead.sla_due_at = _due_at(lead, now, policy, fresh_window=(kind == "reassigned"))
     add_event(lead, kind, actor, event, at=now)
     if may_call_back:
@@ -669,6 +689,7 @@ def _queue(lead: Lead, decision: Decision, trigger: str, now: datetime) -> None:
         lead.routing_trace = decision.to_dict()
         return
     _record_decision(lead, decision, trigger)
+    keep_promise(lead)
     lead.set_status("queued")
     lead.queued_at = now
     add_event(lead, "queued", "system", {"reason": decision.reason, "trigger": trigger}, at=now)
@@ -691,3 +712,4 @@ def _escalate(lead: Lead, now: datetime, reason: str) -> None:
     lead.escalated_at = now
     add_event(lead, "escalated", "system", {"reason": reason, "owner_id": lead.owner_id}, at=now)
     log.warning("lead %s escalated to managers: %s", lead.id, reason)
+    enqueue("notify.on_call", lead.id)

@@ -12,7 +12,12 @@ POLICY_KEY = "routing_policy"
 def load_policy() -> RoutingPolicy:
     """The stored policy, or the SPEC defaults when none was saved."""
     row = db.session.get(Setting, POLICY_KEY)
-    return default_policy() if row is None else policy_from_dict(row.value)
+    return stored_policy_or_default(None if row is None else row.value)
+
+
+def stored_policy_or_default(value: dict | None) -> RoutingPolicy:
+    """The policy from a stored settings value read along with something else; defaults when none."""
+    return default_policy() if value is None else policy_from_dict(value)
 
 
 def save_policy(data: dict, actor: str) -> RoutingPolicy:

@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from flask_babel import get_locale, gettext, lazy_gettext, lazy_pgettext
 
+from leadrouter.i18n import N_
 from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS, count_criteria, suggested_level_of_care
 from leadrouter.routing.states import US_STATES
 from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
+from leadrouter.routing.waiting import why_waiting
 
 # "Call" the noun, not the button's verb: the context keeps their translations apart.
 SOURCE_LABELS = {
@@ -85,6 +87,98 @@ def ago(moment: datetime | None, now: datetime) -> str:
     return gettext("%(duration)s ago", duration=duration_words((now - moment).total_seconds()))
 
 
+def owed_at(lead) -> datetime | None:
+    """The moment a queue row is judged by: queries.owed_at, for one loaded lead."""
+    if lead.first_contact_at is None and lead.first_contact_due is not None:
+        return lead.first_contact_due
+    return None if lead.next_due_at is None or lead.next_due_at.year >= 9999 else lead.next_due_at
+
+
+def is_overdue(lead, now: datetime) -> bool:
+    """Whether the row is marked overdue: queries.overdue_condition, for one loaded lead."""
+    owed = owed_at(lead)
+    return owed is not None and owed < now
+
+
+def queue_due(lead, now: datetime) -> dict:
+    """What a queue row says is due, and whether it is overdue (queries.overdue_condition, row by row).
+
+    Until first contact the row reads against the time promised to the person, which no
+    reassignment moves: "first call promised Wed 8:53 PM CST, 14 min late".
+    """
+    promise = lead.first_contact_due if lead.first_contact_at is None else None
+    if promise is not None:
+        clock = local_time(promise, lead.timezone, "EEE h:mm a")
+        if promise < now:
+            late = duration_words((now - promise).total_seconds())
+            text = gettext("first call promised %(clock)s, %(late)s late", clock=clock, late=late)
+        else:
+            text = gettext("first call by %(clock)s", clock=clock)
+        return _due(text, promise, now)
+    due = lead.next_due_at
+    if due is None or due.year >= 9999:
+        return {"text": gettext("nothing due"), "overdue": False, "soon": False, "iso": ""}
+    clock = local_time(due, lead.timezone, "EEE h:mm a")
+    if due < now:
+        return _due(gettext("follow-up overdue since %(clock)s", clock=clock), due, now)
+    return _due(gettext("follow-up by %(clock)s", clock=clock), due, now)
+
+
+def _due(text: str, due: datetime, now: datetime) -> dict:
+    overdue = due < now
+    soon = not overdue and (due - now).total_seconds() < 15 * 60
+    return {"text": text, "overdue": overdue, "soon": soon, "iso": due.isoformat()}
+
+
+def waiting_row(lead, now: datetime) -> dict:
+    """A row of the managers' "Waiting for an advisor": how long, and why, in words."""
+    return {
+        "lead": lead,
+        "waited": duration_words((now - lead.created_at).total_seconds()),
+        "why": why_words(lead),
+        "due": queue_due(lead, now),
+    }
+
+
+BLOCKER_WORDS = {
+    "excluded": N_("%(count)s passed over for missing the deadline"),
+    "inactive": N_("%(count)s inactive"),
+    "offline": N_("%(count)s offline"),
+    "busy": N_("%(count)s busy"),
+    "away": N_("%(count)s away"),
+    "language": N_("%(count)s do not speak the person's language"),
+    "off_shift": N_("%(count)s off shift"),
+    "at_capacity": N_("%(count)s at capacity"),
+    "not_covering": N_("%(count)s do not cover this state"),
+    "other": N_("%(count)s for other reasons"),
+}
+
+
+def why_words(lead) -> str:
+    """Why a lead waits, from its routing trace: 'No advisor could take it (of 15: 6 offline, …).'"""
+    if lead.owner_id is not None and lead.owner is not None and not lead.owner.active:
+        return gettext("Its advisor, %(name)s, is no longer active.", name=lead.owner.name)
+    reason = why_waiting(lead.routing_trace, escalated=lead.escalated_at is not None)
+    if reason.kind == "not_routed":
+        return gettext("Not routed yet.")
+    parts = ", ".join(gettext(BLOCKER_WORDS[key], count=count) for key, count in reason.blockers.items())
+    if reason.kind == "escalated":
+        if not parts:
+            return gettext("Escalated to managers: assign it by hand.")
+        return gettext(
+            "Escalated to managers: assign it by hand (of %(considered)s advisors: %(blockers)s).",
+            considered=reason.considered,
+            blockers=parts,
+        )
+    if not parts:
+        return gettext("No advisor could take it.")
+    return gettext(
+        "No advisor could take it (of %(considered)s: %(blockers)s).",
+        considered=reason.considered,
+        blockers=parts,
+    )
+
+
 def state_name(code: str | None) -> str:
     unknown = gettext("Unknown region")
     return US_STATES.get(code or "", unknown) if code else unknown
@@ -101,7 +195,8 @@ def lead_view(lead, detail, now: datetime) -> dict:
         "criteria_count": count,
         "level_of_care": label(suggested_level_of_care(lead.severity)),
         "substances": [SUBSTANCE_LABELS.get(s, s) for s in lead.substances or ()],
-        "first_contact": countdown(lead.sla_due_at, now) if lead.first_contact_at is None else None,
+        "first_contact": countdown(lead.first_contact_due, now) if lead.first_contact_at is None else None,
+        "promised": local_time(lead.promised_contact_at, lead.timezone) if lead.promised_contact_at else None,
         "speed_to_lead": duration_words((lead.first_contact_at - lead.created_at).total_seconds())
         if lead.first_contact_at
         else None,
@@ -176,6 +271,7 @@ LABELS = {
     "merged": lazy_gettext("merged"),
     "reassigned": lazy_gettext("reassigned"),
     "escalated": lazy_gettext("escalated"),
+    "on_call_texted": lazy_gettext("on-call manager texted"),
     "call": lazy_pgettext("event", "call"),
     "voicemail": lazy_gettext("voicemail"),
     "sms": lazy_gettext("text message"),
@@ -221,4 +317,6 @@ FILTERS = {
     "state_name": state_name,
     "source_label": lambda source: str(SOURCE_LABELS.get(source, source)),
     "label": label,
+    "queue_due": queue_due,
+    "ago": ago,
 }

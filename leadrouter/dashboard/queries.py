@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select, tuple_
 from sqlalchemy.orm import defer, joinedload, selectinload
@@ -28,29 +28,101 @@ class QueueCounts:
     overdue: int
     critical: int
     due_today: int
+    escalated: int
 
 
-def _queue_filter(owner_id: int | None):
+@dataclass(frozen=True)
+class QueueFilters:
+    """Which open leads a queue shows: one advisor's, or the managers' filtered view of all."""
+
+    owner_id: int | None = None  # an advisor's own queue; None = every open lead (managers)
+    status: str | None = None
+    urgency: str | None = None
+    region: str | None = None
+    advisor_id: int | None = None  # managers: the leads one advisor holds
+    overdue: bool = False
+    waiting: bool = False
+    lead_id: int | None = None  # a search for "#123"
+    phone: str | None = None  # a search by phone, in E.164
+    name: str | None = None  # a search by part of a name
+
+
+def inactive_advisor_ids():
+    return select(Advisor.id).where(Advisor.active.is_(False))
+
+
+def waiting_condition():
+    """Open leads no advisor can work: unowned (new, queued, escalated) or held by a deactivated advisor.
+
+    With the advisor queues (`owner_id == advisor`, active) this covers every open lead exactly once.
+    """
+    return and_(
+        Lead.is_open.is_(True), or_(Lead.owner_id.is_(None), Lead.owner_id.in_(inactive_advisor_ids()))
+    )
+
+
+def in_advisor_queue():
+    """Open leads some active advisor holds: each shows in exactly that advisor's queue."""
+    return and_(
+        Lead.is_open.is_(True), Lead.owner_id.is_not(None), Lead.owner_id.not_in(inactive_advisor_ids())
+    )
+
+
+def owed_at():
+    """What a queue row is judged by: the promised first contact until the person is reached, then
+    the next follow-up.
+
+    Until first contact the automatic callback is that first call, so the promise alone
+    decides (a critical lead's callback is due the moment it is assigned). The queue rows
+    read the same rule (presenters.queue_due).
+    """
+    awaiting_first_contact = and_(Lead.first_contact_at.is_(None), Lead.first_contact_due.is_not(None))
+    return case((awaiting_first_contact, Lead.first_contact_due), else_=Lead.next_due_at)
+
+
+def overdue_condition(now: datetime):
+    """Not reached by the promised time, or a follow-up past due."""
+    return owed_at() < now
+
+
+def _queue_conditions(filters: QueueFilters, now: datetime) -> list:
     conditions = [Lead.is_open.is_(True)]
-    if owner_id is not None:
-        conditions.insert(0, Lead.owner_id == owner_id)
-    else:
-        # Managers: every owned lead, and the unowned ones escalated to them (a lead routing
-        # could not handle waits there for a person to assign it).
-        conditions.append(or_(Lead.owner_id.is_not(None), Lead.escalated_at.is_not(None)))
+    if filters.owner_id is not None:
+        # A deactivated advisor's leads wait for the managers instead (see waiting_condition).
+        conditions[:0] = [Lead.owner_id == filters.owner_id, in_advisor_queue()]
+    if filters.waiting:
+        conditions.append(waiting_condition())
+    if filters.advisor_id is not None:
+        conditions.append(Lead.owner_id == filters.advisor_id)
+    if filters.status:
+        conditions.append(Lead.status == filters.status)
+    if filters.urgency:
+        conditions.append(Lead.urgency == filters.urgency)
+    if filters.region:
+        conditions.append(Lead.region == filters.region)
+    if filters.overdue:
+        conditions.append(overdue_condition(now))
+    if filters.lead_id is not None:
+        conditions.append(Lead.id == filters.lead_id)
+    if filters.phone:
+        conditions.append(Lead.phone == filters.phone)
+    if filters.name:
+        pattern = "%" + filters.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(Lead.name.ilike(pattern, escape="\\"))
     return conditions
 
 
-def queue_page(owner_id: int | None, cursor: str | None = None, limit: int = PAGE_SIZE) -> QueuePage:
-    """Open leads (of one owner, or for managers every owned or escalated one), most urgent and
-    most due first.
+def queue_page(
+    filters: QueueFilters, now: datetime, cursor: str | None = None, limit: int = PAGE_SIZE
+) -> QueuePage:
+    """Open leads (of one owner, or for managers every one, filtered), most urgent and most due first.
 
     Keyset pagination on (urgency_rank, next_due_at, id): the cost of a page does not grow
     with the number of leads in the database.
     """
     query = (
         select(Lead)
-        .where(*_queue_filter(owner_id))
+        .where(*_queue_conditions(filters, now))
         # A queue row shows none of these; the routing trace alone can be kilobytes per lead.
         .options(joinedload(Lead.owner), defer(Lead.routing_trace), defer(Lead.message), defer(Lead.utm))
         .order_by(Lead.urgency_rank, Lead.next_due_at, Lead.id)
@@ -78,26 +150,30 @@ def _position_of(cursor: str | None) -> tuple[int, datetime, int] | None:
         return None
 
 
-def queue_counts(owner_id: int | None, now: datetime) -> QueueCounts:
-    """The numbers at the top of the queue, in one aggregate query."""
+def queue_counts(filters: QueueFilters, now: datetime) -> QueueCounts:
+    """The numbers at the top of the queue, in one aggregate over the same rows as the page."""
     end_of_day = now + timedelta(hours=24)
-    overdue = and_(Lead.first_contact_at.is_(None), Lead.sla_due_at < now)
     row = db.session.execute(
         select(
             func.count(Lead.id),
-            func.coalesce(func.sum(case((overdue, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Lead.urgency == "critical", 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Lead.next_due_at < end_of_day, 1), else_=0)), 0),
-        ).where(*_queue_filter(owner_id))
+            _count_where(overdue_condition(now)),
+            _count_where(Lead.urgency == "critical"),
+            _count_where(Lead.next_due_at < end_of_day),
+            _count_where(Lead.escalated_at.is_not(None)),
+        ).where(*_queue_conditions(filters, now))
     ).one()
-    return QueueCounts(open=row[0], overdue=row[1], critical=row[2], due_today=row[3])
+    return QueueCounts(open=row[0], overdue=row[1], critical=row[2], due_today=row[3], escalated=row[4])
 
 
-def queue_fingerprint(owner_id: int | None) -> dict:
+def _count_where(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def queue_fingerprint(filters: QueueFilters, now: datetime) -> dict:
     """What the live queue polls: which leads are open and whether any is critical."""
     rows = db.session.execute(
         select(Lead.id, Lead.urgency)
-        .where(*_queue_filter(owner_id))
+        .where(*_queue_conditions(filters, now))
         .order_by(Lead.urgency_rank, Lead.next_due_at, Lead.id)
         .limit(PAGE_SIZE)
     ).all()
@@ -105,6 +181,42 @@ def queue_fingerprint(owner_id: int | None) -> dict:
         "ids": [row.id for row in rows],
         "critical": [row.id for row in rows if row.urgency == "critical"],
     }
+
+
+@dataclass(frozen=True)
+class WaitingList:
+    leads: list[Lead]
+    count: int
+    oldest_created_at: datetime | None
+
+
+def waiting_list(limit: int = PAGE_SIZE) -> WaitingList:
+    """The managers' "Waiting for an advisor": most urgent first, then the longest waiting.
+
+    The count and the oldest wait come from the same condition as the rows.
+    """
+    leads = list(
+        db.session.scalars(
+            select(Lead)
+            .where(waiting_condition())
+            .options(joinedload(Lead.owner), defer(Lead.message), defer(Lead.utm))
+            .order_by(Lead.urgency_rank, Lead.created_at, Lead.id)
+            .limit(limit)
+        ).unique()
+    )
+    count, oldest = db.session.execute(
+        select(func.count(Lead.id), func.min(Lead.created_at)).where(waiting_condition())
+    ).one()
+    return WaitingList(leads=leads, count=count, oldest_created_at=_aware(oldest))
+
+
+def _aware(moment):
+    """Aggregates bypass the column type; SQLite hands back naive (or text) UTC values."""
+    if moment is None or getattr(moment, "tzinfo", None) is not None:
+        return moment
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

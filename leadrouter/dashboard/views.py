@@ -17,6 +17,7 @@ from leadrouter.auth.access import log_access
 from leadrouter.auth.permissions import current_advisor_id, lead_or_404, lead_to_act_on, manager_required
 from leadrouter.dashboard import presenters
 from leadrouter.dashboard.queries import (
+    QueueFilters,
     advisors_for_reassignment,
     lead_detail,
     live_call_of_advisor,
@@ -24,6 +25,7 @@ from leadrouter.dashboard.queries import (
     queue_counts,
     queue_fingerprint,
     queue_page,
+    waiting_list,
 )
 from leadrouter.dashboard.schemas import (
     AvailabilityForm,
@@ -32,16 +34,19 @@ from leadrouter.dashboard.schemas import (
     FollowUpForm,
     FollowUpUpdateForm,
     NoteForm,
+    QueueFilterForm,
     ReassignForm,
     StatusForm,
+    read_queue_filters,
+    search_kind,
 )
 from leadrouter.extensions import db
 from leadrouter.i18n import N_
 from leadrouter.jobs import enqueue
-from leadrouter.models import ADVISOR_STATUSES, Advisor, FollowUp, Lead, utcnow
+from leadrouter.models import ADVISOR_STATUSES, OPEN_STATUSES, Advisor, FollowUp, Lead, utcnow
 from leadrouter.pipeline import operations as pipeline
 from leadrouter.pipeline.compliance import outbound_refusal, refuse_outbound
-from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE, URGENCIES
 from leadrouter.telephony.click_to_call import place_click_to_call
 from leadrouter.telephony.client import TwilioNotConfigured
 
@@ -61,45 +66,75 @@ def _never_cache(response):
     return response
 
 
-def _queue_owner() -> int | None:
-    """Advisors see their own queue; managers everyone's, or one advisor's with ?advisor=."""
-    if current_user.is_manager:
-        return request.args.get("advisor", type=int)
-    return current_advisor_id() or -1
+def _queue_filters() -> tuple[QueueFilters, dict, str | None]:
+    """Advisors see their own queue; managers every open lead, filtered and searched by the query string.
+
+    Returns the filters, an error per filter field that made no sense (the rest still apply),
+    and what a search looked for (None when nothing was searched).
+    """
+    if not current_user.is_manager:
+        return QueueFilters(owner_id=current_advisor_id() or -1), {}, None
+    values, errors = read_queue_filters(QueueFilterForm().load(request.args))
+    return QueueFilters(**values), errors, search_kind(values)
+
+
+def _log_search(kind: str | None, leads: list[Lead]) -> None:
+    """A search shows personal data like a lead page does: on the access log, without what was typed."""
+    if kind is None:
+        return
+    detail = {"search": kind, "lead_ids": [lead.id for lead in leads]}
+    log_access("search_leads", user_id=current_user.id, detail=detail)
+    db.session.commit()
 
 
 @bp.get("/dashboard")
 def queue():
-    owner_id = _queue_owner()
+    filters, errors, searched = _queue_filters()
     now = utcnow()
-    page = queue_page(owner_id, request.args.get("after"))
+    page = queue_page(filters, now, request.args.get("after"))
+    _log_search(searched, page.leads)
     advisor = db.session.get(Advisor, current_advisor_id()) if current_advisor_id() else None
+    showing_all = filters.owner_id is None
+    waiting = waiting_list() if showing_all else None
     return render_template(
         "staff/queue.html",
         page=page,
-        counts=queue_counts(owner_id, now),
+        counts=queue_counts(filters, now),
         now=now,
         advisor=advisor,
         statuses=ADVISOR_STATUSES,
-        showing_all=owner_id is None,
+        showing_all=showing_all,
+        waiting=waiting,
+        waiting_rows=[presenters.waiting_row(lead, now) for lead in waiting.leads] if waiting else [],
+        filter_errors={field: presenters.explain(message, {}) for field, message in errors.items()},
+        filter_choices=_filter_choices() if showing_all else None,
     )
+
+
+def _filter_choices() -> dict:
+    return {
+        "statuses": OPEN_STATUSES,
+        "urgencies": URGENCIES,
+        "advisors": advisors_for_reassignment(),
+    }
 
 
 @bp.get("/dashboard/rows")
 def queue_rows():
     """The queue's rows alone, for the page's live refresh."""
-    owner_id = _queue_owner()
+    filters, _errors, searched = _queue_filters()
     now = utcnow()
-    return render_template(
-        "staff/_queue_rows.html", page=queue_page(owner_id), now=now, showing_all=owner_id is None
-    )
+    page = queue_page(filters, now)
+    _log_search(searched, page.leads)
+    return render_template("staff/_queue_rows.html", page=page, now=now, showing_all=filters.owner_id is None)
 
 
 @bp.get("/dashboard/feed")
 def queue_feed():
-    owner_id = _queue_owner()
-    counts = queue_counts(owner_id, utcnow())
-    return jsonify(**queue_fingerprint(owner_id), counts=asdict(counts))
+    filters, _errors, _searched = _queue_filters()
+    now = utcnow()
+    counts = queue_counts(filters, now)
+    return jsonify(**queue_fingerprint(filters, now), counts=asdict(counts))
 
 
 @bp.get("/dashboard/live-call")

@@ -36,17 +36,22 @@ def promised_contact_time(lead: Lead, now: datetime) -> datetime:
     if lead.urgency == "critical":
         return now + timedelta(minutes=load_policy().sla_minutes["critical"] or 5)
     tz_name = lead.timezone or DEFAULT_TIMEZONE
-    due = lead.sla_due_at or sla_due_at(lead.urgency, lead.created_at, load_policy(), tz_name, lead.region)
+    # The stored promise when one was made: a reassignment never moves what the person heard.
+    due = lead.first_contact_due or sla_due_at(lead.urgency, lead.created_at, load_policy(), tz_name, lead.region)
     return max(due, now)
 
 
 def contact_timing(lead: Lead, now: datetime, lang: str) -> dict:
     """When to expect first contact, in the lead's own time zone and language."""
     tz_name = lead.timezone or DEFAULT_TIMEZONE
+    # The stored promise, which nothing moves: what the lead's advisor and the reports measure against.
+    promise = lead.first_contact_due
     if lead.urgency == "critical":
         minutes = load_policy().sla_minutes["critical"] or 5
-        return {"minutes": minutes, "clock": None, "quiet_now": False}
-    due = lead.sla_due_at or sla_due_at(lead.urgency, lead.created_at, load_policy(), tz_name, lead.region)
+        # A repeat touch that raised the urgency keeps the earlier lead's (later) promise: say that.
+        if promise is None or promise <= lead.created_at + timedelta(minutes=minutes):
+            return {"minutes": minutes, "clock": None, "quiet_now": False}
+    due = promise or sla_due_at(lead.urgency, lead.created_at, load_policy(), tz_name, lead.region)
     quiet_now = not within_contact_window(now, tz_name)
     if due <= now:
         return {"minutes": None, "clock": None, "quiet_now": quiet_now}

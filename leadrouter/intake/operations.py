@@ -14,14 +14,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import literal, select, text
 
-from leadrouter.assignment.operations import respond_to_urgency_rise, schedule_callback_if_allowed
+from leadrouter.assignment.operations import (
+    keep_promise,
+    respond_to_urgency_rise,
+    schedule_callback_if_allowed,
+)
+from leadrouter.assignment.policy_store import POLICY_KEY, stored_policy_or_default
 from leadrouter.database import is_postgres
 from leadrouter.extensions import db
 from leadrouter.jobs import enqueue
 from leadrouter.leads.timeline import add_event
-from leadrouter.models import ConsentRecord, ContactPreference, Lead, utcnow
+from leadrouter.models import ConsentRecord, ContactPreference, Lead, Setting, utcnow
 from leadrouter.pipeline.operations import reopen
 from leadrouter.routing.phone import mask_phone, parse_phone
+from leadrouter.routing.policy import RoutingPolicy
 from leadrouter.routing.region import Region, resolve_region
 from leadrouter.routing.severity import severity_for
 from leadrouter.routing.timezones import timezone_for
@@ -94,13 +100,13 @@ def record_lead(data: LeadInput, actor: str = "system", *, route: bool = True) -
     _lock_contact(phone.e164 or (data.email or "").lower())
     # Its own statement, after the lock: PostgreSQL snapshots a statement when it starts,
     # so only then does it see the lead a concurrent touch committed while we waited.
-    existing, do_not_contact = find_recent_lead(phone.e164, data.email, now)
+    existing, do_not_contact, policy = _recent_lead_and_policy(phone.e164, data.email, now)
     if existing is None:
-        lead = _create(data, phone, placement, now, actor)
+        lead = _create(data, phone, placement, now, actor, policy)
         created = True
     else:
         lead = existing
-        _merge(lead, data, phone, now, actor)
+        _merge(lead, data, phone, now, actor, policy)
         created = False
     if do_not_contact and lead.phone:
         lead.do_not_contact = True
@@ -129,16 +135,27 @@ def record_lead(data: LeadInput, actor: str = "system", *, route: bool = True) -
 def find_recent_lead(phone_e164: str | None, email: str | None, now: datetime) -> tuple[Lead | None, bool]:
     """The lead this touch belongs to, and whether the phone asked not to be contacted.
 
-    The lead: same phone (or, with no phone, same email) within 24 h. One round trip:
-    the lead (if any) outer-joined to the phone's do-not-contact flag.
+    The lead: same phone (or, with no phone, same email) within 24 h.
+    """
+    lead, do_not_contact, _policy = _recent_lead_and_policy(phone_e164, email, now)
+    return lead, do_not_contact
+
+
+def _recent_lead_and_policy(
+    phone_e164: str | None, email: str | None, now: datetime
+) -> tuple[Lead | None, bool, RoutingPolicy]:
+    """The recent lead, the phone's do-not-contact flag and the routing policy (for the promise).
+
+    One round trip: the lead's id (if any), the flag and the stored policy as scalar subqueries.
     """
     since = now - MERGE_WINDOW
+    stored_policy = select(Setting.value).where(Setting.key == POLICY_KEY).scalar_subquery()
     if phone_e164:
         condition = Lead.phone == phone_e164
     elif email:
         condition = (Lead.email == email.lower()) & Lead.phone.is_(None)
     else:
-        return None, False
+        return None, False, stored_policy_or_default(db.session.execute(select(stored_policy)).scalar())
     # The id only: a full lead row costs ~50 column descriptions on every intake, and most
     # touches are new people; a merge loads the lead by primary key after.
     recent = (
@@ -155,9 +172,9 @@ def find_recent_lead(phone_e164: str | None, email: str | None, now: datetime) -
         if phone_e164
         else literal(False)
     )
-    lead_id, flag = db.session.execute(select(recent, do_not_contact)).one()
+    lead_id, flag, policy = db.session.execute(select(recent, do_not_contact, stored_policy)).one()
     lead = db.session.get(Lead, lead_id) if lead_id is not None else None
-    return lead, bool(flag)
+    return lead, bool(flag), stored_policy_or_default(policy)
 
 
 def _lock_contact(contact_key: str) -> None:
@@ -204,7 +221,9 @@ def _place_new_lead(data: LeadInput, phone) -> _Placement:
     return _Placement(region, timezone_for(region.code, phone.timezone), _score(data))
 
 
-def _create(data: LeadInput, phone, placement: _Placement, now: datetime, actor: str) -> Lead:
+def _create(
+    data: LeadInput, phone, placement: _Placement, now: datetime, actor: str, policy: RoutingPolicy
+) -> Lead:
     region = placement.region
     lead = Lead(
         source=data.source,
@@ -237,6 +256,8 @@ def _create(data: LeadInput, phone, placement: _Placement, now: datetime, actor:
     )
     urgency = placement.urgency
     lead.set_urgency(urgency.level, urgency.score, urgency.reasons, urgency.emergency)
+    # The thanks page, the text reply and the call tell the person this time: it is set now, once.
+    keep_promise(lead, policy)
     db.session.add(lead)
     db.session.flush()
     add_event(
@@ -254,7 +275,7 @@ def _create(data: LeadInput, phone, placement: _Placement, now: datetime, actor:
     return lead
 
 
-def _merge(lead: Lead, data: LeadInput, phone, now: datetime, actor: str) -> None:
+def _merge(lead: Lead, data: LeadInput, phone, now: datetime, actor: str, policy: RoutingPolicy) -> None:
     """Fold a repeat touch into the lead: fill gaps, widen lists, urgency only rises."""
     for attribute in (
         "name",
@@ -288,6 +309,8 @@ def _merge(lead: Lead, data: LeadInput, phone, now: datetime, actor: str) -> Non
     urgency = raise_only(previous, _score(data, lead))
     lead.set_urgency(urgency.level, urgency.score, urgency.reasons, urgency.emergency)
     lead.last_touch_at = now
+    # The person keeps the first time they were told, even if this touch raised the urgency.
+    keep_promise(lead, policy)
     add_event(lead, "merged", actor, {"source": data.source, "urgency": lead.urgency}, at=now)
     if not lead.is_open:
         reopen(lead, actor, now)

@@ -1,4 +1,4 @@
-"""When a lead's owner must act next: the first-contact deadline, then open follow-ups."""
+"""When a lead's owner must act next: the promised first contact, then open follow-ups."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def refresh_next_due(lead: Lead, open_follow_ups: Iterable[FollowUp] | None = No
             next_follow_up = min((_aware(f.due_at) for f in open_follow_ups), default=None)
         if next_follow_up is not None:
             candidates.append(_aware(next_follow_up))
-        if lead.first_contact_at is None and lead.sla_due_at is not None:
-            candidates.append(lead.sla_due_at)
+        if lead.first_contact_at is None and lead.first_contact_due is not None:
+            candidates.append(lead.first_contact_due)
     lead.next_due_at = min(candidates) if candidates else NOTHING_DUE
 
 

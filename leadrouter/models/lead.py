@@ -14,7 +14,9 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    func,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from leadrouter.extensions import db
@@ -160,6 +162,20 @@ class Lead(db.Model):
     consent_records = relationship("ConsentRecord", order_by="ConsentRecord.id.desc()", viewonly=True)
     events = relationship("Event", order_by="Event.at", viewonly=True)
     follow_ups = relationship("FollowUp", order_by="FollowUp.due_at", viewonly=True)
+
+    @hybrid_property
+    def first_contact_due(self) -> datetime | None:
+        """When first contact is due by the promise made to the person (older leads: the SLA).
+
+        Every overdue mark, count and SLA figure reads this one expression, so a count always
+        agrees with the rows it sums; `sla_due_at` is only the current owner's working deadline.
+        """
+        return self.promised_contact_at or self.sla_due_at
+
+    @first_contact_due.inplace.expression
+    @classmethod
+    def _first_contact_due_expression(cls):
+        return func.coalesce(cls.promised_contact_at, cls.sla_due_at)
 
     @property
     def consent(self):

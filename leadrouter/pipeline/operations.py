@@ -238,3 +238,5 @@ def reopen(lead: Lead, actor: str, now: datetime) -> None:
         {"from": old_status, "to": "new", "why": "new contact"},
         at=now,
     )
+    # Waiting again, it is due by its promise (kept: the person was told it once).
+    refresh_next_due(lead)

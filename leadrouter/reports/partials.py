@@ -60,7 +60,7 @@ class LeadRow:
     owner_id: int | None
     is_open: bool
     overdue: bool  # not contacted and past its due time
-    sla_due_at: datetime | None
+    first_contact_due: datetime | None  # the promised time (older leads: the SLA)
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,9 @@ class Partial:
         if tracked(lead.owner_id):
             self.open_by_owner[lead.owner_id] += int(lead.is_open)
             self.overdue_by_owner[lead.owner_id] += int(lead.overdue)
-        if lead.sla == "pending" and lead.sla_due_at is not None and lead.speed is None:
-            self.stale_at = lead.sla_due_at if self.stale_at is None else min(self.stale_at, lead.sla_due_at)
+        if lead.sla == "pending" and lead.first_contact_due is not None and lead.speed is None:
+            due = lead.first_contact_due
+            self.stale_at = due if self.stale_at is None else min(self.stale_at, due)
         holder = None
         for hold in holds:
             if hold.kind == "reassigned":

@@ -7,9 +7,10 @@ Definitions managers read the numbers by:
 - Speed to lead: created → first contact (the first call attempt or status move to
   contacted). Percentiles interpolate linearly between the two nearest values (as
   PostgreSQL's percentile_cont does).
-- SLA: *met* = first contact at or before the lead's due time; *missed* = contacted after
-  it, or not contacted while the due time has passed (closed leads included); *pending*
-  = not contacted and not yet due, or never given a due time (never assigned). Pending
+- SLA: *met* = first contact at or before the time promised to the person (stored at
+  intake, never moved; older leads: their due time); *missed* = contacted after it, or not
+  contacted while it has passed (closed leads included); *pending* = not contacted and not
+  yet due, or never given a due time. Pending
   leads are left out of `sla_met_pct` = met / (met + missed).
 - Assignment latency: created → the lead's first assignment to an advisor.
 - Reassignments: assignments of kind `reassigned` (SLA sweeps and managers) on these

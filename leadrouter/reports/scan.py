@@ -119,10 +119,12 @@ def filter_conditions(filters: ReportFilters) -> list[ColumnElement]:
 def sla_state_of(now: datetime) -> ColumnElement:
     """'met', 'missed' or 'pending' for a lead, as of now."""
     contacted = Lead.first_contact_at.is_not(None)
+    # Measured against the time promised to the person, which no reassignment moves.
+    due = Lead.first_contact_due
     return case(
-        (and_(contacted, Lead.sla_due_at.is_not(None), Lead.first_contact_at <= Lead.sla_due_at), "met"),
-        (and_(contacted, Lead.sla_due_at.is_not(None)), "missed"),
-        (and_(Lead.first_contact_at.is_(None), Lead.sla_due_at < now), "missed"),
+        (and_(contacted, due.is_not(None), Lead.first_contact_at <= due), "met"),
+        (and_(contacted, due.is_not(None)), "missed"),
+        (and_(Lead.first_contact_at.is_(None), due < now), "missed"),
         else_="pending",
     )
 
@@ -136,7 +138,7 @@ def lead_rows(
         Assignment.started_at <= Lead.first_contact_at,
         or_(Assignment.ended_at.is_(None), Assignment.ended_at > Lead.first_contact_at),
     )
-    overdue = and_(Lead.first_contact_at.is_(None), Lead.sla_due_at < now)
+    overdue = and_(Lead.first_contact_at.is_(None), Lead.first_contact_due < now)
     query = (
         select(
             *LEAD_COLUMNS,
@@ -146,7 +148,7 @@ def lead_rows(
             Lead.owner_id,
             Lead.is_open,
             overdue,
-            Lead.sla_due_at,
+            Lead.first_contact_due,
             Assignment.advisor_id,
             Assignment.kind,
             sql.seconds_between(Assignment.started_at, Lead.created_at),
@@ -177,7 +179,7 @@ def lead_rows(
                 owner_id=row[10],
                 is_open=bool(row[11]),
                 overdue=bool(row[12]),
-                sla_due_at=row[13],
+                first_contact_due=row[13],
             )
             entry = leads[row[0]] = (lead, [])
         if row[14] is not None:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 
+from leadrouter.dashboard.queries import in_advisor_queue, overdue_condition, owed_at, waiting_condition
 from leadrouter.extensions import db
 from leadrouter.models import SET_AWAY_ACTION, Advisor, AuditEntry, Call, Lead, holding_now, live_call
 from leadrouter.routing.hours import on_shift
@@ -17,6 +18,7 @@ from leadrouter.routing.hours import on_shift
 @dataclass(frozen=True)
 class AdvisorLoad:
     advisor: Advisor
+    open: int
     overdue: int
     critical: int
     oldest_overdue_id: int | None
@@ -24,16 +26,21 @@ class AdvisorLoad:
 
 
 def team_board(now: datetime) -> list[AdvisorLoad]:
-    """Every advisor with their load, overdue first contacts and the oldest of them, in two queries."""
-    overdue = and_(Lead.first_contact_at.is_(None), Lead.sla_due_at < now)
+    """Every advisor with the open leads of their queue, the overdue ones and the oldest of them.
+
+    Counted with the queue's own conditions (an advisor's queue, overdue = first call or
+    follow-up past due), so each number equals the rows that advisor's queue shows.
+    """
+    overdue = overdue_condition(now)
     rows = db.session.execute(
         select(
             Lead.owner_id,
+            func.count(Lead.id),
             func.coalesce(func.sum(case((overdue, 1), else_=0)), 0),
             func.coalesce(func.sum(case((Lead.urgency == "critical", 1), else_=0)), 0),
-            func.min(case((overdue, Lead.sla_due_at))),
+            func.min(case((overdue, owed_at()))),
         )
-        .where(Lead.is_open.is_(True), Lead.owner_id.is_not(None))
+        .where(in_advisor_queue())
         .group_by(Lead.owner_id)
     ).all()
     per_owner = {row[0]: row for row in rows}
@@ -41,14 +48,14 @@ def team_board(now: datetime) -> list[AdvisorLoad]:
     board = []
     for advisor in db.session.scalars(select(Advisor).order_by(Advisor.active.desc(), Advisor.name)):
         row = per_owner.get(advisor.id)
-        oldest_due = row[3] if row else None
         board.append(
             AdvisorLoad(
                 advisor=advisor,
-                overdue=row[1] if row else 0,
-                critical=row[2] if row else 0,
+                open=row[1] if row else 0,
+                overdue=row[2] if row else 0,
+                critical=row[3] if row else 0,
                 oldest_overdue_id=oldest_ids.get(advisor.id),
-                oldest_overdue_due=_aware(oldest_due),
+                oldest_overdue_due=_aware(row[4] if row else None),
             )
         )
     return board
@@ -77,6 +84,20 @@ def line_now(now: datetime) -> LineNow:
         longest_wait_seconds=None if first_held is None else max(0.0, (now - first_held).total_seconds()),
         on_call_since={advisor_id: _aware(answered_at) for advisor_id, answered_at in on_call},
     )
+
+
+@dataclass(frozen=True)
+class WaitingSummary:
+    count: int
+    oldest_created_at: datetime | None
+
+
+def waiting_summary() -> WaitingSummary:
+    """How many open leads wait for an advisor and since when: the managers' waiting list's own condition."""
+    count, oldest = db.session.execute(
+        select(func.count(Lead.id), func.min(Lead.created_at)).where(waiting_condition())
+    ).one()
+    return WaitingSummary(count=count, oldest_created_at=_aware(oldest))
 
 
 def set_away_by_missed_calls() -> list[tuple[Advisor, datetime]]:
@@ -108,16 +129,9 @@ def _oldest_overdue_ids(now: datetime) -> dict[int, int]:
         select(
             Lead.owner_id,
             Lead.id,
-            func.row_number()
-            .over(partition_by=Lead.owner_id, order_by=(Lead.sla_due_at, Lead.id))
-            .label("n"),
+            func.row_number().over(partition_by=Lead.owner_id, order_by=(owed_at(), Lead.id)).label("n"),
         )
-        .where(
-            Lead.is_open.is_(True),
-            Lead.owner_id.is_not(None),
-            Lead.first_contact_at.is_(None),
-            Lead.sla_due_at < now,
-        )
+        .where(in_advisor_queue(), overdue_condition(now))
         .subquery()
     )
     return dict(db.session.execute(select(ranked.c.owner_id, ranked.c.id).where(ranked.c.n == 1)).all())

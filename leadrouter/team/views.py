@@ -27,6 +27,7 @@ from leadrouter.team.queries import (
     scheduled_advisors,
     set_away_by_missed_calls,
     team_board,
+    waiting_summary,
 )
 from leadrouter.team.schemas import AdvisorForm, RoutingSettingsForm
 
@@ -40,7 +41,12 @@ restrict_to_managers(bp)
 def board():
     now = utcnow()
     return render_template(
-        "team/board.html", board=team_board(now), line=line_now(now), away=set_away_by_missed_calls(), now=now
+        "team/board.html",
+        board=team_board(now),
+        line=line_now(now),
+        away=set_away_by_missed_calls(),
+        waiting=waiting_summary(),
+        now=now,
     )
 
 

@@ -157,7 +157,7 @@ def test_the_live_feed_reports_ids_and_counts(advisor_client, advisor_user, sess
     lead = _assigned_lead(session, message="she overdosed")
     feed = advisor_client.get("/dashboard/feed").get_json()
     assert feed["ids"] == [lead.id] and feed["critical"] == [lead.id]
-    assert feed["counts"] == {"open": 1, "overdue": 0, "critical": 1, "due_today": 1}
+    assert feed["counts"] == {"open": 1, "overdue": 0, "critical": 1, "due_today": 1, "escalated": 0}
     rows = advisor_client.get("/dashboard/rows").get_data(as_text=True)
     assert f'data-lead="{lead.id}"' in rows
 

@@ -299,7 +299,7 @@ lead_row = st.builds(
     owner_id=st.one_of(st.none(), st.integers(1, 3)),
     is_open=st.booleans(),
     overdue=st.booleans(),
-    sla_due_at=st.one_of(st.none(), st.just(NOW)),
+    first_contact_due=st.one_of(st.none(), st.just(NOW)),
 )
 holds = st.lists(
     st.builds(

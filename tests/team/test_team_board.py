@@ -23,8 +23,9 @@ def test_the_board_shows_load_and_the_oldest_overdue_lead(manager_client, sessio
     leads = [make_lead() for _ in range(2)]
     for lead in leads:
         operations.route_lead(lead.id)
-    leads[1].sla_due_at = utcnow() - timedelta(minutes=30)
-    leads[0].sla_due_at = utcnow() - timedelta(minutes=5)
+    # Overdue against the time promised to each person.
+    leads[1].promised_contact_at = utcnow() - timedelta(minutes=30)
+    leads[0].promised_contact_at = utcnow() - timedelta(minutes=5)
     session.commit()
     page = manager_client.get("/team").get_data(as_text=True)
     assert "Ana Board" in page and "Ben Idle" in page

@@ -182,6 +182,28 @@ def notify_assignment(self, assignment_id: int) -> str | None:
     return sid
 
 
+@shared_task(name="notify.on_call", acks_late=True)
+def notify_on_call(lead_id: int) -> str | None:
+    """Text ON_CALL_NUMBER that a lead was escalated to managers, once per escalation."""
+    config = current_app.config
+    if not config.get("ON_CALL_NUMBER"):
+        return None
+    body = notify.claim_on_call_text(lead_id, dashboard_base_url())
+    db.session.commit()
+    if body is None:
+        return None
+    try:
+        sid = send_text(config["ON_CALL_NUMBER"], body, from_=config["HELPLINE_NUMBER"])
+    except TwilioNotConfigured:
+        log.warning("on-call text for lead %s not sent: Twilio is not configured", lead_id)
+        return None
+    except (TwilioRestException, RequestException) as error:
+        # Claimed already: no retry, so the manager is never texted twice; the queue shows it.
+        log.warning("on-call text for lead %s failed: %s", lead_id, type(error).__name__)
+        return None
+    return sid
+
+
 @shared_task(name="notify.resend_stale", acks_late=True)
 def resend_stale_notifications() -> int:
     """Re-enqueue texts whose enqueue was lost (broker down) or whose retries ran out."""

@@ -45,7 +45,7 @@
         document.getElementById("queue-rows").innerHTML = html;
         var arrived = feed.ids.filter(function (id) { return known.indexOf(id) === -1; });
         known = feed.ids;
-        ["open", "overdue", "critical", "due_today"].forEach(function (name) {
+        ["open", "overdue", "critical", "due_today", "escalated"].forEach(function (name) {
           document.querySelectorAll("[data-count=" + name + "]").forEach(function (el) { el.textContent = feed.counts[name]; });
         });
         if (arrived.length) {
