@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -20,7 +20,9 @@ from leadrouter.leads.timeline import add_event
 from leadrouter.models import Advisor, Call, Lead, Recording, TrackingNumber, User, utcnow
 from leadrouter.models.lead import SUBSTANCES
 from leadrouter.pipeline import operations as pipeline
+from leadrouter.routing.hours import next_contact_time
 from leadrouter.routing.severity import DSM_CRITERIA
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 
 DEMO_PASSWORD = "helpline-demo"
 MANAGERS = [
@@ -328,9 +330,8 @@ def _work_the_lead(rng, lead: Lead, created_at, now) -> None:
         elif age > timedelta(days=5):
             pipeline.change_status(lead, "closed", actor, "unreachable", now=first_touch + timedelta(days=3))
         elif rng.random() < 0.5:
-            pipeline.schedule_follow_up(
-                lead, first_touch + timedelta(days=1), actor, "Try again tomorrow", now=first_touch
-            )
+            tomorrow = _in_calling_hours(lead, first_touch + timedelta(days=1))
+            pipeline.schedule_follow_up(lead, tomorrow, actor, "Try again tomorrow", now=first_touch)
         return
     pipeline.add_note(
         lead,
@@ -353,7 +354,7 @@ def _work_the_lead(rng, lead: Lead, created_at, now) -> None:
     if final in ("contacted", "assessment"):
         if final == "assessment":
             pipeline.change_status(lead, "assessment", actor, now=step)
-        next_call = now + timedelta(hours=rng.randint(2, 60))
+        next_call = _in_calling_hours(lead, now + timedelta(hours=rng.randint(2, 60)))
         pipeline.schedule_follow_up(lead, next_call, actor, "Check in after they talk it over", now=step)
         return
     if final == "closed":
@@ -362,3 +363,8 @@ def _work_the_lead(rng, lead: Lead, created_at, now) -> None:
         return
     pipeline.change_status(lead, "assessment", actor, now=step)
     pipeline.change_status(lead, final, actor, now=step + timedelta(hours=rng.randint(1, 72)))
+
+
+def _in_calling_hours(lead: Lead, moment: datetime) -> datetime:
+    """The demo's advisors plan calls when the person may be called (08:00-21:00 their time)."""
+    return next_contact_time(moment, lead.timezone or DEFAULT_TIMEZONE)

@@ -145,7 +145,7 @@ def test_the_decision_explorer_explains_each_decision(manager_client, manager_us
     lead = make_lead(state="TX")
     decision = route_lead(lead.id, notify=False)
     assert decision is not None and decision.advisor_id == cleo.id
-    reassign_lead(lead, ana, f"user:{manager_user.id}", "Ana knows the family")
+    reassign_lead(lead, ana, f"user:{manager_user.id}", "Ana knows the family", confirmed={"at_capacity"})
     session.flush()
 
     response = manager_client.get(f"/reports/leads/{lead.id}/routing")
