@@ -205,6 +205,11 @@ LABELS = {
     "critical_override": lazy_gettext("the critical-lead override"),
     "continuity": lazy_gettext("the previous advisor"),
     "manual": lazy_gettext("a manager's choice"),
+    # What started a routing decision
+    "intake": lazy_gettext("when it came in"),
+    "drain": lazy_gettext("when an advisor became free"),
+    "sweep": lazy_gettext("by the routing sweep"),
+    "sla": lazy_gettext("first contact overdue"),
     # Why a reassignment needed confirming (routing.reassignment)
     "not_available": lazy_gettext("not available"),
     "off_shift": lazy_gettext("off shift"),

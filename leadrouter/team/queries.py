@@ -107,6 +107,17 @@ def _aware(moment):
     return moment.replace(tzinfo=UTC)
 
 
+def advisor_changes(advisor_id: int, limit: int = 10) -> list[AuditEntry]:
+    """The newest audit entries about one advisor."""
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.target == f"advisor:{advisor_id}")
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
 def recent_policy_changes(limit: int = 10) -> list[AuditEntry]:
     query = (
         select(AuditEntry)

@@ -13,14 +13,17 @@ from marshmallow import ValidationError
 from leadrouter.api.schemas import AdvisorSchema
 from leadrouter.assignment.policy_store import load_policy, save_policy
 from leadrouter.auth.permissions import restrict_to_managers
+from leadrouter.dashboard.queries import actor_names
 from leadrouter.extensions import db
 from leadrouter.models import ADVISOR_STATUSES, Advisor, utcnow
 from leadrouter.routing.hours import to_local
 from leadrouter.routing.staffing import advisors_needed
 from leadrouter.routing.vocabulary import URGENCIES
+from leadrouter.team import presenters
 from leadrouter.team.operations import update_advisor
 from leadrouter.team.queries import (
     active_advisors,
+    advisor_changes,
     arrival_profile,
     recent_policy_changes,
     scheduled_advisors,
@@ -59,17 +62,22 @@ def edit_advisor(advisor_id: int):
             update_advisor(advisor, changes, f"user:{current_user.id}")
         except ValidationError as error:
             db.session.rollback()
-            errors = error.normalized_messages()
-        except ValueError as error:
-            db.session.rollback()
-            errors = {"shift_hours": [str(error)]}
+            errors = presenters.error_sentences(error.normalized_messages())
         else:
             db.session.commit()
             flash(gettext("Saved %(name)s.", name=advisor.name))
             return redirect(url_for("team.board"), 303)
+    changes = advisor_changes(advisor.id)
+    names = actor_names(entry.actor for entry in changes)
     return (
         render_template(
-            "team/advisor.html", advisor=advisor, errors=errors, statuses=ADVISOR_STATUSES, form=request.form
+            "team/advisor.html",
+            advisor=advisor,
+            errors=errors,
+            statuses=ADVISOR_STATUSES,
+            form=request.form,
+            shift_rows=presenters.weekly_rows(advisor.shift_hours),
+            changes=[(entry, presenters.advisor_change_sentences(entry, names)) for entry in changes],
         ),
         422 if errors else 200,
     )
@@ -88,9 +96,9 @@ def routing_settings():
             data["max_reassignments"] = form["max_reassignments"]
             data.pop("rules", None)  # rebuilt from the overflow delay
             save_policy(data, f"user:{current_user.id}")
-        except ValueError as error:
+        except ValidationError as error:
             db.session.rollback()
-            errors = {"settings": str(error)}
+            errors = presenters.error_sentences(error.normalized_messages())
         else:
             db.session.commit()
             flash(gettext("Routing settings saved; they apply to the next decision."))
@@ -101,10 +109,17 @@ def routing_settings():
             policy=policy,
             urgencies=URGENCIES,
             errors=errors,
-            changes=recent_policy_changes(),
+            form=request.form if errors else {},
+            changes=_policy_changes_in_words(),
         ),
         422 if errors else 200,
     )
+
+
+def _policy_changes_in_words() -> list[tuple]:
+    changes = recent_policy_changes()
+    names = actor_names(entry.actor for entry in changes)
+    return [(entry, presenters.policy_change_sentences(entry, names)) for entry in changes]
 
 
 @bp.get("/forecast")

@@ -194,3 +194,19 @@ def test_reassigning_to_the_current_owner_is_refused_in_words(manager_client, ad
     assert (
         session.scalars(select(Event).where(Event.lead_id == lead.id, Event.type == "reassigned")).all() == []
     )
+
+
+def test_the_lead_page_and_the_decision_explorer_say_rules_and_people_in_words(
+    manager_client, manager_user, advisor_user, session
+):
+    lead = _assigned_lead(session, state="TX")
+    dana = make_advisor(name="Dana Cruz", regions=["TX"])
+    session.commit()
+    manager_client.post(f"/leads/{lead.id}/reassign", data={"advisor_id": dana.id, "why": "Ana is at lunch"})
+    page = manager_client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert "chosen by advisors for the lead&#39;s state: first in line" in page
+    explorer = manager_client.get(f"/reports/leads/{lead.id}/routing").get_data(as_text=True)
+    assert "Morgan Reyes moved the lead. Reason given: Ana is at lunch" in explorer
+    assert "Times in" in explorer
+    for raw in ("chosen chosen", "exact_state", "user:", "web_form", "{&#39;"):
+        assert raw not in page and raw not in explorer

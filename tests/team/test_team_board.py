@@ -58,7 +58,9 @@ def test_editing_an_advisor_validates_and_audits(manager_client, session):
             "capacity": "6",
             "status": "available",
             "timezone": "America/Chicago",
-            "shift_hours": '{"mon": [["08:00", "17:00"]]}',
+            "shift_limited": "on",
+            "shift_mon_from": "08:00",
+            "shift_mon_to": "17:00",
             "active": "on",
         },
     )
