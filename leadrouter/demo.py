@@ -22,7 +22,7 @@ from leadrouter.models.lead import SUBSTANCES
 from leadrouter.pipeline import operations as pipeline
 from leadrouter.routing.hours import next_contact_time
 from leadrouter.routing.severity import DSM_CRITERIA
-from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE, WEEKDAYS
 
 DEMO_PASSWORD = "helpline-demo"
 MANAGERS = [
@@ -53,6 +53,16 @@ ADVISORS = [
     ("Maya Patel", "maya@demo.leadrouter.org", ["*"], ["en"], 15, "America/Chicago"),
     ("Noah Fischer", "noah@demo.leadrouter.org", ["*"], ["en"], 15, "America/Denver"),
     ("Olivia Santos", "olivia@demo.leadrouter.org", ["*"], ["en", "es"], 15, "America/New_York"),
+]
+_WEEKDAYS_ONLY, _EVERY_DAY = ("mon", "tue", "wed", "thu", "fri"), WEEKDAYS
+_EARLY, _LATE, _NIGHT = ("07:00", "15:00"), ("15:00", "23:00"), ("23:00", "07:00")
+# Per advisor above, in their own zone: state advisors alternate early and late shifts on
+# weekdays; the national pool covers every day and the night.
+ROTA = [
+    *[(_WEEKDAYS_ONLY, _EARLY if n % 2 == 0 else _LATE) for n in range(12)],
+    (_EVERY_DAY, _EARLY),
+    (_EVERY_DAY, _NIGHT),
+    (_EVERY_DAY, _LATE),
 ]
 CURRENT_STATUSES = [
     "available",
@@ -188,6 +198,10 @@ def seed_demo(lead_count: int = 300, force: bool = False, seed: int = 7) -> str:
         advisor.status = status
     db.session.flush()
     _spanish_leads_waiting_for_a_speaker(rng, now)
+    # The rota from now on (the history above was routed before anyone kept one), so the
+    # staffing forecast has scheduled hours to set against the calls.
+    for advisor, shift in zip(advisors, ROTA, strict=True):
+        advisor.shift_hours = {day: [list(shift[1])] for day in shift[0]}
     leads = db.session.scalar(select(func.count(Lead.id)))
     return f"demo data: {len(MANAGERS)} managers, {len(advisors)} advisors, {leads} leads"
 

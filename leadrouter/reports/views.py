@@ -215,7 +215,7 @@ def _charts(report: dict) -> dict:
             label_every=max(1, round(len(days) / 10)),
         ),
         "hours": charts.column_chart(
-            gettext("Leads by hour of day"),
+            gettext("Leads by hour of day, %(zone)s", zone=report["timezone"]),
             list(report["by_hour"].items()),
             label_every=3,
             width=480,

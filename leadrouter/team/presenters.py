@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext, ngettext
 
 from leadrouter.dashboard.presenters import actor_label, label, languages_text, states_text
 from leadrouter.models import SET_AWAY_ACTION
@@ -34,6 +34,9 @@ FIELD_LABELS = {
     "phone": lazy_gettext("phone"),
     "name": lazy_gettext("name"),
     "active": lazy_gettext("active"),
+    "share": lazy_gettext("share of calls answered"),
+    "within": lazy_gettext("answered within (seconds)"),
+    "region": lazy_gettext("region"),
 }
 
 
@@ -72,6 +75,15 @@ def weekly_rows(shift_hours: dict | None) -> list[dict]:
         spans = [*spans, ["", ""], ["", ""]][:2]
         rows.append({"day": day, "name": DAY_NAMES[day], "spans": spans})
     return rows
+
+
+def gap_words(gap) -> str:
+    """A staffing gap as a screen reader and a glance both read it: 'short by 2', '3 spare'."""
+    if gap.state == "short":
+        return ngettext("short by %(num)s advisor", "short by %(num)s advisors", -gap.difference)
+    if gap.state == "even":
+        return gettext("just enough")
+    return ngettext("%(num)s spare", "%(num)s spare", gap.difference)
 
 
 def _minutes(value) -> str:

@@ -6,6 +6,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
 
 from leadrouter.i18n import N_
 from leadrouter.routing.hours import MINUTES_PER_DAY, parse_clock
+from leadrouter.routing.states import normalize_state
 from leadrouter.routing.vocabulary import URGENCIES, WEEKDAYS
 
 
@@ -144,6 +145,38 @@ class _RoutingSettingsFields(_FormSchema):
 RoutingSettingsForm = _RoutingSettingsFields.from_dict(
     {f"sla_{urgency}": fields.String(load_default="") for urgency in URGENCIES}, name="RoutingSettingsForm"
 )
+
+
+class ForecastForm(_FormSchema):
+    """The forecast's service level, typed as a manager says it: "80" % of calls within "20" s.
+
+    Raises ValidationError naming each field that is out of its range; blank means the default.
+    """
+
+    share = fields.String(load_default="")
+    within = fields.String(load_default="")
+    region = fields.String(load_default="")
+
+    @post_load
+    def _as_targets(self, form: dict, **_) -> dict:
+        errors: dict = {}
+        share = _whole_number(form["share"].strip().rstrip("%"), "share", errors, SHARE_LIMITS)
+        within = _whole_number(form["within"], "within", errors, WITHIN_LIMITS)
+        region = form["region"].strip().upper() or None
+        if region is not None and normalize_state(region) != region:
+            errors["region"] = [N_("enter a two-letter state code such as TX, or leave it empty")]
+        if errors:
+            raise ValidationError(errors)
+        return {
+            "share_percent": DEFAULT_SHARE_PERCENT if share is None else share,
+            "within_seconds": DEFAULT_WITHIN_SECONDS if within is None else within,
+            "region": region,
+        }
+
+
+DEFAULT_SHARE_PERCENT, DEFAULT_WITHIN_SECONDS = 80, 20
+SHARE_LIMITS = (50, 99, N_("enter a percentage from 50 to 99, like 80"))
+WITHIN_LIMITS = (5, 600, N_("enter whole seconds from 5 to 600, like 20"))
 
 
 def _comma_list(text: str) -> list[str]:

@@ -17,20 +17,21 @@ from leadrouter.dashboard.queries import actor_names
 from leadrouter.extensions import db
 from leadrouter.models import ADVISOR_STATUSES, Advisor, utcnow
 from leadrouter.routing.hours import to_local
-from leadrouter.routing.staffing import advisors_needed
+from leadrouter.routing.staffing import StaffingGap, advisors_needed
 from leadrouter.routing.vocabulary import URGENCIES
 from leadrouter.team import presenters
 from leadrouter.team.operations import update_advisor
 from leadrouter.team.queries import (
     active_advisors,
     advisor_changes,
+    advisors_without_set_hours,
     arrival_profile,
     recent_policy_changes,
     scheduled_advisors,
     set_away_by_missed_calls,
     team_board,
 )
-from leadrouter.team.schemas import AdvisorForm, RoutingSettingsForm
+from leadrouter.team.schemas import AdvisorForm, ForecastForm, RoutingSettingsForm
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 
@@ -124,12 +125,17 @@ def _policy_changes_in_words() -> list[tuple]:
 
 @bp.get("/forecast")
 def forecast():
-    """Advisors needed per hour for the next day (Erlang C) next to those scheduled."""
-    target_share = min(max(request.args.get("share", 0.8, type=float), 0.5), 0.99)
-    target_seconds = min(max(request.args.get("within", 20, type=int), 5), 600)
-    region = (request.args.get("region") or "").upper() or None
+    """Advisors needed per hour for the next day (Erlang C) next to those scheduled, in the
+    report time zone."""
+    errors: dict = {}
+    try:
+        targets = ForecastForm().load(request.args)
+    except ValidationError as error:
+        errors = presenters.error_sentences(error.normalized_messages())
+        targets = ForecastForm().load({})
     zone = current_app.config["REPORT_TIMEZONE"]
     now = utcnow()
+    region = targets["region"]
     profile = arrival_profile(now, zone, region=region)
     start = to_local(now, zone).replace(minute=0, second=0, microsecond=0)
     advisors = active_advisors()
@@ -137,15 +143,22 @@ def forecast():
     for offset in range(24):
         moment = start + timedelta(hours=offset)
         arrivals = profile.per_hour.get((moment.weekday(), moment.hour), 0.0)
-        need = advisors_needed(arrivals, profile.handle_seconds, target_seconds, target_share)
-        scheduled = scheduled_advisors(advisors, moment, region)
-        hours.append({"moment": moment, "arrivals": arrivals, "need": need, "scheduled": scheduled})
-    return render_template(
-        "team/forecast.html",
-        hours=hours,
-        profile=profile,
-        zone=zone,
-        share=target_share,
-        within=target_seconds,
-        region=region,
+        need = advisors_needed(
+            arrivals, profile.handle_seconds, targets["within_seconds"], targets["share_percent"] / 100
+        )
+        gap = StaffingGap(needed=need.agents, scheduled=scheduled_advisors(advisors, moment, region))
+        hours.append({"moment": moment, "arrivals": arrivals, "need": need, "gap": gap})
+    return (
+        render_template(
+            "team/forecast.html",
+            hours=hours,
+            profile=profile,
+            zone=zone,
+            targets=targets,
+            typed=request.args if errors else {},
+            errors=errors,
+            no_set_hours=advisors_without_set_hours(advisors, region),
+            gap_words=presenters.gap_words,
+        ),
+        422 if errors else 200,
     )

@@ -114,6 +114,6 @@ def test_the_forecast_turns_past_calls_into_advisors_needed(manager_client, sess
                 )
             )
     session.commit()
-    page = manager_client.get("/team/forecast?share=0.8&within=20").get_data(as_text=True)
+    page = manager_client.get("/team/forecast?share=80&within=20").get_data(as_text=True)
     assert "10.0" in page  # calls expected in this hour
     assert "Advisors needed" in page
