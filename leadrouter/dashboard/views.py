@@ -114,14 +114,15 @@ def set_availability():
             "staff/message.html", message=gettext("Only advisors have an availability.")
         ), 403
     if status not in ADVISOR_STATUSES:
-        flash(gettext("status: must be one of %(choices)s", choices=", ".join(ADVISOR_STATUSES)), "error")
+        choices = ", ".join(presenters.label(choice) for choice in ADVISOR_STATUSES)
+        flash(gettext("Availability: choose one of %(choices)s.", choices=choices), "error")
         return redirect(url_for("dashboard.queue"), 303)
     if advisor.status != status:
         advisor.status, advisor.status_changed_at = status, utcnow()
         if status == "available":
             enqueue("routing.drain_queue")
     db.session.commit()
-    flash(gettext("You are now %(status)s.", status=status))
+    flash(gettext("You are now %(status)s.", status=presenters.label(status)))
     return redirect(url_for("dashboard.queue"), 303)
 
 

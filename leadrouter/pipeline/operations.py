@@ -163,7 +163,8 @@ def schedule_follow_up(
 
 
 def check_contact_window(lead: Lead, due_at: datetime, requested_time_note: str | None) -> str | None:
-    """Refuse a time outside the calling hours in the lead's zone unless the person asked for it.
+    """Refuse a time outside the calling hours in the lead's zone unless the person asked for it
+    (a critical lead may be called back at any hour).
 
     Returns the note saying what they asked for (None inside the window), to keep on record.
     """
@@ -178,7 +179,9 @@ def check_contact_window(lead: Lead, due_at: datetime, requested_time_note: str 
     start, end = load_policy().contact_window
     if within_contact_window(due_at, zone, start, end):
         return None
-    if requested is None:
+    # SPEC §3 holds non-critical callbacks to the window; someone in danger is called back
+    # whenever it is needed.
+    if requested is None and lead.urgency != "critical":
         raise PipelineError(
             "due_at",
             N_(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext, lazy_gettext, ngettext
+from flask_babel import gettext, lazy_gettext
 
 from leadrouter.dashboard.presenters import actor_label, label, languages_text, states_text
 from leadrouter.models import SET_AWAY_ACTION
@@ -80,10 +80,10 @@ def weekly_rows(shift_hours: dict | None) -> list[dict]:
 def gap_words(gap) -> str:
     """A staffing gap as a screen reader and a glance both read it: 'short by 2', '3 spare'."""
     if gap.state == "short":
-        return ngettext("short by %(num)s advisor", "short by %(num)s advisors", -gap.difference)
+        return gettext("short by %(num)s", num=-gap.difference)
     if gap.state == "even":
         return gettext("just enough")
-    return ngettext("%(num)s spare", "%(num)s spare", gap.difference)
+    return gettext("%(num)s spare", num=gap.difference)
 
 
 def _minutes(value) -> str:

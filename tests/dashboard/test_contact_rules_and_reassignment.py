@@ -100,6 +100,15 @@ def test_every_way_to_create_or_move_a_follow_up_keeps_the_calling_hours(session
     assert follow_up.requested_time_note == "before work"
 
 
+def test_a_critical_lead_may_be_called_back_at_any_hour(session):
+    make_advisor(regions=["TX"])
+    lead = make_lead(state="TX", message="he overdosed and is not breathing")
+    operations.route_lead(lead.id)
+    assert lead.urgency == "critical"
+    follow_up = pipeline.schedule_follow_up(lead, _tomorrow_at(lead, 23), "test")
+    assert follow_up.requested_time_note is None
+
+
 def test_any_contact_attempt_completes_the_first_callback_on_the_timeline(
     advisor_client, advisor_user, session
 ):
@@ -210,3 +219,15 @@ def test_the_lead_page_and_the_decision_explorer_say_rules_and_people_in_words(
     assert "Times in" in explorer
     for raw in ("chosen chosen", "exact_state", "user:", "web_form", "{&#39;"):
         assert raw not in page and raw not in explorer
+
+
+def test_a_refused_lead_action_names_the_field_in_words_and_keeps_the_choice(
+    advisor_client, advisor_user, session
+):
+    lead = _assigned_lead(session, state="TX")
+    response = advisor_client.post(f"/leads/{lead.id}/status", data={"status": "closed", "reason": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "<strong>reason</strong>: closing needs a reason: one of not interested, unreachable" in page
+    assert '<option value="closed" selected>' in page
+    assert "not_interested" not in page.split("error-summary")[1].split("</div>")[0]
