@@ -301,8 +301,6 @@ def reassign_lead(
     )
     db.session.add(decision)
     follow_ups = _open_follow_ups(lead)
-    for follow_up in follow_ups:
-        follow_up.advisor_id = advisor.id  # whoever owns the lead makes its calls
     event = {"advisor_id": advisor.id, "advisor": advisor.name, "why": why}
     if concerns:
         event["confirmed"] = list(concerns)
@@ -554,7 +552,10 @@ def _write_assignment(
     may_call_back: bool = False,
     follow_ups: list[FollowUp] | None = None,
 ) -> Assignment:
-    """Give the lead to the decision's advisor: assignment, owner, deadline, event, callback; no flush."""
+    """Give the lead to the decision's advisor: assignment, owner, deadline, event, callback; no flush.
+
+    The lead's open follow-ups (`follow_ups`, all of them) move to the new owner.
+    """
     assignment = Assignment(
         lead_id=lead.id,
         advisor_id=decision.advisor_id,
@@ -571,6 +572,8 @@ def _write_assignment(
     if lead.first_contact_at is None:
         lead.sla_due_at = _due_at(lead, now, policy, fresh_window=(kind == "reassigned"))
     add_event(lead, kind, actor, event, at=now)
+    for follow_up in follow_ups or ():
+        follow_up.advisor_id = decision.advisor_id  # whoever owns the lead makes its calls
     if may_call_back:
         _schedule_callback(lead, decision.advisor_id, now, policy, follow_ups)
     refresh_next_due(lead, follow_ups)

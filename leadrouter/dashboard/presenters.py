@@ -197,6 +197,13 @@ LABELS = {
     "lead": lazy_gettext("lead"),
     "do_not_contact": lazy_gettext("do not contact"),
     "requested_time_note": lazy_gettext("what the person asked for"),
+    "start": lazy_gettext("start date"),
+    "end": lazy_gettext("end date"),
+    "advisor": lazy_gettext("advisor"),
+    "source": lazy_gettext("source"),
+    "format": lazy_gettext("format"),
+    "region": lazy_gettext("region"),
+    "urgency": lazy_gettext("urgency"),
     "confirm": lazy_gettext("confirmation"),
     "text": lazy_gettext("note"),
     # Routing rules, named in decision traces

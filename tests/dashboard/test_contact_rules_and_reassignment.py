@@ -231,3 +231,16 @@ def test_a_refused_lead_action_names_the_field_in_words_and_keeps_the_choice(
     assert "<strong>reason</strong>: closing needs a reason: one of not interested, unreachable" in page
     assert '<option value="closed" selected>' in page
     assert "not_interested" not in page.split("error-summary")[1].split("</div>")[0]
+
+
+def test_a_late_first_contact_moves_the_lead_and_its_follow_ups_to_the_next_advisor(session):
+    first = make_advisor(name="First Owner", regions=["TX"])
+    lead = make_lead(state="TX")
+    operations.route_lead(lead.id)
+    assert lead.owner_id == first.id
+    planned = pipeline.schedule_follow_up(lead, _tomorrow_at(lead, 10), "test")
+    second = make_advisor(name="Next Owner", regions=["TX"])
+    assert operations.enforce_sla(lead.id, now=lead.sla_due_at + timedelta(minutes=5)) is not None
+    assert lead.owner_id == second.id
+    (callback,) = _follow_ups(session, lead, "callback")
+    assert callback.advisor_id == planned.advisor_id == second.id

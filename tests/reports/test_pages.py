@@ -116,7 +116,7 @@ def test_the_page_defaults_to_the_last_30_days(manager_client):
 def test_a_bad_range_is_422_with_the_reason(manager_client):
     response = manager_client.get("/reports", query_string={"start": "2026-03-05", "end": "2026-03-01"})
     assert response.status_code == 422
-    assert "must be on or after start" in response.get_data(as_text=True)
+    assert "<strong>end date</strong>: must be on or after start" in response.get_data(as_text=True)
 
 
 def test_a_filtered_page_keeps_its_filters(manager_client, week, frozen_now):
