@@ -369,12 +369,16 @@ def event_summary(event, names: dict[str, str], zone: str | None) -> str:
         text = gettext("Marked do-not-contact") if kind == "opted_out" else gettext("Contact allowed again")
         return text + (f": {detail['why']}" if detail.get("why") else "")
     if kind in ("created", "merged") and detail.get("source"):
-        return gettext(
-            "%(what)s from the %(source)s",
-            what=label(kind).capitalize(),
-            source=str(SOURCE_LABELS.get(detail["source"], detail["source"])).lower(),
-        )
-    return label(kind).capitalize()
+        source = str(SOURCE_LABELS.get(detail["source"], detail["source"])).lower()
+        return gettext("%(what)s from the %(source)s", what=label(kind).capitalize(), source=source)
+    text = label(kind).capitalize()
+    if detail.get("direction"):
+        text += f" ({label(detail['direction'])})"
+    if detail.get("outcome"):
+        text += f": {label(detail['outcome'])}"
+    if detail.get("why") or detail.get("reason"):
+        text += f" — {trace_words(detail.get('why') or detail.get('reason'))}"
+    return text
 
 
 def _follow_up_summary(detail: dict, zone: str | None) -> str:

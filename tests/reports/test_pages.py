@@ -177,3 +177,11 @@ def test_the_nav_links_to_reports_for_managers(manager_client):
 
 def test_the_nav_hides_reports_from_advisors(advisor_client):
     assert 'href="/reports"' not in advisor_client.get("/dashboard").get_data(as_text=True)
+
+
+def test_an_advisor_filter_is_named_not_numbered(manager_client, week, frozen_now):
+    response = manager_client.get("/reports", query_string={**WEEK, "advisor": str(week.ana.id)})
+    body = response.get_data(as_text=True)
+    assert "leads held by Ana Torres" in body
+    assert f"advisor #{week.ana.id}" not in body
+    assert "Leads by hour of day, UTC" in body or "Leads by hour of day, America" in body
