@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -311,9 +312,12 @@ def concern_words(concern: str, advisor, lead) -> str:
 _TRACE_WORDS = ("critical_override", "exact_state", "national_pool", "continuity", *SOURCE_LABELS)
 
 
+_SPEAKS = re.compile(r"\bspeak ([a-z]{2})\b")
+
+
 def trace_words(text: str | None) -> str:
-    """A stored routing explanation with its rule and source keys in words."""
-    text = text or ""
+    """A stored routing explanation with its rule, source and language keys in words."""
+    text = _SPEAKS.sub(lambda match: f"speak {language_name(match[1])}", text or "")
     for key in _TRACE_WORDS:
         if key in text:
             words = SOURCE_LABELS[key] if key in SOURCE_LABELS else LABELS[key]

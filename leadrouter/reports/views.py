@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from leadrouter.auth.access import log_access
 from leadrouter.auth.permissions import restrict_to_managers
-from leadrouter.dashboard.presenters import actor_label, label, trace_words
+from leadrouter.dashboard.presenters import actor_label, duration_words, label, trace_words
 from leadrouter.dashboard.queries import actor_names
 from leadrouter.extensions import db
 from leadrouter.models import LEAD_SOURCES, Advisor, Lead, RoutingDecision
@@ -151,7 +151,7 @@ def explain_decision(
             "load": f"{candidate.get('open_leads', '?')}/{candidate.get('capacity', '?')}",
             "idle": "never assigned"
             if candidate.get("idle_minutes") is None
-            else f"idle {candidate['idle_minutes']} min",
+            else f"idle {duration_words(candidate['idle_minutes'] * 60)}",
             "rank": candidate.get("rank"),
         }
         for candidate in trace.get("candidates") or []
