@@ -80,6 +80,7 @@ class ReassignForm(_FormSchema):
     advisor_id = fields.String(load_default=None)
     why = fields.String(load_default="")
     confirm = fields.List(fields.String(), load_default=list)
+    confirm_for = fields.String(load_default=None)  # the advisor the ticked points were about
 
     @post_load
     def _read(self, data: dict, **_) -> dict:
@@ -89,4 +90,8 @@ class ReassignForm(_FormSchema):
             advisor_id = None
         if advisor_id is not None and not 0 < advisor_id <= MAX_ID:
             advisor_id = None  # no such advisor (and beyond what the id column holds)
-        return {"advisor_id": advisor_id, "why": data["why"].strip(), "confirm": frozenset(data["confirm"])}
+        # Points ticked about one advisor confirm nothing about another chosen since.
+        confirmed = (
+            data["confirm"] if advisor_id is not None and data["confirm_for"] == str(advisor_id) else ()
+        )
+        return {"advisor_id": advisor_id, "why": data["why"].strip(), "confirm": frozenset(confirmed)}

@@ -159,10 +159,23 @@ def test_an_offline_advisor_outside_the_state_needs_each_concern_confirmed_and_t
     assert 'value="Kara knows the family"' in page and f'value="{kara.id}" checked' in page
     assert lead.owner_id == advisor_user.advisor.id
 
-    partly = manager_client.post(f"/leads/{lead.id}/reassign", data={**form, "confirm": ["not_available"]})
+    partly = manager_client.post(
+        f"/leads/{lead.id}/reassign", data={**form, "confirm": ["not_available"], "confirm_for": str(kara.id)}
+    )
     assert partly.status_code == 422 and lead.owner_id == advisor_user.advisor.id
+    lee = make_advisor(name="Lee Offline", regions=["FL"], status="offline")
+    session.commit()
+    ticked_for_kara = {
+        "advisor_id": str(lee.id),
+        "why": "x",
+        "confirm": ["not_available", "outside_state"],
+        "confirm_for": str(kara.id),
+    }
+    other = manager_client.post(f"/leads/{lead.id}/reassign", data=ticked_for_kara)
+    assert other.status_code == 422 and "Lee Offline is offline" in other.get_data(as_text=True)
+    assert lead.owner_id == advisor_user.advisor.id
 
-    confirmed = {**form, "confirm": ["not_available", "outside_state"]}
+    confirmed = {**form, "confirm": ["not_available", "outside_state"], "confirm_for": str(kara.id)}
     assert manager_client.post(f"/leads/{lead.id}/reassign", data=confirmed).status_code == 303
     session.refresh(lead)
     assert lead.owner_id == kara.id

@@ -98,3 +98,6 @@ def test_dashboard_forms_fill_the_defaults_the_pages_rely_on():
         "confirm": frozenset(),
     }
     assert ReassignForm().load(MultiDict({"advisor_id": "12"}))["advisor_id"] == 12
+    ticked = {"advisor_id": "12", "confirm": ["off_shift"]}
+    assert ReassignForm().load({**ticked, "confirm_for": "12"})["confirm"] == {"off_shift"}
+    assert ReassignForm().load({**ticked, "confirm_for": "7"})["confirm"] == frozenset()
