@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -20,7 +20,9 @@ from leadrouter.leads.timeline import add_event
 from leadrouter.models import Advisor, Call, Lead, Recording, TrackingNumber, User, utcnow
 from leadrouter.models.lead import SUBSTANCES
 from leadrouter.pipeline import operations as pipeline
+from leadrouter.routing.hours import next_contact_time
 from leadrouter.routing.severity import DSM_CRITERIA
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE, WEEKDAYS
 
 DEMO_PASSWORD = "helpline-demo"
 MANAGERS = [
@@ -51,6 +53,16 @@ ADVISORS = [
     ("Maya Patel", "maya@demo.leadrouter.org", ["*"], ["en"], 15, "America/Chicago"),
     ("Noah Fischer", "noah@demo.leadrouter.org", ["*"], ["en"], 15, "America/Denver"),
     ("Olivia Santos", "olivia@demo.leadrouter.org", ["*"], ["en", "es"], 15, "America/New_York"),
+]
+_WEEKDAYS_ONLY, _EVERY_DAY = ("mon", "tue", "wed", "thu", "fri"), WEEKDAYS
+_EARLY, _LATE, _NIGHT = ("07:00", "15:00"), ("15:00", "23:00"), ("23:00", "07:00")
+# Per advisor above, in their own zone: state advisors alternate early and late shifts on
+# weekdays; the national pool covers every day and the night.
+ROTA = [
+    *[(_WEEKDAYS_ONLY, _EARLY if n % 2 == 0 else _LATE) for n in range(12)],
+    (_EVERY_DAY, _EARLY),
+    (_EVERY_DAY, _NIGHT),
+    (_EVERY_DAY, _LATE),
 ]
 CURRENT_STATUSES = [
     "available",
@@ -186,6 +198,10 @@ def seed_demo(lead_count: int = 300, force: bool = False, seed: int = 7) -> str:
         advisor.status = status
     db.session.flush()
     _spanish_leads_waiting_for_a_speaker(rng, now)
+    # The rota from now on (the history above was routed before anyone kept one), so the
+    # staffing forecast has scheduled hours to set against the calls.
+    for advisor, shift in zip(advisors, ROTA, strict=True):
+        advisor.shift_hours = {day: [list(shift[1])] for day in shift[0]}
     leads = db.session.scalar(select(func.count(Lead.id)))
     return f"demo data: {len(MANAGERS)} managers, {len(advisors)} advisors, {leads} leads"
 
@@ -329,9 +345,8 @@ def _work_the_lead(rng, lead: Lead, created_at, now) -> None:
         elif age > timedelta(days=5):
             pipeline.change_status(lead, "closed", actor, "unreachable", now=first_touch + timedelta(days=3))
         elif rng.random() < 0.5:
-            pipeline.schedule_follow_up(
-                lead, first_touch + timedelta(days=1), actor, "Try again tomorrow", now=first_touch
-            )
+            tomorrow = _in_calling_hours(lead, first_touch + timedelta(days=1))
+            pipeline.schedule_follow_up(lead, tomorrow, actor, "Try again tomorrow", now=first_touch)
         return
     pipeline.add_note(
         lead,
@@ -354,7 +369,7 @@ def _work_the_lead(rng, lead: Lead, created_at, now) -> None:
     if final in ("contacted", "assessment"):
         if final == "assessment":
             pipeline.change_status(lead, "assessment", actor, now=step)
-        next_call = now + timedelta(hours=rng.randint(2, 60))
+        next_call = _in_calling_hours(lead, now + timedelta(hours=rng.randint(2, 60)))
         pipeline.schedule_follow_up(lead, next_call, actor, "Check in after they talk it over", now=step)
         return
     if final == "closed":
@@ -363,3 +378,8 @@ def _work_the_lead(rng, lead: Lead, created_at, now) -> None:
         return
     pipeline.change_status(lead, "assessment", actor, now=step)
     pipeline.change_status(lead, final, actor, now=step + timedelta(hours=rng.randint(1, 72)))
+
+
+def _in_calling_hours(lead: Lead, moment: datetime) -> datetime:
+    """The demo's advisors plan calls when the person may be called (08:00-21:00 their time)."""
+    return next_contact_time(moment, lead.timezone or DEFAULT_TIMEZONE)

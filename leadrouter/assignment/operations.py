@@ -17,7 +17,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import defer
 
 from leadrouter.assignment.capacity import claim_capacity, claim_for, free_of_calls, release_capacity
-from leadrouter.assignment.facts import active_advisor_facts, lead_facts
+from leadrouter.assignment.facts import active_advisor_facts, advisor_facts, lead_facts
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.assignment.queries import callable_lead_ids, open_follow_ups_of, previous_owner_ids
 from leadrouter.database import is_postgres
@@ -30,6 +30,7 @@ from leadrouter.models import (
     URGENCY_RANK,
     Advisor,
     Assignment,
+    AuditEntry,
     FollowUp,
     Lead,
     Notification,
@@ -49,6 +50,7 @@ from leadrouter.routing.calls import (
 from leadrouter.routing.engine import AdvisorFacts, Decision, LeadFacts, assign_batch, decide
 from leadrouter.routing.hours import next_contact_time, sla_due_at
 from leadrouter.routing.policy import RoutingPolicy
+from leadrouter.routing.reassignment import reassignment_concerns, unconfirmed
 from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 
 log = logging.getLogger(__name__)
@@ -270,9 +272,19 @@ def release_lead(lead: Lead, reason: str, now: datetime | None = None) -> None:
 
 
 def reassign_lead(
-    lead: Lead, advisor: Advisor, actor: str, why: str, now: datetime | None = None
+    lead: Lead,
+    advisor: Advisor,
+    actor: str,
+    why: str,
+    now: datetime | None = None,
+    confirmed: frozenset[str] = frozenset(),
 ) -> Assignment:
-    """A manager moves an open lead to a named active advisor; recorded with who and why."""
+    """A manager moves an open lead to a named active advisor; recorded with who and why.
+
+    An advisor routing would not choose (not available, off shift, outside the lead's state
+    or language, full) needs each such concern in `confirmed`; the confirmed ones are kept
+    on the timeline and in the audit trail. The lead's open follow-ups move with it.
+    """
     now = now or utcnow()
     if not lead.is_open:
         raise AssignmentRefused(
@@ -280,6 +292,14 @@ def reassign_lead(
         )
     if not advisor.active:
         raise AssignmentRefused("advisor_id", N_("%(name)s is not active"), name=advisor.name)
+    if advisor.id == lead.owner_id:
+        raise AssignmentRefused(
+            "advisor_id", N_("%(name)s already has this lead; choose another advisor"), name=advisor.name
+        )
+    concerns = reassignment_concerns(advisor_facts(advisor), lead_facts(lead), now)
+    missing = unconfirmed(concerns, confirmed)
+    if missing:
+        raise ReassignmentNeedsConfirmation(advisor.name, missing)
     _end_current_assignment(lead, now, f"reassigned by {actor}: {why}")
     if claim_capacity(advisor.id, now, manual=True) is None:
         raise AssignmentRefused("advisor_id", N_("%(name)s cannot take leads now"), name=advisor.name)
@@ -289,20 +309,39 @@ def reassign_lead(
         outcome="assigned",
         rule="manual",
         reason=f"{actor} reassigned the lead: {why}",
-        trace={"manual": True, "by": actor, "why": why},
+        trace={"manual": True, "by": actor, "why": why, "confirmed": list(concerns)},
         trigger="manual",
         decided_at=now,
     )
     db.session.add(decision)
-    return _write_assignment(
-        lead,
-        decision,
-        now,
-        load_policy(),
-        kind="reassigned",
-        actor=actor,
-        event={"advisor_id": advisor.id, "advisor": advisor.name, "why": why},
+    follow_ups = _open_follow_ups(lead)
+    event = {"advisor_id": advisor.id, "advisor": advisor.name, "why": why}
+    if concerns:
+        event["confirmed"] = list(concerns)
+    db.session.add(
+        AuditEntry(
+            at=now,
+            actor=actor,
+            action="lead.reassigned",
+            target=f"lead:{lead.id}",
+            detail={"advisor_id": advisor.id, "why": why, "confirmed": list(concerns)},
+        )
     )
+    return _write_assignment(
+        lead, decision, now, load_policy(), kind="reassigned", actor=actor, event=event, follow_ups=follow_ups
+    )
+
+
+def reassignment_options(lead: Lead, now: datetime | None = None) -> list[tuple[Advisor, tuple[str, ...]]]:
+    """Every active advisor a manager may hand the lead to, with what would need confirming."""
+    now = now or utcnow()
+    facts = lead_facts(lead)
+    advisors = db.session.scalars(select(Advisor).where(Advisor.active.is_(True)).order_by(Advisor.name))
+    return [
+        (advisor, reassignment_concerns(advisor_facts(advisor), facts, now))
+        for advisor in advisors
+        if advisor.id != lead.owner_id
+    ]
 
 
 class AssignmentRefused(ValueError):
@@ -311,6 +350,14 @@ class AssignmentRefused(ValueError):
     def __init__(self, field: str, message: str, **params):
         self.field, self.message, self.params = field, message, params
         super().__init__(f"{field}: {message % params if params else message}")
+
+
+class ReassignmentNeedsConfirmation(AssignmentRefused):
+    """The chosen advisor is one routing would pass over; `concerns` say why, to confirm."""
+
+    def __init__(self, name: str, concerns: tuple[str, ...]):
+        super().__init__("confirm", N_("confirm the reassignment to %(name)s"), name=name)
+        self.concerns = concerns
 
 
 def hand_over_for_call(lead: Lead, now: datetime | None = None) -> bool:
@@ -594,7 +641,10 @@ def _write_assignment(
     may_call_back: bool = False,
     follow_ups: list[FollowUp] | None = None,
 ) -> Assignment:
-    """Give the lead to the decision's advisor: assignment, owner, deadline, event, callback; no flush."""
+    """Give the lead to the decision's advisor: assignment, owner, deadline, event, callback; no flush.
+
+    The lead's open follow-ups (`follow_ups`, all of them) move to the new owner.
+    """
     assignment = Assignment(
         lead_id=lead.id,
         advisor_id=decision.advisor_id,
@@ -612,6 +662,8 @@ def _write_assignment(
         keep_promise(lead, policy)
         lead.sla_due_at = _due_at(lead, now, policy, fresh_window=(kind == "reassigned"))
     add_event(lead, kind, actor, event, at=now)
+    for follow_up in follow_ups or ():
+        follow_up.advisor_id = decision.advisor_id  # whoever owns the lead makes its calls
     if may_call_back:
         _schedule_callback(lead, decision.advisor_id, now, policy, follow_ups)
     refresh_next_due(lead, follow_ups)

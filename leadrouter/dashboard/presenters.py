@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -292,7 +293,37 @@ LABELS = {
     "why": lazy_gettext("why"),
     "lead": lazy_gettext("lead"),
     "do_not_contact": lazy_gettext("do not contact"),
+    "requested_time_note": lazy_gettext("what the person asked for"),
+    "start": lazy_gettext("start date"),
+    "end": lazy_gettext("end date"),
+    "advisor": lazy_gettext("advisor"),
+    "source": lazy_gettext("source"),
+    "format": lazy_gettext("format"),
+    "region": lazy_gettext("region"),
+    "urgency": lazy_gettext("urgency"),
+    "confirm": lazy_gettext("confirmation"),
+    "text": lazy_gettext("note"),
+    # Routing rules, named in decision traces
+    "exact_state": lazy_gettext("advisors for the lead's state"),
+    "national_pool": lazy_gettext("the national pool"),
+    "critical_override": lazy_gettext("the critical-lead override"),
+    "continuity": lazy_gettext("the previous advisor"),
+    "manual": lazy_gettext("a manager's choice"),
+    # What started a routing decision
+    "intake": lazy_gettext("when it came in"),
+    "drain": lazy_gettext("when an advisor became free"),
+    "sweep": lazy_gettext("by the routing sweep"),
+    "sla": lazy_gettext("first contact overdue"),
+    # Why a reassignment needed confirming (routing.reassignment)
+    "not_available": lazy_gettext("not available"),
+    "off_shift": lazy_gettext("off shift"),
+    "outside_state": lazy_gettext("outside the lead's state"),
+    "other_language": lazy_gettext("does not speak the lead's language"),
+    "at_capacity": lazy_gettext("at capacity"),
+    "outbound_blocked": lazy_gettext("outbound contact blocked"),
 }
+
+LANGUAGE_NAMES = {"en": lazy_gettext("English"), "es": lazy_gettext("Spanish")}
 
 
 def label(key: str | None) -> str:
@@ -311,6 +342,171 @@ def explain(message: str, params: dict) -> str:
     return gettext(message) % words if words else gettext(message)
 
 
+def language_name(code: str | None) -> str:
+    return str(LANGUAGE_NAMES[code]) if code in LANGUAGE_NAMES else (code or "—")
+
+
+def languages_text(codes) -> str:
+    return ", ".join(language_name(code) for code in codes or ()) or "—"
+
+
+def states_text(codes) -> str:
+    codes = list(codes or ())
+    if "*" in codes:
+        return gettext("all states (national pool)")
+    return ", ".join(codes) or "—"
+
+
+def actor_label(actor: str | None, names: dict[str, str]) -> str:
+    """Who did something, as staff know them: a person's name, or the part of the helpline."""
+    actor = actor or "system"
+    if actor in names:
+        return names[actor]
+    kind, _, rest = actor.partition(":")
+    if kind in ("system", "routing", "retention"):
+        return gettext("leadrouter (automatic)")
+    if kind == "twilio":
+        return gettext("the phone line")
+    if kind in ("web_form", "sms"):
+        return str(SOURCE_LABELS.get(kind, kind))
+    if kind == "api_key":
+        return gettext("a partner site")
+    if kind == "demo":
+        return gettext("demo data (%(source)s)", source=SOURCE_LABELS.get(rest, rest))
+    if kind in ("user", "advisor"):
+        return gettext("a former staff member")
+    return label(actor)
+
+
+def concern_words(concern: str, advisor, lead) -> str:
+    """Why routing would pass this advisor over for this lead, as a sentence to confirm."""
+    if concern == "not_available":
+        return gettext("%(name)s is %(status)s", name=advisor.name, status=label(advisor.status))
+    if concern == "off_shift":
+        return gettext("%(name)s is off shift now", name=advisor.name)
+    if concern == "outside_state":
+        return gettext(
+            "%(name)s does not cover %(state)s (covers %(states)s)",
+            name=advisor.name,
+            state=state_name(lead.region),
+            states=states_text(advisor.regions),
+        )
+    if concern == "other_language":
+        return gettext(
+            "%(name)s does not speak %(language)s", name=advisor.name, language=language_name(lead.language)
+        )
+    if concern == "at_capacity":
+        return gettext(
+            "%(name)s is at capacity (%(open)s of %(capacity)s open leads)",
+            name=advisor.name,
+            open=advisor.open_leads,
+            capacity=advisor.capacity,
+        )
+    return label(concern)
+
+
+_TRACE_WORDS = ("critical_override", "exact_state", "national_pool", "continuity", *SOURCE_LABELS)
+
+
+_SPEAKS = re.compile(r"\bspeak ([a-z]{2})\b")
+
+
+def trace_words(text: str | None) -> str:
+    """A stored routing explanation with its rule, source and language keys in words."""
+    text = _SPEAKS.sub(lambda match: f"speak {language_name(match[1])}", text or "")
+    for key in _TRACE_WORDS:
+        if key in text:
+            words = SOURCE_LABELS[key] if key in SOURCE_LABELS else LABELS[key]
+            text = text.replace(key, str(words).lower() if key in SOURCE_LABELS else str(words))
+    return text
+
+
+def candidate_verdict(candidate: dict) -> str:
+    """'chosen: first in line…' for one advisor in a trace, said once."""
+    reasons = [trace_words(reason) for reason in candidate.get("reasons") or ()]
+    if candidate.get("chosen"):
+        first = reasons[0] if reasons else ""
+        for prefix in ("chosen by ", "chosen: ", "chosen "):
+            if first.startswith(prefix):
+                first = first[len(prefix) :]
+                break
+        reasons = [gettext("chosen by %(how)s", how=first)] if first else [gettext("chosen")]
+        reasons += [trace_words(reason) for reason in (candidate.get("reasons") or ())[1:]]
+    return "; ".join(reasons)
+
+
+def event_summary(event, names: dict[str, str], zone: str | None) -> str:
+    """One timeline entry as a sentence, without keys or ids."""
+    detail = event.detail or {}
+    kind = event.type
+    if kind == "status_changed":
+        text = gettext(
+            "Status: %(from)s → %(to)s", **{"from": label(detail.get("from")), "to": label(detail.get("to"))}
+        )
+        if detail.get("reason"):
+            text += " (" + label(detail["reason"]) + ")"
+        return text
+    if kind == "contact_attempt":
+        return gettext("Contact attempt: %(outcome)s", outcome=label(detail.get("outcome")))
+    if kind == "follow_up":
+        return _follow_up_summary(detail, zone)
+    if kind in ("assigned", "reassigned"):
+        name = detail.get("advisor") or gettext("an advisor")
+        if kind == "assigned":
+            return gettext("Assigned to %(name)s", name=name)
+        text = gettext("Reassigned to %(name)s", name=name)
+        if detail.get("why"):
+            text += gettext(", because: %(why)s", why=detail["why"])
+        if detail.get("confirmed"):
+            confirmed = ", ".join(label(concern) for concern in detail["confirmed"])
+            text += gettext(" (confirmed although %(concerns)s)", concerns=confirmed)
+        return text
+    if kind == "queued":
+        return gettext("Waiting for an advisor: %(reason)s", reason=trace_words(detail.get("reason")))
+    if kind == "escalated":
+        return gettext("Escalated to the managers: %(reason)s", reason=trace_words(detail.get("reason")))
+    if kind in ("opted_out", "opted_in"):
+        text = gettext("Marked do-not-contact") if kind == "opted_out" else gettext("Contact allowed again")
+        return text + (f": {detail['why']}" if detail.get("why") else "")
+    if kind in ("created", "merged") and detail.get("source"):
+        source = str(SOURCE_LABELS.get(detail["source"], detail["source"])).lower()
+        return gettext("%(what)s from the %(source)s", what=label(kind).capitalize(), source=source)
+    text = label(kind).capitalize()
+    if detail.get("direction"):
+        text += f" ({label(detail['direction'])})"
+    if detail.get("outcome"):
+        text += f": {label(detail['outcome'])}"
+    if detail.get("why") or detail.get("reason"):
+        text += f" — {trace_words(detail.get('why') or detail.get('reason'))}"
+    return text
+
+
+def _follow_up_summary(detail: dict, zone: str | None) -> str:
+    action = detail.get("action")
+    if action == "scheduled":
+        text = gettext("Follow-up scheduled for %(when)s", when=_moment(detail.get("due_at"), zone))
+    elif action == "rescheduled":
+        text = gettext("Follow-up moved to %(when)s", when=_moment(detail.get("to"), zone))
+    elif action == "completed" and detail.get("kind") == "callback":
+        text = gettext("First callback done by the contact attempt")
+    elif action == "completed":
+        text = gettext("Follow-up done")
+    elif detail.get("kind") == "callback":
+        text = gettext("First callback due %(when)s", when=_moment(detail.get("due_at"), zone))
+    else:
+        text = label("follow_up").capitalize()
+    if detail.get("requested_time"):
+        text += gettext(", a time the person asked for: %(note)s", note=detail["requested_time"])
+    return text
+
+
+def _moment(iso: str | None, zone: str | None) -> str:
+    try:
+        return local_time(datetime.fromisoformat(iso), zone) if iso else "—"
+    except ValueError:
+        return "—"
+
+
 FILTERS = {
     "local_time": local_time,
     "wall_clock": wall_clock,
@@ -319,4 +515,9 @@ FILTERS = {
     "label": label,
     "queue_due": queue_due,
     "ago": ago,
+    "language_name": language_name,
+    "languages_text": languages_text,
+    "states_text": states_text,
+    "trace_words": trace_words,
+    "candidate_verdict": candidate_verdict,
 }

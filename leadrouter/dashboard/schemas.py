@@ -44,7 +44,20 @@ class StatusForm(_FormSchema):
         return data
 
 
-class FollowUpForm(_FormSchema):
+class _RequestedTimeFields(_FormSchema):
+    """The box an advisor ticks when the person asked to be called outside calling hours."""
+
+    requested_time = fields.String(load_default=None)
+    requested_time_note = fields.String(load_default="")
+
+    @post_load
+    def _read_requested_time(self, data: dict, **_) -> dict:
+        data["requested_time"] = data["requested_time"] == "on"
+        data["requested_time_note"] = data["requested_time_note"].strip()
+        return data
+
+
+class FollowUpForm(_RequestedTimeFields):
     due_at = fields.String(load_default=None)
     note = fields.String(load_default=None)
 
@@ -54,7 +67,7 @@ class FollowUpForm(_FormSchema):
         return data
 
 
-class FollowUpUpdateForm(_FormSchema):
+class FollowUpUpdateForm(_RequestedTimeFields):
     action = fields.String(load_default=None)
     due_at = fields.String(load_default=None)
 
@@ -71,6 +84,8 @@ class DoNotContactForm(_FormSchema):
 class ReassignForm(_FormSchema):
     advisor_id = fields.String(load_default=None)
     why = fields.String(load_default="")
+    confirm = fields.List(fields.String(), load_default=list)
+    confirm_for = fields.String(load_default=None)  # the advisor the ticked points were about
 
     @post_load
     def _read(self, data: dict, **_) -> dict:
@@ -80,7 +95,11 @@ class ReassignForm(_FormSchema):
             advisor_id = None
         if advisor_id is not None and not 0 < advisor_id <= MAX_ID:
             advisor_id = None  # no such advisor (and beyond what the id column holds)
-        return {"advisor_id": advisor_id, "why": data["why"].strip()}
+        # Points ticked about one advisor confirm nothing about another chosen since.
+        confirmed = (
+            data["confirm"] if advisor_id is not None and data["confirm_for"] == str(advisor_id) else ()
+        )
+        return {"advisor_id": advisor_id, "why": data["why"].strip(), "confirm": frozenset(confirmed)}
 
 
 class QueueFilterForm(_FormSchema):

@@ -12,13 +12,19 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from twilio.base.exceptions import TwilioRestException
 
-from leadrouter.assignment.operations import AssignmentRefused, reassign_lead
+from leadrouter.assignment.operations import (
+    AssignmentRefused,
+    ReassignmentNeedsConfirmation,
+    reassign_lead,
+    reassignment_options,
+)
 from leadrouter.auth.access import log_access
 from leadrouter.auth.permissions import current_advisor_id, lead_or_404, lead_to_act_on, manager_required
 from leadrouter.dashboard import presenters
 from leadrouter.dashboard.queries import (
     QueueFilters,
-    advisors_for_reassignment,
+    actor_names,
+    advisors_by_name,
     lead_detail,
     live_call_of_advisor,
     live_call_on_lead,
@@ -115,7 +121,7 @@ def _filter_choices() -> dict:
     return {
         "statuses": OPEN_STATUSES,
         "urgencies": URGENCIES,
-        "advisors": advisors_for_reassignment(),
+        "advisors": advisors_by_name(),
     }
 
 
@@ -182,14 +188,15 @@ def set_availability():
             "staff/message.html", message=gettext("Only advisors have an availability.")
         ), 403
     if status not in ADVISOR_STATUSES:
-        flash(gettext("status: must be one of %(choices)s", choices=", ".join(ADVISOR_STATUSES)), "error")
+        choices = ", ".join(presenters.label(choice) for choice in ADVISOR_STATUSES)
+        flash(gettext("Availability: choose one of %(choices)s.", choices=choices), "error")
         return redirect(url_for("dashboard.queue"), 303)
     if advisor.status != status:
         advisor.status, advisor.status_changed_at = status, utcnow()
         if status == "available":
             enqueue("routing.drain_queue")
     db.session.commit()
-    flash(gettext("You are now %(status)s.", status=status))
+    flash(gettext("You are now %(status)s.", status=presenters.label(status)))
     return redirect(url_for("dashboard.queue"), 303)
 
 
@@ -198,12 +205,17 @@ def lead_page(lead_id: int):
     return _render_lead(lead_or_404(lead_id))  # GET
 
 
-def _render_lead(lead: Lead, errors: dict | None = None, status: int = 200):
-    """Every showing of a lead's page, after an action too, is written to the access log."""
+def _render_lead(lead: Lead, errors: dict | None = None, status: int = 200, *, to_confirm=None):
+    """Every showing of a lead's page, after an action too, is written to the access log.
+
+    After a refused action the page shows what was typed (`typed`), and for a reassignment
+    that needs confirming, each concern to tick (`to_confirm`).
+    """
     log_access("view_lead", lead.id, user_id=current_user.id)
     db.session.commit()
     detail = lead_detail(lead)
     now = utcnow()
+    options = reassignment_options(lead, now) if current_user.is_manager and lead.is_open else []
     return (
         render_template(
             "staff/lead.html",
@@ -215,7 +227,12 @@ def _render_lead(lead: Lead, errors: dict | None = None, status: int = 200):
             transitions=pipeline.TRANSITIONS.get(lead.status, ()),
             close_reasons=pipeline.CLOSE_REASONS,
             outcomes=pipeline.CONTACT_OUTCOMES,
-            advisors=advisors_for_reassignment() if current_user.is_manager else [],
+            advisors=options,
+            to_confirm=to_confirm or (),
+            actors=actor_names(e.actor for e in detail.events),
+            event_summary=presenters.event_summary,
+            actor_label=presenters.actor_label,
+            typed=request.form if errors else {},
             refusal=outbound_refusal(lead, "call", now),
             live=live_call_on_lead(lead.id, now),
         ),
@@ -276,7 +293,9 @@ def schedule_follow_up(lead_id: int):
     try:
         form = FollowUpForm().load(request.form)
         due_at = _parse_local(form["due_at"], lead)
-        pipeline.schedule_follow_up(lead, due_at, _actor(), form["note"])
+        pipeline.schedule_follow_up(
+            lead, due_at, _actor(), form["note"], requested_time_note=_requested_time(form)
+        )
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
     return _done(lead, gettext("Follow-up scheduled."))
@@ -294,7 +313,10 @@ def update_follow_up(lead_id: int, follow_up_id: int):
             pipeline.complete_follow_up(follow_up, _actor())
             message = gettext("Follow-up done.")
         else:
-            pipeline.reschedule_follow_up(follow_up, _parse_local(form["due_at"], lead), _actor())
+            due_at = _parse_local(form["due_at"], lead)
+            pipeline.reschedule_follow_up(
+                follow_up, due_at, _actor(), requested_time_note=_requested_time(form)
+            )
             message = gettext("Follow-up rescheduled.")
     except pipeline.PipelineError as error:
         return _invalid(lead, error)
@@ -347,7 +369,7 @@ def click_to_call(lead_id: int):
 def reassign(lead_id: int):
     manager_required()
     lead = lead_to_act_on(lead_id)
-    form = ReassignForm().load(request.form)
+    form = ReassignForm().load({**request.form.to_dict(), "confirm": request.form.getlist("confirm")})
     advisor = db.session.get(Advisor, form["advisor_id"] or -1)
     why = form["why"]
     if advisor is None:
@@ -355,10 +377,26 @@ def reassign(lead_id: int):
     if not why:
         return _invalid(lead, pipeline.PipelineError("why", N_("say why the lead is being reassigned")))
     try:
-        reassign_lead(lead, advisor, _actor(), why)
+        reassign_lead(lead, advisor, _actor(), why, confirmed=form["confirm"])
+    except ReassignmentNeedsConfirmation as refused:
+        db.session.rollback()
+        message = presenters.explain(refused.message, refused.params)
+        to_confirm = [
+            (concern, presenters.concern_words(concern, advisor, lead)) for concern in refused.concerns
+        ]
+        return _render_lead(lead, {"confirm": message}, 422, to_confirm=to_confirm)
     except AssignmentRefused as refused:
         return _invalid(lead, pipeline.PipelineError(refused.field, refused.message, **refused.params))
     return _done(lead, gettext("Reassigned to %(name)s.", name=advisor.name))
+
+
+def _requested_time(form: dict) -> str | None:
+    """What the person asked for, when the advisor ticked that they asked for this time."""
+    if not form["requested_time"]:
+        return None
+    if not form["requested_time_note"]:
+        raise pipeline.PipelineError("requested_time_note", N_("say what time the person asked for"))
+    return form["requested_time_note"]
 
 
 def _parse_local(value: str | None, lead: Lead) -> datetime:

@@ -7,12 +7,17 @@ from datetime import datetime
 from sqlalchemy import select
 
 from leadrouter.assignment.operations import release_lead
+from leadrouter.assignment.policy_store import load_policy
 from leadrouter.extensions import db
 from leadrouter.i18n import N_
 from leadrouter.jobs import enqueue
 from leadrouter.leads.deadlines import refresh_next_due
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import ContactPreference, FollowUp, Lead, utcnow
+from leadrouter.routing.hours import to_local, within_contact_window
+from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
+
+REQUESTED_TIME_NOTE_MAX = 200  # follow_ups.requested_time_note
 
 # Where a lead may go next from each status (SPEC §3 pipeline); closing needs a reason.
 TRANSITIONS = {
@@ -103,8 +108,10 @@ def log_contact_attempt(
     if note:
         detail["note"] = note
     add_event(lead, "contact_attempt", actor, detail, at=now)
+    # Any attempt answers the first callback routing scheduled; leaving it open showed the
+    # lead overdue to an advisor who had just called.
+    _complete_open_callbacks(lead, actor, now)
     if outcome == "reached":
-        _complete_open_callbacks(lead, now)
         if lead.status in ("new", "queued", "assigned"):
             change_status(lead, "contacted", actor, now=now)
     elif outcome == "asked_not_to_be_contacted":
@@ -128,10 +135,13 @@ def schedule_follow_up(
     note: str | None = None,
     advisor_id: int | None = None,
     now: datetime | None = None,
+    requested_time_note: str | None = None,
 ) -> FollowUp:
+    """Plan the next call, inside the person's calling hours unless they asked for that time."""
     now = now or utcnow()
     if due_at.tzinfo is None:
         raise PipelineError("due_at", N_("must include a time zone"))
+    requested = check_contact_window(lead, due_at, requested_time_note)
     follow_up = FollowUp(
         lead_id=lead.id,
         advisor_id=advisor_id or lead.owner_id,
@@ -140,18 +150,49 @@ def schedule_follow_up(
         note=note,
         created_by=actor,
         created_at=now,
+        requested_time_note=requested,
     )
     db.session.add(follow_up)
     db.session.flush()
-    add_event(
-        lead,
-        "follow_up",
-        actor,
-        {"action": "scheduled", "id": follow_up.id, "due_at": due_at.isoformat()},
-        at=now,
-    )
+    detail = {"action": "scheduled", "id": follow_up.id, "due_at": due_at.isoformat()}
+    if requested:
+        detail["requested_time"] = requested
+    add_event(lead, "follow_up", actor, detail, at=now)
     refresh_next_due(lead)
     return follow_up
+
+
+def check_contact_window(lead: Lead, due_at: datetime, requested_time_note: str | None) -> str | None:
+    """Refuse a time outside the calling hours in the lead's zone unless the person asked for it
+    (a critical lead may be called back at any hour).
+
+    Returns the note saying what they asked for (None inside the window), to keep on record.
+    """
+    requested = (requested_time_note or "").strip() or None
+    if requested and len(requested) > REQUESTED_TIME_NOTE_MAX:
+        raise PipelineError(
+            "requested_time_note",
+            N_("must be at most %(limit)s characters"),
+            limit=str(REQUESTED_TIME_NOTE_MAX),
+        )
+    zone = lead.timezone or DEFAULT_TIMEZONE
+    start, end = load_policy().contact_window
+    if within_contact_window(due_at, zone, start, end):
+        return None
+    # SPEC §3 holds non-critical callbacks to the window; someone in danger is called back
+    # whenever it is needed.
+    if requested is None and lead.urgency != "critical":
+        raise PipelineError(
+            "due_at",
+            N_(
+                "%(time)s their time is outside the calling hours (%(start)s to %(end)s); choose a time "
+                "inside them, or tick that the person asked for this time and say what they asked"
+            ),
+            time=to_local(due_at, zone).strftime("%H:%M"),
+            start=start.strftime("%H:%M"),
+            end=end.strftime("%H:%M"),
+        )
+    return requested
 
 
 def complete_follow_up(follow_up: FollowUp, actor: str, now: datetime | None = None) -> None:
@@ -165,25 +206,28 @@ def complete_follow_up(follow_up: FollowUp, actor: str, now: datetime | None = N
 
 
 def reschedule_follow_up(
-    follow_up: FollowUp, due_at: datetime, actor: str, now: datetime | None = None
+    follow_up: FollowUp,
+    due_at: datetime,
+    actor: str,
+    now: datetime | None = None,
+    requested_time_note: str | None = None,
 ) -> None:
+    """Move an open follow-up, by the same calling-hours rule as scheduling one."""
     if follow_up.status != "open":
         raise PipelineError("follow_up", N_("is not open"))
-    old_due = follow_up.due_at
-    follow_up.due_at = due_at
     lead = db.session.get(Lead, follow_up.lead_id)
-    add_event(
-        lead,
-        "follow_up",
-        actor,
-        {
-            "action": "rescheduled",
-            "id": follow_up.id,
-            "from": old_due.isoformat(),
-            "to": due_at.isoformat(),
-        },
-        at=now or utcnow(),
-    )
+    requested = check_contact_window(lead, due_at, requested_time_note)
+    old_due = follow_up.due_at
+    follow_up.due_at, follow_up.requested_time_note = due_at, requested
+    detail = {
+        "action": "rescheduled",
+        "id": follow_up.id,
+        "from": old_due.isoformat(),
+        "to": due_at.isoformat(),
+    }
+    if requested:
+        detail["requested_time"] = requested
+    add_event(lead, "follow_up", actor, detail, at=now or utcnow())
     refresh_next_due(lead)
 
 
@@ -211,8 +255,8 @@ def _cancel_open_follow_ups(lead: Lead, now: datetime) -> None:
         follow_up.status, follow_up.completed_at = "cancelled", now
 
 
-def _complete_open_callbacks(lead: Lead, now: datetime) -> None:
-    """Reaching the person fulfils the callback that routing scheduled."""
+def _complete_open_callbacks(lead: Lead, actor: str, now: datetime) -> None:
+    """A contact attempt fulfils the callback that routing scheduled, on the timeline too."""
     callbacks = db.session.scalars(
         select(FollowUp).where(
             FollowUp.lead_id == lead.id, FollowUp.kind == "callback", FollowUp.status == "open"
@@ -220,6 +264,13 @@ def _complete_open_callbacks(lead: Lead, now: datetime) -> None:
     )
     for callback in callbacks:
         callback.status, callback.completed_at = "done", now
+        add_event(
+            lead,
+            "follow_up",
+            actor,
+            {"action": "completed", "id": callback.id, "kind": "callback", "by": "contact_attempt"},
+            at=now,
+        )
 
 
 def reopen(lead: Lead, actor: str, now: datetime) -> None:

@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from leadrouter.auth.access import log_access
 from leadrouter.auth.permissions import restrict_to_managers
+from leadrouter.dashboard.presenters import actor_label, duration_words, label, trace_words
+from leadrouter.dashboard.queries import actor_names
 from leadrouter.extensions import db
 from leadrouter.models import LEAD_SOURCES, Advisor, Lead, RoutingDecision
 from leadrouter.reports import charts
@@ -102,34 +104,43 @@ def lead_routing(lead_id: int):
         .order_by(RoutingDecision.decided_at.desc(), RoutingDecision.id.desc())
     ).all()
     names = dict(db.session.execute(select(Advisor.id, Advisor.name)).all())
+    actors = actor_names((decision.trace or {}).get("by") for decision in decisions)
     log_access("view_routing", lead.id, user_id=current_user.id)
     db.session.commit()
     return render_template(
         "reports/routing.html",
         lead=lead,
         lead_id=lead.id,
-        decisions=[explain_decision(decision, names) for decision in decisions],
+        decisions=[explain_decision(decision, names, actors) for decision in decisions],
         owner=names.get(lead.owner_id),
         timezone=report_timezone(),
     )
 
 
-def explain_decision(decision: RoutingDecision, names: dict[int, str]) -> dict:
-    """One decision as the explorer shows it: a headline, the engine's explanation, the candidates."""
+def explain_decision(
+    decision: RoutingDecision, names: dict[int, str], actors: dict[str, str] | None = None
+) -> dict:
+    """One decision as the explorer shows it: a headline, the engine's explanation, the candidates.
+
+    Rule and source keys read as words, and a manager's move names the manager.
+    """
     trace = decision.trace or {}
     advisor = names.get(decision.advisor_id) if decision.advisor_id else None
     if trace.get("manual"):
         headline = f"Reassigned by hand to {advisor or 'an advisor'}"
-        by = trace.get("by", "unknown")
-        explanation = f"A manager ({by}) moved the lead. Reason given: {trace.get('why')}"
+        by = actor_label(trace.get("by"), actors or {})
+        explanation = f"{by} moved the lead. Reason given: {trace.get('why')}"
+        if trace.get("confirmed"):
+            confirmed = ", ".join(label(concern) for concern in trace["confirmed"])
+            explanation += f" (confirmed although {confirmed})"
     elif decision.outcome == "assigned":
         headline = f"Assigned to {advisor or 'an advisor'}" + (
-            f" by the {decision.rule.replace('_', ' ')} rule" if decision.rule else ""
+            f" ({label(decision.rule)})" if decision.rule else ""
         )
-        explanation = trace.get("explanation") or decision.reason
+        explanation = trace_words(trace.get("explanation") or decision.reason)
     else:
         headline = "Queued: no advisor could take the lead"
-        explanation = trace.get("explanation") or decision.reason
+        explanation = trace_words(trace.get("explanation") or decision.reason)
     candidates = [
         {
             "name": candidate.get("name") or f"Advisor {candidate.get('advisor_id')}",
@@ -137,11 +148,11 @@ def explain_decision(decision: RoutingDecision, names: dict[int, str]) -> dict:
             "verdict": "chosen"
             if candidate.get("chosen")
             else ("eligible, not chosen" if candidate.get("eligible") else "passed over"),
-            "reasons": candidate.get("reasons") or [],
+            "reasons": [trace_words(reason) for reason in candidate.get("reasons") or []],
             "load": f"{candidate.get('open_leads', '?')}/{candidate.get('capacity', '?')}",
             "idle": "never assigned"
             if candidate.get("idle_minutes") is None
-            else f"idle {candidate['idle_minutes']} min",
+            else f"idle {duration_words(candidate['idle_minutes'] * 60)}",
             "rank": candidate.get("rank"),
         }
         for candidate in trace.get("candidates") or []
@@ -152,7 +163,7 @@ def explain_decision(decision: RoutingDecision, names: dict[int, str]) -> dict:
             "name": names.get(advisor_id) or f"Advisor {advisor_id}",
             "group": "not considered",
             "verdict": "passed over",
-            "reasons": [group.get("reason") or "not considered"],
+            "reasons": [trace_words(group.get("reason")) or "not considered"],
             "load": "–",
             "idle": "–",
             "rank": None,
@@ -204,7 +215,7 @@ def _charts(report: dict) -> dict:
             label_every=max(1, round(len(days) / 10)),
         ),
         "hours": charts.column_chart(
-            gettext("Leads by hour of day"),
+            gettext("Leads by hour of day, %(zone)s", zone=report["timezone"]),
             list(report["by_hour"].items()),
             label_every=3,
             width=480,

@@ -63,3 +63,21 @@ def advisors_needed(
         if level >= target_share:
             return StaffingNeed(arrivals_per_hour, agents, level)
     raise ValueError(f"more than {max_agents} advisors would be needed")
+
+
+@dataclass(frozen=True)
+class StaffingGap:
+    """Scheduled advisors against those needed in one hour: short, even or spare, by how many."""
+
+    needed: int
+    scheduled: int
+
+    @property
+    def difference(self) -> int:
+        return self.scheduled - self.needed
+
+    @property
+    def state(self) -> str:
+        if self.difference < 0:
+            return "short"
+        return "even" if self.difference == 0 else "spare"

@@ -146,6 +146,17 @@ def _aware(moment):
     return moment.replace(tzinfo=UTC)
 
 
+def advisor_changes(advisor_id: int, limit: int = 10) -> list[AuditEntry]:
+    """The newest audit entries about one advisor."""
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.target == f"advisor:{advisor_id}")
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
 def recent_policy_changes(limit: int = 10) -> list[AuditEntry]:
     query = (
         select(AuditEntry)
@@ -190,10 +201,23 @@ def active_advisors() -> list[Advisor]:
 
 
 def scheduled_advisors(advisors: list[Advisor], moment: datetime, region: str | None = None) -> int:
-    """How many of these advisors are on shift at `moment` (no shift hours = always on)."""
+    """How many of these advisors' set shift hours cover `moment`.
+
+    An advisor with no set hours may be routed at any hour, but nobody is scheduled around
+    the clock: counting them in every hour made the forecast show the whole team as spare.
+    """
     return sum(
         1
         for advisor in advisors
-        if on_shift(advisor.shift_hours, advisor.timezone, moment)
-        and (region is None or region in (advisor.regions or ()) or "*" in (advisor.regions or ()))
+        if advisor.shift_hours is not None
+        and on_shift(advisor.shift_hours, advisor.timezone, moment)
+        and _covers(advisor, region)
     )
+
+
+def advisors_without_set_hours(advisors: list[Advisor], region: str | None = None) -> list[Advisor]:
+    return [advisor for advisor in advisors if advisor.shift_hours is None and _covers(advisor, region)]
+
+
+def _covers(advisor: Advisor, region: str | None) -> bool:
+    return region is None or region in (advisor.regions or ()) or "*" in (advisor.regions or ())

@@ -13,14 +13,18 @@ from marshmallow import ValidationError
 from leadrouter.api.schemas import AdvisorSchema
 from leadrouter.assignment.policy_store import load_policy, save_policy
 from leadrouter.auth.permissions import restrict_to_managers
+from leadrouter.dashboard.queries import actor_names
 from leadrouter.extensions import db
 from leadrouter.models import ADVISOR_STATUSES, Advisor, utcnow
 from leadrouter.routing.hours import to_local
-from leadrouter.routing.staffing import advisors_needed
+from leadrouter.routing.staffing import StaffingGap, advisors_needed
 from leadrouter.routing.vocabulary import URGENCIES
+from leadrouter.team import presenters
 from leadrouter.team.operations import update_advisor
 from leadrouter.team.queries import (
     active_advisors,
+    advisor_changes,
+    advisors_without_set_hours,
     arrival_profile,
     line_now,
     recent_policy_changes,
@@ -29,7 +33,7 @@ from leadrouter.team.queries import (
     team_board,
     waiting_summary,
 )
-from leadrouter.team.schemas import AdvisorForm, RoutingSettingsForm
+from leadrouter.team.schemas import AdvisorForm, ForecastForm, RoutingSettingsForm
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 
@@ -74,17 +78,22 @@ def edit_advisor(advisor_id: int):
             update_advisor(advisor, changes, f"user:{current_user.id}")
         except ValidationError as error:
             db.session.rollback()
-            errors = error.normalized_messages()
-        except ValueError as error:
-            db.session.rollback()
-            errors = {"shift_hours": [str(error)]}
+            errors = presenters.error_sentences(error.normalized_messages())
         else:
             db.session.commit()
             flash(gettext("Saved %(name)s.", name=advisor.name))
             return redirect(url_for("team.board"), 303)
+    changes = advisor_changes(advisor.id)
+    names = actor_names(entry.actor for entry in changes)
     return (
         render_template(
-            "team/advisor.html", advisor=advisor, errors=errors, statuses=ADVISOR_STATUSES, form=request.form
+            "team/advisor.html",
+            advisor=advisor,
+            errors=errors,
+            statuses=ADVISOR_STATUSES,
+            form=request.form,
+            shift_rows=presenters.weekly_rows(advisor.shift_hours),
+            changes=[(entry, presenters.advisor_change_sentences(entry, names)) for entry in changes],
         ),
         422 if errors else 200,
     )
@@ -103,9 +112,9 @@ def routing_settings():
             data["max_reassignments"] = form["max_reassignments"]
             data.pop("rules", None)  # rebuilt from the overflow delay
             save_policy(data, f"user:{current_user.id}")
-        except ValueError as error:
+        except ValidationError as error:
             db.session.rollback()
-            errors = {"settings": str(error)}
+            errors = presenters.error_sentences(error.normalized_messages())
         else:
             db.session.commit()
             flash(gettext("Routing settings saved; they apply to the next decision."))
@@ -116,20 +125,32 @@ def routing_settings():
             policy=policy,
             urgencies=URGENCIES,
             errors=errors,
-            changes=recent_policy_changes(),
+            form=request.form if errors else {},
+            changes=_policy_changes_in_words(),
         ),
         422 if errors else 200,
     )
 
 
+def _policy_changes_in_words() -> list[tuple]:
+    changes = recent_policy_changes()
+    names = actor_names(entry.actor for entry in changes)
+    return [(entry, presenters.policy_change_sentences(entry, names)) for entry in changes]
+
+
 @bp.get("/forecast")
 def forecast():
-    """Advisors needed per hour for the next day (Erlang C) next to those scheduled."""
-    target_share = min(max(request.args.get("share", 0.8, type=float), 0.5), 0.99)
-    target_seconds = min(max(request.args.get("within", 20, type=int), 5), 600)
-    region = (request.args.get("region") or "").upper() or None
+    """Advisors needed per hour for the next day (Erlang C) next to those scheduled, in the
+    report time zone."""
+    errors: dict = {}
+    try:
+        targets = ForecastForm().load(request.args)
+    except ValidationError as error:
+        errors = presenters.error_sentences(error.normalized_messages())
+        targets = ForecastForm().load({})
     zone = current_app.config["REPORT_TIMEZONE"]
     now = utcnow()
+    region = targets["region"]
     profile = arrival_profile(now, zone, region=region)
     start = to_local(now, zone).replace(minute=0, second=0, microsecond=0)
     advisors = active_advisors()
@@ -137,15 +158,22 @@ def forecast():
     for offset in range(24):
         moment = start + timedelta(hours=offset)
         arrivals = profile.per_hour.get((moment.weekday(), moment.hour), 0.0)
-        need = advisors_needed(arrivals, profile.handle_seconds, target_seconds, target_share)
-        scheduled = scheduled_advisors(advisors, moment, region)
-        hours.append({"moment": moment, "arrivals": arrivals, "need": need, "scheduled": scheduled})
-    return render_template(
-        "team/forecast.html",
-        hours=hours,
-        profile=profile,
-        zone=zone,
-        share=target_share,
-        within=target_seconds,
-        region=region,
+        need = advisors_needed(
+            arrivals, profile.handle_seconds, targets["within_seconds"], targets["share_percent"] / 100
+        )
+        gap = StaffingGap(needed=need.agents, scheduled=scheduled_advisors(advisors, moment, region))
+        hours.append({"moment": moment, "arrivals": arrivals, "need": need, "gap": gap})
+    return (
+        render_template(
+            "team/forecast.html",
+            hours=hours,
+            profile=profile,
+            zone=zone,
+            targets=targets,
+            typed=request.args if errors else {},
+            errors=errors,
+            no_set_hours=advisors_without_set_hours(advisors, region),
+            gap_words=presenters.gap_words,
+        ),
+        422 if errors else 200,
     )

@@ -187,3 +187,19 @@ def test_the_list_rows_carry_the_summary_fields(client, session, manager_key):
     assert row["id"] == lead.id and row["name"] == "Dana" and row["assigned_advisor"] is None
     assert {"status", "urgency", "region", "created_at", "phone"} <= set(row)
     assert session.get(Lead, lead.id) is not None
+
+
+def test_a_follow_up_at_a_time_the_person_asked_for_says_so(client, session, manager_key):
+    from zoneinfo import ZoneInfo
+
+    from leadrouter.pipeline import operations as pipeline
+
+    make_advisor(regions=["TX"])
+    lead = make_lead(state="TX")
+    operations.route_lead(lead.id)
+    late = (utcnow() + timedelta(days=1)).astimezone(ZoneInfo(lead.timezone)).replace(hour=22, minute=0)
+    pipeline.schedule_follow_up(lead, late, "test", requested_time_note="after her night shift")
+    session.flush()
+    body = get(client, manager_key[0], f"/api/v1/leads/{lead.id}").get_json()
+    asked = [f for f in body["follow_ups"] if f["kind"] == "follow_up"]
+    assert [f["requested_time_note"] for f in asked] == ["after her night shift"]

@@ -156,9 +156,9 @@ def test_the_explorer_shows_grouped_and_old_traces_alike():
     shown = [explain_decision(decision, names) for decision in (old, new)]
 
     for view in shown:
-        assert view["headline"] == "Assigned to Ana by the exact state rule"
+        assert view["headline"] == "Assigned to Ana (advisors for the lead's state)"
         assert [(c["name"], c["verdict"], c["reasons"]) for c in view["candidates"]] == [
-            ("Ana", "chosen", ["chosen by exact_state: first in line"]),
+            ("Ana", "chosen", ["chosen by advisors for the lead's state: first in line"]),
             ("Cal", "passed over", ["does not cover TX"]),
         ]
     assert shown[1]["candidates"][1]["group"] == "not considered"

@@ -101,3 +101,42 @@ def _wait_until(condition, timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.2)
+
+
+def test_a_manager_confirms_a_reassignment_routing_would_refuse(live, browser):
+    app, url = live
+    with app.app_context():
+        create_user("morgan@example.org", PASSWORD, "manager", "Morgan Reyes")
+        create_user(
+            "kara@example.org", PASSWORD, "advisor", "Kara Lane", regions=["FL"], status="offline", capacity=5
+        )
+        lead = make_lead(name="Sam Reassign", state="TX")
+        operations.route_lead(lead.id)
+        db.session.commit()
+        lead_id = lead.id
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{url}/login")
+    page.get_by_label("Email").fill("morgan@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/dashboard")
+    page.goto(f"{url}/leads/{lead_id}")
+    choices = page.locator(".reassign-choices")
+    assert "Kara Lane" in choices.inner_text() and "Ana Torres" not in choices.inner_text()
+    assert page.locator('input[name="advisor_id"]:checked').count() == 0  # the list starts empty
+    page.get_by_label("Kara Lane").check()
+    page.locator("#why").fill("Kara speaks with the family tonight")
+    page.get_by_role("button", name="Reassign", exact=True).click()
+    page.get_by_text("Routing would not choose this advisor").wait_for()
+    assert page.locator("#why").input_value() == "Kara speaks with the family tonight"
+    page.get_by_label("Kara Lane is offline").check()
+    page.get_by_label("Kara Lane does not cover Texas (covers FL)").check()
+    page.screenshot(path=f"{SCREENSHOTS}/dashboard-reassign-confirm.png", full_page=True)
+    page.get_by_role("button", name="Reassign", exact=True).click()
+    page.get_by_text("Reassigned to Kara Lane.").wait_for()
+    assert "Reassigned to Kara Lane, because: Kara speaks with the family tonight" in page.inner_text(
+        ".timeline"
+    )
+    page.goto(f"{url}/team/forecast")
+    assert "Times in" in page.inner_text("main")
+    page.screenshot(path=f"{SCREENSHOTS}/team-forecast.png", full_page=True)

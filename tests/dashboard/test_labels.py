@@ -61,3 +61,33 @@ def test_a_refusal_reads_as_a_sentence_with_its_keys_in_words(app):
     choices = PipelineError("outcome", "must be one of %(choices)s", choices=("reached", "no_answer"))
     with app.test_request_context("/dashboard"):
         assert explain(choices.message, choices.params) == "must be one of reached, no answer"
+
+
+def test_timeline_entries_read_as_sentences_without_keys(app):
+    from types import SimpleNamespace
+
+    from leadrouter.dashboard.presenters import actor_label, event_summary, trace_words
+    from leadrouter.routing.reassignment import CONCERNS
+
+    def entry(type_, **detail):
+        return SimpleNamespace(type=type_, detail=detail)
+
+    with app.test_request_context("/dashboard"):
+        assert [concern for concern in CONCERNS if concern not in LABELS] == []
+        assert event_summary(entry("call", direction="outbound", outcome="no_answer"), {}, None) == (
+            "Call (outbound): no answer"
+        )
+        assert event_summary(entry("status_changed", to="closed", reason="wrong_number"), {}, None).endswith(
+            "closed (wrong number)"
+        )
+        assert event_summary(entry("created", source="web_form"), {}, None) == "Created from the web form"
+        assert actor_label("user:4", {"user:4": "Morgan Reyes"}) == "Morgan Reyes"
+        assert actor_label("demo:web_form", {}) == "demo data (Web form)"
+        assert actor_label("api_key:2", {}) == "a partner site"
+        assert trace_words("Grace Kim: does not speak es; no rule covers normal web_form leads") == (
+            "Grace Kim: does not speak Spanish; no rule covers normal web form leads"
+        )
+    with app.test_request_context("/dashboard?lang=es"):
+        assert event_summary(entry("contact_attempt", outcome="reached"), {}, None).startswith(
+            "Intento de contacto"
+        )

@@ -20,6 +20,12 @@ def _assigned_lead(session, **fields):
     return lead
 
 
+def _tomorrow_at_ten(lead):
+    """A follow-up time inside the calling hours, in the lead's own zone."""
+    local = (utcnow() + timedelta(days=1)).astimezone(ZoneInfo(lead.timezone))
+    return local.replace(hour=10, minute=0, second=0, microsecond=0)
+
+
 def test_anonymous_visitors_are_sent_to_sign_in(client):
     response = client.get("/dashboard")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
@@ -76,7 +82,7 @@ def test_working_a_lead_from_first_call_to_referral(advisor_client, advisor_user
     assert lead.first_contact_at is not None
     advisor_client.post(f"{url}/attempts", data={"outcome": "reached", "note": "talked 10 min"})
     assert lead.status == "contacted"
-    due = (utcnow() + timedelta(days=1)).astimezone(ZoneInfo(lead.timezone))
+    due = _tomorrow_at_ten(lead)
     response = advisor_client.post(f"{url}/follow-ups", data={"due_at": due.strftime("%Y-%m-%dT%H:%M")})
     assert response.status_code == 303
     follow_up = session.scalar(
@@ -174,7 +180,7 @@ def test_the_lead_page_does_not_query_per_event_call_or_follow_up(app, advisor_c
             session.add(call)
             session.flush()
             session.add(Recording(recording_sid=f"RE{lead.id}-{n}", call_id=call.id, url="https://x.test/r"))
-            pipeline.schedule_follow_up(lead, utcnow() + timedelta(days=n + 1), "test")
+            pipeline.schedule_follow_up(lead, _tomorrow_at_ten(lead) + timedelta(days=n), "test")
         session.commit()
         return lead
 
@@ -196,7 +202,7 @@ def test_a_former_owner_can_read_but_no_longer_act(app, session, advisor_user, o
 
     lead = _assigned_lead(session, state="TX")
     ben = session.get(Advisor, other_advisor_user.advisor.id)
-    operations.reassign_lead(lead, ben, "manager:1", "covering a shift")
+    operations.reassign_lead(lead, ben, "manager:1", "covering a shift", confirmed={"outside_state"})
     session.commit()
     ana = app.test_client()
     sign_in(ana, advisor_user.email)

@@ -125,7 +125,7 @@ def test_the_page_defaults_to_the_last_30_days(manager_client):
 def test_a_bad_range_is_422_with_the_reason(manager_client):
     response = manager_client.get("/reports", query_string={"start": "2026-03-05", "end": "2026-03-01"})
     assert response.status_code == 422
-    assert "must be on or after start" in response.get_data(as_text=True)
+    assert "<strong>end date</strong>: must be on or after start" in response.get_data(as_text=True)
 
 
 def test_a_filtered_page_keeps_its_filters(manager_client, week, frozen_now):
@@ -169,7 +169,7 @@ def test_the_decision_explorer_explains_each_decision(manager_client, manager_us
     lead = make_lead(state="TX")
     decision = route_lead(lead.id, notify=False)
     assert decision is not None and decision.advisor_id == cleo.id
-    reassign_lead(lead, ana, f"user:{manager_user.id}", "Ana knows the family")
+    reassign_lead(lead, ana, f"user:{manager_user.id}", "Ana knows the family", confirmed={"at_capacity"})
     session.flush()
 
     response = manager_client.get(f"/reports/leads/{lead.id}/routing")
@@ -201,3 +201,11 @@ def test_the_nav_links_to_reports_for_managers(manager_client):
 
 def test_the_nav_hides_reports_from_advisors(advisor_client):
     assert 'href="/reports"' not in advisor_client.get("/dashboard").get_data(as_text=True)
+
+
+def test_an_advisor_filter_is_named_not_numbered(manager_client, week, frozen_now):
+    response = manager_client.get("/reports", query_string={**WEEK, "advisor": str(week.ana.id)})
+    body = response.get_data(as_text=True)
+    assert "leads held by Ana Torres" in body
+    assert f"advisor #{week.ana.id}" not in body
+    assert "Leads by hour of day, UTC" in body or "Leads by hour of day, America" in body

@@ -55,3 +55,14 @@ def test_the_answer_is_the_fewest_advisors_that_meet_the_target(arrivals, handle
 def test_waiting_probability_is_a_probability_and_falls_with_more_agents(agents, traffic):
     assert 0.0 <= erlang_c(traffic, agents) <= 1.0
     assert erlang_c(traffic, agents + 1) <= erlang_c(traffic, agents) + 1e-12
+
+
+def test_a_staffing_gap_says_short_even_or_spare():
+    from leadrouter.routing.staffing import StaffingGap
+
+    assert (StaffingGap(needed=3, scheduled=1).state, StaffingGap(needed=3, scheduled=1).difference) == (
+        "short",
+        -2,
+    )
+    assert StaffingGap(needed=2, scheduled=2).state == "even"
+    assert StaffingGap(needed=0, scheduled=4).state == "spare"

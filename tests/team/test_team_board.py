@@ -59,7 +59,9 @@ def test_editing_an_advisor_validates_and_audits(manager_client, session):
             "capacity": "6",
             "status": "available",
             "timezone": "America/Chicago",
-            "shift_hours": '{"mon": [["08:00", "17:00"]]}',
+            "shift_limited": "on",
+            "shift_mon_from": "08:00",
+            "shift_mon_to": "17:00",
             "active": "on",
         },
     )
@@ -113,6 +115,6 @@ def test_the_forecast_turns_past_calls_into_advisors_needed(manager_client, sess
                 )
             )
     session.commit()
-    page = manager_client.get("/team/forecast?share=0.8&within=20").get_data(as_text=True)
+    page = manager_client.get("/team/forecast?share=80&within=20").get_data(as_text=True)
     assert "10.0" in page  # calls expected in this hour
     assert "Advisors needed" in page

@@ -158,6 +158,10 @@ class FollowUpSchema(Schema):
     created_by = fields.String()
     created_at = fields.DateTime()
     completed_at = fields.DateTime(allow_none=True)
+    requested_time_note = fields.String(
+        allow_none=True,
+        metadata={"description": "Set when the person asked to be called outside 08:00-21:00 their time."},
+    )
 
 
 class EventSchema(Schema):
