@@ -81,7 +81,8 @@ _ZONE_NAMES = {
 
 @bp.after_request
 def _private_pages(response):
-    # Pages carry a per-session CSRF token or what a person sent: never cache them.
+    # Pages carry a per-session CSRF token or what a person sent: never cache them, unless
+    # leadrouter.http_cache finds an anonymous public page it can give an ETag.
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -339,7 +340,8 @@ def sitemap():
 @bp.get("/favicon.ico")
 def favicon():
     """Browsers and crawlers that ask for /favicon.ico get the PNG icon the pages link."""
-    return redirect(url_for("static", filename="icons/favicon-32.png"), 301)
+    # A permanent redirect is kept for good: to the plain address, never a fingerprinted one.
+    return redirect(url_for("static", filename="icons/favicon-32.png", v=None), 301)
 
 
 @bp.get("/robots.txt")

@@ -8,7 +8,7 @@ from leadrouter import create_app
 from leadrouter.i18n import translate
 from tests.abuse.conftest import limiter_isolated  # noqa: F401  (a fixture used below)
 from tests.conftest import base_config
-from tests.intake.conftest import VALID_FORM, page_of
+from tests.intake.conftest import VALID_FORM, page_of, static_url
 
 NUMBER_LINK = "tel:+18005550100"
 
@@ -30,7 +30,7 @@ def assert_helpline_error_page(response, status: int, lang: str = "en") -> None:
     html = response.get_data(as_text=True)
     page = page_of(response)
     assert f'<html lang="{lang}">' in html
-    assert page.find_all("link", rel="stylesheet", href="/static/css/app.css"), "the site's stylesheet"
+    assert page.find_all("link", rel="stylesheet", href=static_url("css/app.css")), "the site's stylesheet"
     assert page.find_all("a", href=NUMBER_LINK), "the helpline number is a tel: link"
     assert "1-800-555-0100" in page.text
     assert page.find_all("a", href="tel:911") and page.find_all("a", href="tel:988")
