@@ -412,8 +412,14 @@ def _render_page(
 # --- the form ---------------------------------------------------------------------
 
 
+def _uses_up_a_try(response) -> bool:
+    """Whether a POST /contact counts against its rate limit: everything but a form sent back to fix."""
+    # A 422 stored nothing: someone correcting a mistyped phone must not be locked out of the form.
+    return response.status_code != 422
+
+
 @bp.post("/contact")
-@limiter.limit(lambda: current_app.config["RATELIMIT_CONTACT"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_CONTACT"], deduct_when=_uses_up_a_try)
 def contact():
     lang = page_language()
     form = ContactForm(lang=lang)
