@@ -1,4 +1,4 @@
-"""Screenshots of the public pages at 390 px and 1366 px into docs/screenshots/ (shown in docs/public-site.md).
+"""The public pages at 390 px and 1366 px into docs/screenshots/ (shown in docs/public-site.md).
 
 Every public page in English, the home page in Spanish, the form sent with mistakes, the thank-you
 page, and the 404, 429 (the form's), 500 and 503 pages. Serves the app on a throwaway SQLite
