@@ -5,7 +5,8 @@ at start-up), and a request carrying the current hash is answered ``immutable`` 
 plain address still works, kept for a few minutes only.
 
 Public pages read by anonymous visitors get an ETag and answer 304 when it still matches. A page
-with a form carries a CSRF token tied to the visitor's session, so it is ``private, no-cache``:
+with the form carries the visitor's own referrer and a CSRF token tied to their session, so it is
+``private, no-cache``:
 the browser keeps its own copy and asks each time. Its ETag is weak and leaves the token out (a
 token signed a second later is just as good) but counts the session's secret, so a copy kept from
 another session is never reused. Anything with a Set-Cookie, or for someone signed in, is not
@@ -27,18 +28,13 @@ PUBLIC_PAGE_MAX_AGE = 300
 FINGERPRINT_ARG = "v"
 _FINGERPRINT_LENGTH = 12
 
-# The public pages built for anonymous visitors, the same for everyone with the same address and language.
-CACHEABLE_PAGES = frozenset(
-    {
-        "public.helpline",
-        "public.directory",
-        "public.regional",
-        "public.signs",
-        "public.treatment",
-        "public.privacy",
-        "public.self_check",
-    }
+# Public pages for anonymous visitors: the same for everyone with the same address and language...
+SHARED_PAGES = frozenset(
+    {"public.directory", "public.signs", "public.treatment", "public.privacy", "public.self_check"}
 )
+# ...and those with the form, whose hidden fields are the visitor's own (CSRF token, referrer).
+FORM_PAGES = frozenset({"public.helpline", "public.regional"})
+CACHEABLE_PAGES = SHARED_PAGES | FORM_PAGES
 
 
 class CachingFlask(Flask):
@@ -106,8 +102,8 @@ def _cache_public_page(response):
     field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     token = (g.get(field) or "").encode()
     response.cache_control.no_store = False
-    if token and token in body:
-        masked = body.replace(token, b"")
+    if request.endpoint in FORM_PAGES:
+        masked = body.replace(token, b"") if token else body
         response.set_etag(_digest(masked, str(session.get(field, "")).encode()), weak=True)
         response.cache_control.private = True
         response.cache_control.no_cache = True

@@ -118,6 +118,14 @@ def test_a_page_with_the_form_is_private_and_revalidated_and_its_kept_token_stil
     assert sent.status_code == 422
 
 
+def test_a_page_with_the_form_is_private_even_without_a_token(client):
+    """The hidden fields carry the visitor's referrer: no shared cache may hand it to someone else."""
+    response = client.get("/help/tx/austin", headers={"Referer": "https://search.example/?q=mine"})
+    assert page_of(response).field_value("csrf_token") is None, "CSRF is off on this app"
+    assert cache_control(response) == {"private", "no-cache"}
+    assert response.headers["ETag"].startswith("W/")
+
+
 def test_a_kept_form_page_from_another_session_is_not_reused(own_app):  # noqa: F811
     app = own_app(WTF_CSRF_ENABLED=True)
     one, other = app.test_client(), app.test_client()
