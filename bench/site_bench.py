@@ -7,7 +7,8 @@ For the embedded default (SQLite) and PostgreSQL: gunicorn as bench/run.py runs 
 and the same gunicorn serves the floor, a one-view Flask app that returns the home page's bytes
 as they were rendered once (what any page costs before templates, forms and headers). Each is
 loaded open loop with GETs at --rate (request i sent at t0 + i/rate, its latency counted from
-then), every request a first visit (no cookies kept); p50/p99 are medians of --repeats runs.
+then), every request a first visit (no cookies kept), after a short warm-up; floor and pages take
+turns in each of --repeats rounds, and p50/p99 are the medians of the rounds.
 Then, on the SQLite server, headless Chromium at 390 px with an empty cache: the Largest
 Contentful Paint (PerformanceObserver 'largest-contentful-paint') and every host the page
 asked; and the page weight, HTML + CSS + JS, gzip-compressed as a compressing proxy sends it.
@@ -43,6 +44,7 @@ SECTION_END = "<!-- site_bench: end -->"
 P99_TARGET_MS = 20.0
 LCP_TARGET_MS = 500.0
 WEIGHT_TARGET_BYTES = 60 * 1024
+WARM_UP_SECONDS = 2.0
 
 
 # --- page weight (also checked by tests/intake/test_page_weight.py) -------------------------
@@ -246,18 +248,22 @@ def measure_backend(name: str, env: dict, work: Path, args, with_browser: bool) 
         check=True,
         capture_output=True,
     )
-    figures: dict = {"pages": {}, "floor": []}
+    figures: dict = {"pages": {label: [] for label in PAGES}, "floor": []}
+    floor_body = work / f"{name}-floor.html"
     with Server("leadrouter.wsgi:app", env, work / f"{name}-web.log") as web:
-        body = urllib.request.urlopen(web.url + "/").read()
-        floor_body = work / "floor.html"
-        floor_body.write_bytes(body)
-        runs: dict[str, list[dict]] = {label: [] for label in PAGES}
-        for repeat in range(args.repeats):
-            for label, path in PAGES.items():
-                result = load(web.url + path, args.rate, args.seconds)
-                runs[label].append(result)
-                print(f"  {name} {label} run {repeat + 1}: {_fmt(result)}", flush=True)
-        figures["pages"] = runs
+        floor_body.write_bytes(urllib.request.urlopen(web.url + "/").read())
+        floor_env = {**env, "SITE_FLOOR_BODY": str(floor_body)}
+        with Server("bench.site_bench:create_floor_app()", floor_env, work / f"{name}-floor.log") as floor:
+            targets = {"floor": floor.url + "/floor"}
+            targets.update({label: web.url + path for label, path in PAGES.items()})
+            for url in targets.values():
+                load(url, args.rate, WARM_UP_SECONDS)  # templates compiled, connections open: not counted
+            # Floor and pages take turns, so each repeat measures them in the same moment of a noisy machine.
+            for repeat in range(args.repeats):
+                for label, url in targets.items():
+                    result = load(url, args.rate, args.seconds)
+                    (figures["floor"] if label == "floor" else figures["pages"][label]).append(result)
+                    print(f"  {name} {label} run {repeat + 1}: {_fmt(result)}", flush=True)
         if with_browser:
             paints, hosts = largest_contentful_paint(web.url, "/", args.lcp_runs)
             figures["lcp"] = paints
@@ -265,12 +271,6 @@ def measure_backend(name: str, env: dict, work: Path, args, with_browser: bool) 
             fetch = lambda path: urllib.request.urlopen(web.url + path).read()  # noqa: E731
             figures["weight"] = {label: page_weight(path, fetch) for label, path in PAGES.items()}
             print(f"  LCP {paints} ms; hosts {sorted(hosts)}; weight {figures['weight']}", flush=True)
-    floor_env = {**env, "SITE_FLOOR_BODY": str(floor_body)}
-    with Server("bench.site_bench:create_floor_app()", floor_env, work / f"{name}-floor.log") as floor:
-        for repeat in range(args.repeats):
-            result = load(floor.url + "/floor", args.rate, args.seconds)
-            figures["floor"].append(result)
-            print(f"  {name} floor run {repeat + 1}: {_fmt(result)}", flush=True)
     return figures
 
 
@@ -295,7 +295,10 @@ def section(results: dict, command: str, started: datetime, args) -> str:
         f"load figure is the median of {args.repeats} runs of {args.seconds:.0f} s at {args.rate:.0f} GETs/s "
         "(open loop, each a first visit: no cookies, so the form's page starts a session every time)",
         f"- floor: the same gunicorn (`{' '.join(GUNICORN_OPTIONS)}`) serving the home page's bytes from "
-        "a one-view Flask app, measured in the same run",
+        "a one-view Flask app; floor, `/` and the city page take turns in each repeat, after a "
+        f"{WARM_UP_SECONDS:.0f} s warm-up of each",
+        "- Largest Contentful Paint: median of the runs, each in a fresh browser context (empty cache); "
+        "the first run also starts Chromium's renderer",
         "",
         "| figure | measured (median of runs) | floor (same run) | target | result |",
         "|---|---|---|---|---|",
