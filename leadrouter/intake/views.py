@@ -383,7 +383,7 @@ _NOT_FOR_CRAWLERS = (
 # Drawing the page with a blank form takes ~18 ms of CPU (WTForms writing some 60 fields), the
 # most of a request: the page for one address, language and minute is drawn once and kept, with
 # slots for what differs per visitor (referrer, CSRF token). See bench/RESULTS.md, "The public site".
-_BLANK_PAGES_KEPT = 256
+_BLANK_PAGES_KEPT = 64  # ~37 KB each: 2.4 MB a process at most
 _REFERRER_SLOT = f"lr-referrer-slot-{secrets.token_hex(8)}"
 _CSRF_SLOT = f"lr-csrf-slot-{secrets.token_hex(8)}"
 

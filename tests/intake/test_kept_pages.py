@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from leadrouter.intake.views import _KeptPages
 from tests.intake.conftest import VALID_FORM, page_of
 from tests.intake.test_protection import own_app  # noqa: F401  (a fixture used below)
 
@@ -46,3 +47,15 @@ def test_the_local_time_on_a_kept_page_moves_with_the_clock(client, monkeypatch)
 
     assert "Local time in Austin: 10:05 AM Central time." in before
     assert "Local time in Austin: 10:06 AM Central time." in after
+
+
+def test_only_the_last_pages_used_are_kept():
+    kept = _KeptPages(2)
+    kept.put(("en", "/help/tx"), "texas")
+    kept.put(("en", "/help/ca"), "california")
+    assert kept.get(("en", "/help/tx")) == "texas"  # used: now the most recent
+
+    kept.put(("en", "/help/ny"), "new york")
+
+    assert kept.get(("en", "/help/ca")) is None, "the least recently used is dropped"
+    assert kept.get(("en", "/help/tx")) == "texas" and kept.get(("en", "/help/ny")) == "new york"
