@@ -474,6 +474,7 @@ def _uses_up_a_try(response) -> bool:
 
 @bp.post("/contact")
 @limiter.limit(lambda: current_app.config["RATELIMIT_CONTACT"], deduct_when=_uses_up_a_try)
+@limiter.limit(lambda: current_app.config["RATELIMIT_CONTACT_POSTS"])
 def contact():
     lang = page_language()
     form = ContactForm(lang=lang)

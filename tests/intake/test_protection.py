@@ -127,6 +127,21 @@ def test_a_form_sent_back_to_fix_does_not_use_up_a_try(own_app):
     assert client.post("/contact", data=mistyped).status_code == 429
 
 
+def test_a_bot_sending_mistakes_is_still_stopped(own_app):
+    app = own_app(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_CONTACT="2 per minute",
+        RATELIMIT_CONTACT_POSTS="4 per minute",
+    )
+    client = app.test_client()
+    mistyped = {**VALID_FORM, "phone": "12345"}
+
+    statuses = [client.post("/contact", data=mistyped).status_code for _ in range(5)]
+
+    assert statuses == [422] * 4 + [429]
+
+
 def test_too_many_fields_with_csrf_on_is_still_refused(own_app):
     app = own_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
