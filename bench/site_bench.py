@@ -362,6 +362,14 @@ def section(results: dict, command: str, started: datetime, args) -> str:
         f"| hosts the home page asked (Chromium) | {', '.join(hosts)} | - | this site only "
         f"| **{'met' if not third_party else 'missed'}** |"
     )
+    lines += ["", "Every round (p99, app / floor): a slow floor too means other work disturbed it", ""]
+    for backend, figures in results.items():
+        floors = [run["p99"] for run in figures["floor"]]
+        for label, runs in figures["pages"].items():
+            pairs = ", ".join(
+                f"{run['p99']:.1f} / {floor:.1f}" for run, floor in zip(runs, floors, strict=True)
+            )
+            lines.append(f"- `{PAGES[label]}`, {backend}: {pairs} ms")
     lines += ["", SECTION_END, ""]
     return "\n".join(lines)
 
