@@ -52,6 +52,7 @@ from bench.harness.common import ROOT, Figure, make_plan, say  # noqa: E402  (af
 from bench.harness.passes import Pass  # noqa: E402  (after the path above)
 from bench.harness.processes import Processes, free_port  # noqa: E402  (after the path above)
 from bench.harness.report import machine, table, write_results  # noqa: E402  (after the path above)
+from bench.site_bench import kept_section, put_section  # noqa: E402  (after the path above)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     say("\n" + table(figures))
     for note in notes:
         say(f"- {note}")
+    site_section = kept_section(Path(args.results))  # bench/site_bench.py's figures outlive this rewrite
     write_results(Path(args.results), command, started, elapsed, info, figures, notes, profiles)
+    put_section(Path(args.results), site_section)
     say(f"\nwrote {args.results} ({elapsed / 60:.1f} min)")
     return 0
 

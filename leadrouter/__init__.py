@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from leadrouter.config import ConfigError, load_settings
+from leadrouter.http_cache import CachingFlask, init_http_cache
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -20,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         settings.update(test_config)
 
-    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
+    app = CachingFlask(__name__, instance_path=settings["INSTANCE_PATH"])
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     # Trust exactly the configured number of proxies for scheme, port and client address,
@@ -29,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_port=hops, x_host=0)
 
+    init_http_cache(app)
     _init_extensions(app)
     from leadrouter import i18n
 

@@ -122,6 +122,8 @@ def load_settings(env: dict | None = None) -> dict:
         # How often a worker says it is alive; /readyz warns after three missed beats.
         "WORKER_HEARTBEAT_SECONDS": _integer(env, "WORKER_HEARTBEAT_SECONDS", 10, minimum=1),
         "RATELIMIT_CONTACT": env.get("RATELIMIT_CONTACT") or "5 per minute",
+        # Every post to the form, those sent back to fix included: a bot sending mistakes still stops.
+        "RATELIMIT_CONTACT_POSTS": env.get("RATELIMIT_CONTACT_POSTS") or "30 per minute",
         "RATELIMIT_API_LEADS": env.get("RATELIMIT_API_LEADS") or "120 per minute",
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN") or "10 per minute",
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",

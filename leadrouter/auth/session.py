@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_login import current_user
 
 from leadrouter.extensions import db, login_manager
 
 
 def init_login(app: Flask) -> None:
-    login_manager.init_app(app)
+    # Templates get the lazy proxy, not the user Flask-Login would load for every page: loading
+    # an anonymous user under "strong" protection rewrites the session, so every public page a
+    # form visitor opened would send a Set-Cookie and could never be cached.
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
+import threading
+from collections import OrderedDict
+from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
 from babel import Locale
@@ -11,6 +15,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -19,7 +24,8 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
+from markupsafe import escape
 from sqlalchemy import select
 
 from leadrouter.extensions import db, limiter
@@ -61,7 +67,8 @@ _SLUG_MAX = 60
 
 @bp.after_request
 def _private_pages(response):
-    # Pages carry a per-session CSRF token or what a person sent: never cache them.
+    # Pages carry a per-session CSRF token or what a person sent: never cache them, unless
+    # leadrouter.http_cache finds an anonymous public page it can give an ETag.
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -104,7 +111,7 @@ def _language_links(lang: str) -> list[dict]:
 
 @bp.get("/")
 def helpline():
-    return _render_page(_blank_form(state=None), canonical=public_url("public.helpline"))
+    return _blank_page(state=None, place=None, canonical=public_url("public.helpline"))
 
 
 @bp.get("/help")
@@ -144,7 +151,7 @@ def regional(state: str, city: str | None = None):
     if found is None:
         abort(404)
     place, canonical = found
-    return _render_page(_blank_form(state=place["code"]), place=place, canonical=canonical)
+    return _blank_page(state=place["code"], place=place, canonical=canonical)
 
 
 def _place(state: str, city: str | None) -> tuple[dict, str] | None:
@@ -319,7 +326,8 @@ def sitemap():
 @bp.get("/favicon.ico")
 def favicon():
     """Browsers and crawlers that ask for /favicon.ico get the PNG icon the pages link."""
-    return redirect(url_for("static", filename="icons/favicon-32.png"), 301)
+    # A permanent redirect is kept for good: to the plain address, never a fingerprinted one.
+    return redirect(url_for("static", filename="icons/favicon-32.png", v=None), 301)
 
 
 @bp.get("/robots.txt")
@@ -353,14 +361,63 @@ _NOT_FOR_CRAWLERS = (
 )
 
 
-def _blank_form(state: str | None) -> ContactForm:
+# Drawing the page with a blank form takes ~18 ms of CPU (WTForms writing some 60 fields), the
+# most of a request: the page for one address, language and minute is drawn once and kept, with
+# slots for what differs per visitor (referrer, CSRF token). See bench/RESULTS.md, "The public site".
+_BLANK_PAGES_KEPT = 64  # ~37 KB each: 2.4 MB a process at most
+_REFERRER_SLOT = f"lr-referrer-slot-{secrets.token_hex(8)}"
+_CSRF_SLOT = f"lr-csrf-slot-{secrets.token_hex(8)}"
+
+
+class _KeptPages:
+    """The last pages drawn, least recently used dropped first; safe across gunicorn's threads."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._pages: OrderedDict[tuple, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> str | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: tuple, page: str) -> None:
+        with self._lock:
+            self._pages[key] = page
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+
+def _blank_page(state: str | None, place: dict | None, canonical: str):
+    """The page with a fresh form: drawn once per address, language and minute, then filled in per visitor."""
+    lang = page_language()
+    key = (lang, request.url, place["local_time"] if place else None)
+    kept = current_app.extensions.setdefault("public_blank_pages", _KeptPages(_BLANK_PAGES_KEPT))
+    page = kept.get(key)
+    if page is None:
+        form = _blank_form(state, referrer=_REFERRER_SLOT)
+        page, _status = _render_page(form, place=place, canonical=canonical)
+        token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+        if token:
+            page = page.replace(token, _CSRF_SLOT)
+        kept.put(key, page)
+    if _CSRF_SLOT in page:
+        page = page.replace(_CSRF_SLOT, generate_csrf())
+    referrer = escape((request.referrer or "")[:URL_MAX])
+    return page.replace(_REFERRER_SLOT, referrer)
+
+
+def _blank_form(state: str | None, referrer: str | None = None) -> ContactForm:
     """A fresh form; hidden fields carry this page's URL, its referrer and its UTM tags."""
     lang = page_language()
     data = {
         "language": lang,
         "state": state or "",
         "page_url": request.url[:URL_MAX],
-        "referrer": (request.referrer or "")[:URL_MAX],
+        "referrer": referrer if referrer is not None else (request.referrer or "")[:URL_MAX],
     }
     for key in UTM_KEYS:
         data[f"utm_{key}"] = (request.args.get(f"utm_{key}") or "")[:200]
@@ -390,8 +447,15 @@ def _render_page(
 # --- the form ---------------------------------------------------------------------
 
 
+def _uses_up_a_try(response) -> bool:
+    """Whether a POST /contact counts against its rate limit: everything but a form sent back to fix."""
+    # A 422 stored nothing: someone correcting a mistyped phone must not be locked out of the form.
+    return response.status_code != 422
+
+
 @bp.post("/contact")
-@limiter.limit(lambda: current_app.config["RATELIMIT_CONTACT"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_CONTACT"], deduct_when=_uses_up_a_try)
+@limiter.limit(lambda: current_app.config["RATELIMIT_CONTACT_POSTS"])
 def contact():
     lang = page_language()
     form = ContactForm(lang=lang)

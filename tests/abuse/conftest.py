@@ -10,6 +10,7 @@ so a limited app never leaks its limits (or its dead storage) into other tests.
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 
 import pytest
 
@@ -29,19 +30,28 @@ _SET_ONCE = {
 }
 
 
-@pytest.fixture
-def limiter_isolated():
+@contextmanager
+def isolated_limiter():
+    """The shared limiter reads the next app's settings afresh; everything is put back after."""
     saved = copy.copy(vars(limiter))
     saved_manager = copy.copy(vars(limiter.limit_manager))
     for name, value in _SET_ONCE.items():
         setattr(limiter, name, copy.copy(value))
     limiter.limit_manager._default_limits = []
     limiter.limit_manager._application_limits = []
-    yield limiter
-    vars(limiter).clear()
-    vars(limiter).update(saved)
-    vars(limiter.limit_manager).clear()
-    vars(limiter.limit_manager).update(saved_manager)
+    try:
+        yield limiter
+    finally:
+        vars(limiter).clear()
+        vars(limiter).update(saved)
+        vars(limiter.limit_manager).clear()
+        vars(limiter.limit_manager).update(saved_manager)
+
+
+@pytest.fixture
+def limiter_isolated():
+    with isolated_limiter() as isolated:
+        yield isolated
 
 
 @pytest.fixture

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+import leadrouter
 from leadrouter.extensions import db
 from leadrouter.models import ConsentRecord, Event, Lead
 
@@ -140,3 +143,9 @@ def sent_tasks(monkeypatch) -> list[tuple[str, list]]:
 
     monkeypatch.setattr("leadrouter.jobs.send_now", record)
     return sent
+
+
+def static_url(filename: str) -> str:
+    """The address a page links for a static file: fingerprinted with the file's content hash."""
+    content = (Path(leadrouter.__file__).resolve().parent / "static" / filename).read_bytes()
+    return f"/static/{filename}?v={hashlib.sha256(content).hexdigest()[:12]}"

@@ -66,6 +66,8 @@ def test_no_axe_violation_on_any_public_or_error_page(live_server, browser, lang
     page.goto(f"{live_server}/help/tx/austin?lang={lang}")
     page.locator("form.contact-form button[type=submit]").click()
     page.wait_for_load_state()
+    assert page.locator(".error-summary").count() == 1
+    assert "Austin" in page.locator("h1").inner_text(), "the city stays in the heading after a form error"
     if problems := violations_on(page):
         found["the form with errors"] = problems
     context.close()

@@ -7,7 +7,7 @@ import pytest
 
 from leadrouter.i18n import translate
 from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS
-from tests.intake.conftest import VALID_FORM, page_of
+from tests.intake.conftest import VALID_FORM, page_of, static_url
 
 CONTENT = ["/signs", "/treatment", "/privacy", "/self-check"]
 
@@ -154,7 +154,7 @@ def test_the_self_check_lists_the_11_criteria_and_shows_no_result_before_it_is_a
     (box,) = [a for tag, a in page.elements if tag == "section" and a.get("id") == "result"]
     assert "hidden" in box
     assert NOT_A_DIAGNOSIS in page.text, "labelled before any answer"
-    assert page.find_all("script", src="/static/js/self-check.js")
+    assert page.find_all("script", src=static_url("js/self-check.js"))
 
 
 def test_one_click_puts_the_answers_into_the_call_back_form(client):

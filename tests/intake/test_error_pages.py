@@ -8,7 +8,7 @@ from leadrouter import create_app
 from leadrouter.i18n import translate
 from tests.abuse.conftest import limiter_isolated  # noqa: F401  (a fixture used below)
 from tests.conftest import base_config
-from tests.intake.conftest import VALID_FORM, page_of
+from tests.intake.conftest import VALID_FORM, page_of, static_url
 
 NUMBER_LINK = "tel:+18005550100"
 
@@ -30,7 +30,7 @@ def assert_helpline_error_page(response, status: int, lang: str = "en") -> None:
     html = response.get_data(as_text=True)
     page = page_of(response)
     assert f'<html lang="{lang}">' in html
-    assert page.find_all("link", rel="stylesheet", href="/static/css/app.css"), "the site's stylesheet"
+    assert page.find_all("link", rel="stylesheet", href=static_url("css/app.css")), "the site's stylesheet"
     assert page.find_all("a", href=NUMBER_LINK), "the helpline number is a tel: link"
     assert "1-800-555-0100" in page.text
     assert page.find_all("a", href="tel:911") and page.find_all("a", href="tel:988")
@@ -73,8 +73,10 @@ def test_a_429_on_the_form_says_so_first_focused_and_keeps_what_was_typed(build_
     client = build_app(
         RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", RATELIMIT_CONTACT="1 per minute"
     ).test_client()
+    # A counted try (the honeypot: answered, nothing stored) uses up the one allowed; a form
+    # sent back to fix (422) would not.
+    client.post(f"/contact?lang={lang}", data={**VALID_FORM, "website": "http://spam.example"})
     typed = {**VALID_FORM, "phone": "12345", "message": "Please call after six."}
-    client.post(f"/contact?lang={lang}", data=typed)
 
     over = client.post(f"/contact?lang={lang}", data=typed)
 
@@ -94,6 +96,8 @@ def test_a_429_on_the_form_says_so_first_focused_and_keeps_what_was_typed(build_
     assert page.field_value("name") == VALID_FORM["name"]
     assert page.field_value("phone") == "12345"
     assert "Please call after six." in over.get_data(as_text=True)
+    (h1,) = [text for tag, text in page.headings if tag == "h1"]
+    assert "Austin" in h1, "sent from the Austin page, the answer keeps its heading"
 
 
 def test_an_unexpected_failure_is_the_styled_500_in_the_visitors_language(build_app):

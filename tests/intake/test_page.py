@@ -7,7 +7,7 @@ import pytest
 from leadrouter.intake.consent import CONSENT_TEXT
 from leadrouter.intake.forms import SUBSTANCES
 from leadrouter.routing.severity import DSM_CRITERIA, DSM_LABELS
-from tests.intake.conftest import page_of
+from tests.intake.conftest import page_of, static_url
 
 FORM_FIELDS = {
     "name", "phone", "email", "for_whom", "patient_name", "state", "zip", "city",
@@ -63,7 +63,7 @@ def test_page_has_no_inline_script_and_loads_the_stylesheet(client):
     assert [s.get("type") for s in page.find_all("script")] == ["application/ld+json"]
     assert not any(key.startswith("on") for _tag, attrs in page.elements for key in attrs)
     assert not any("style" in attrs for _tag, attrs in page.elements)
-    assert page.find_all("link", rel="stylesheet", href="/static/css/app.css")
+    assert page.find_all("link", rel="stylesheet", href=static_url("css/app.css"))
     assert 'href="#main"' in html, "skip link"
     assert client.get("/static/css/app.css").status_code == 200
 

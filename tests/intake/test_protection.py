@@ -92,12 +92,12 @@ def test_sixth_post_in_a_minute_is_429(own_app):
     app = own_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
     client = app.test_client()
     before = lead_count(app)
-    invalid = {**VALID_FORM, "phone": "12345"}  # 422: counts against the limit, stores nothing
+    bot = {**VALID_FORM, "website": "http://spam.example"}  # looks sent, stores nothing, counts
 
-    statuses = [client.post("/contact", data=invalid).status_code for _ in range(5)]
+    statuses = [client.post("/contact", data=bot).status_code for _ in range(5)]
     sixth = client.post("/contact", data=VALID_FORM)
 
-    assert statuses == [422] * 5
+    assert statuses == [200] * 5
     assert sixth.status_code == 429
     assert int(sixth.headers["Retry-After"]) > 0
     assert lead_count(app) == before
@@ -105,9 +105,41 @@ def test_sixth_post_in_a_minute_is_429(own_app):
     assert "sent several times in the last minute" in page.text
     assert page.find_all("a", href="tel:+18005550100")
     # Another address has its own allowance; the pages themselves are never limited.
-    other = client.post("/contact", data=invalid, environ_base={"REMOTE_ADDR": "198.51.100.9"})
-    assert other.status_code == 422
+    other = client.post("/contact", data=bot, environ_base={"REMOTE_ADDR": "198.51.100.9"})
+    assert other.status_code == 200
     assert client.get("/").status_code == 200
+
+
+def test_a_form_sent_back_to_fix_does_not_use_up_a_try(own_app):
+    app = own_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", RATELIMIT_CONTACT="2 per minute")
+    client = app.test_client()
+    before = lead_count(app)
+    mistyped = {**VALID_FORM, "phone": "12345"}
+
+    corrections = [client.post("/contact", data=mistyped).status_code for _ in range(6)]
+    sent = client.post("/contact", data=VALID_FORM)
+
+    assert corrections == [422] * 6, "never locked out while fixing the form"
+    assert sent.status_code == 303
+    assert lead_count(app) == before + 1
+    # Tries that were answered do count: the next one fills the limit, the one after is refused.
+    assert client.post("/contact", data={**VALID_FORM, "website": "x"}).status_code == 200
+    assert client.post("/contact", data=mistyped).status_code == 429
+
+
+def test_a_bot_sending_mistakes_is_still_stopped(own_app):
+    app = own_app(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_CONTACT="2 per minute",
+        RATELIMIT_CONTACT_POSTS="4 per minute",
+    )
+    client = app.test_client()
+    mistyped = {**VALID_FORM, "phone": "12345"}
+
+    statuses = [client.post("/contact", data=mistyped).status_code for _ in range(5)]
+
+    assert statuses == [422] * 4 + [429]
 
 
 def test_too_many_fields_with_csrf_on_is_still_refused(own_app):

@@ -10,7 +10,7 @@ import pytest
 from leadrouter.intake.views import CONTENT_PAGES
 from leadrouter.routing.places import all_cities, cities_in, find_city, slugify
 from leadrouter.routing.states import US_STATES
-from tests.intake.conftest import VALID_FORM, page_of
+from tests.intake.conftest import VALID_FORM, page_of, static_url
 
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 BASE = "https://helpline.example.org"
@@ -169,7 +169,7 @@ def test_unknown_places_are_the_styled_404_with_the_number(client, path):
     assert response.status_code == 404
     page = page_of(response)
     assert page.find_all("a", href="tel:+18005550100") and page.find_all("a", href="tel:911")
-    assert page.find_all("link", rel="stylesheet", href="/static/css/app.css")
+    assert page.find_all("link", rel="stylesheet", href=static_url("css/app.css"))
 
 
 # --- for crawlers -----------------------------------------------------------------
@@ -233,8 +233,8 @@ def test_every_page_links_the_favicon_and_the_touch_icon(client):
     for path in ("/", "/help/tx/austin", "/signs", "/login", "/api/v1/docs"):
         page = page_of(client.get(path))
         icons = {(a["rel"], a["href"]) for a in page.find_all("link") if "icon" in a.get("rel", "")}
-        assert ("icon", "/static/icons/favicon.svg") in icons, path
-        assert ("apple-touch-icon", "/static/icons/apple-touch-icon.png") in icons, path
+        assert ("icon", static_url("icons/favicon.svg")) in icons, path
+        assert ("apple-touch-icon", static_url("icons/apple-touch-icon.png")) in icons, path
     assert client.get("/static/icons/favicon.svg").mimetype == "image/svg+xml"
     touch = client.get("/static/icons/apple-touch-icon.png")
     assert touch.mimetype == "image/png" and touch.data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -247,6 +247,6 @@ def test_the_api_docs_page_takes_its_style_from_a_static_file_the_csp_allows(cli
     html = response.get_data(as_text=True)
     assert "<style" not in html and " style=" not in html
     assert "style-src 'self'" in response.headers["Content-Security-Policy"]
-    assert page_of(response).find_all("link", rel="stylesheet", href="/static/css/api-docs.css")
+    assert page_of(response).find_all("link", rel="stylesheet", href=static_url("css/api-docs.css"))
     css = client.get("/static/css/api-docs.css")
     assert css.status_code == 200 and ".method" in css.get_data(as_text=True)
