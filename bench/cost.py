@@ -165,7 +165,9 @@ def build_app(args, instance: Path):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/leadrouter_bench_cost")
+    parser.add_argument(
+        "--database-url", default="postgresql://postgres@127.0.0.1:5432/leadrouter_bench_cost"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/6")
     parser.add_argument("--embedded", action="store_true", help="SQLite and the embedded broker")
     parser.add_argument("--leads", type=int, default=150, help="leads measured (after 20 warm-up leads)")
@@ -197,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         backends = _backend_pids(db) if not args.embedded else []
         import cProfile
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)  # CPU, not waiting
         for number in range(20 + args.leads):
             response = None
 
@@ -258,20 +260,18 @@ def _backend_pids(db) -> list[int]:
     return sorted(pids)
 
 
+COUNTED = ("statements", "transactions", "redis_round_trips", "redis_commands", "cpu_ms")
+
+
 def summarise(tallies: dict[str, list[Tally]]) -> dict:
     figures = {}
     for kind, rows in tallies.items():
-        figures[kind] = {
-            name: statistics.median(getattr(row, name) for row in rows)
-            for name in ("statements", "transactions", "redis_round_trips", "redis_commands", "cpu_ms")
-        }
+        figures[kind] = {name: statistics.median(getattr(row, name) for row in rows) for name in COUNTED}
         # /proc counts in clock ticks (10 ms): one lead's share only shows as a mean.
         figures[kind]["backend_cpu_ms"] = statistics.fmean(row.backend_cpu_ms for row in rows)
         figures[kind]["leads"] = len(rows)
-    figures["lead"] = {
-        name: sum(figures[kind][name] for kind in tallies)
-        for name in ("statements", "transactions", "redis_round_trips", "redis_commands", "cpu_ms", "backend_cpu_ms")
-    }
+    every = (*COUNTED, "backend_cpu_ms")
+    figures["lead"] = {name: sum(figures[kind][name] for kind in tallies) for name in every}
     return figures
 
 
@@ -285,8 +285,9 @@ def report(figures: dict, args) -> str:
     ]
     for kind in ("intake", "routing", "lead"):
         row = figures[kind]
+        name = "whole lead" if kind == "lead" else kind
         lines.append(
-            f"| {'whole lead' if kind == 'lead' else kind} | {row['statements']:.0f} | {row['transactions']:.0f} "
+            f"| {name} | {row['statements']:.0f} | {row['transactions']:.0f} "
             f"| {row['redis_round_trips']:.0f} ({row['redis_commands']:.0f}) | {row['cpu_ms']:.2f} "
             f"| {row['backend_cpu_ms']:.2f} |"
         )
