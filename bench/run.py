@@ -51,6 +51,7 @@ from bench.harness.common import ROOT, Figure, make_plan, say  # noqa: E402  (af
 from bench.harness.passes import Pass  # noqa: E402  (after the path above)
 from bench.harness.processes import Processes, free_port  # noqa: E402  (after the path above)
 from bench.harness.report import machine, table, write_results  # noqa: E402  (after the path above)
+from bench.harness.servers import compare_servers  # noqa: E402  (after the path above)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default=None, help="use this Redis instead of starting a private one")
     parser.add_argument("--soak-seconds", type=float, default=None, help="default 600, or 60 with --quick")
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the py-spy phase")
+    parser.add_argument("--no-servers", dest="servers", action="store_false", help="skip Granian vs gunicorn")
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"))
     parser.add_argument("--internal-csv-export", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -129,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             production.prepare(redis_url)
             production.redis_pid = redis_pid
             production.floors_and_intake()
+            if args.servers:
+                compare_servers(production)
             production.with_workers()
             production.stack.stop_worker()
             production.stack.stop_web()
@@ -157,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     elapsed = time.monotonic() - began
     say("\n" + table(figures))
+    for figure in figures:
+        if figure.caveat:
+            say(f"- not judged: {figure.name}: {figure.caveat}")
     for note in notes:
         say(f"- {note}")
     write_results(Path(args.results), command, started, elapsed, info, figures, notes, profiles)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from bench.harness.common import BIN, KEYS, say, verdict
 from bench.harness.load import constant_rate, open_loop
-from bench.harness.processes import cpu_seconds
+from bench.harness.processes import cpu_seconds, memory_mb
 from bench.harness.profiles import summarise_profile
 from bench.harness.stack import library_import_rss, memory_floor, memory_ratio
 
@@ -177,15 +177,20 @@ class StressPhases:
         web_growth, cel_growth = web_end - web_mid, cel_end - cel_mid
         flat = web_growth <= 2.0 and cel_growth <= 2.0
         self.raw["memory_samples"] = [(round(t), m) for t, m in samples]
+        web = [m for m in (memory_mb(pid) for pid in self.stack.web_pids()[1]) if m]
+        web_pss = max((m["pss"] for m in web), default=0.0)
         self.figure(
-            "memory RSS, gunicorn worker (largest of 2)",
-            f"{web_start:.0f} MB before the soak -> {web_end:.0f} MB after {plan.soak_seconds:.0f} s",
-            memory_floor(self.raw.get("memory_floor_web"), "insert+commit view's worker"),
+            "memory PSS, gunicorn worker (largest of 2)",
+            f"PSS {web_pss:.0f} MB after {plan.soak_seconds:.0f} s; "
+            + "; ".join(f"RSS {m['rss']:.0f} / PSS {m['pss']:.0f} / USS {m['uss']:.0f} MB" for m in web),
+            memory_floor(self.raw.get("memory_floor_web"), "insert+commit view's worker, RSS"),
             memory_ratio(web_end, self.raw.get("memory_floor_web")),
-            "<= 80 MB; no growth",
-            verdict(web_end <= 80 and web_growth <= 2.0),
-            f"cold (before any request) {max(self.raw.get('memory_web_cold') or [0]):.0f} MB; "
-            f"growth over the second half of the soak {web_growth:+.1f} MB",
+            "<= 80 MB PSS; no growth",
+            verdict(0 < web_pss <= 80 and web_growth <= 2.0),
+            f"RSS {web_start:.0f} MB before the soak -> {web_end:.0f} MB after; cold (before any request) "
+            f"{max(self.raw.get('memory_web_cold') or [0]):.0f} MB; growth over the second half of the soak "
+            f"{web_growth:+.1f} MB (RSS); PSS shares each page among the processes holding it, USS is "
+            "what the worker alone holds",
         )
         self.figure(
             "memory RSS, Celery worker (largest pool process)",
@@ -194,7 +199,12 @@ class StressPhases:
             memory_ratio(cel_end, self.raw.get("memory_floor_task")),
             "<= 120 MB; no growth",
             verdict(cel_end <= 120 and cel_growth <= 2.0),
-            f"pool process just after start {max(first['worker_children'] or [0]):.0f} MB; main process "
+            "; ".join(
+                f"pool process RSS {m['rss']:.0f} / PSS {m['pss']:.0f} / USS {m['uss']:.0f} MB"
+                for m in (memory_mb(pid) for pid in self.stack.worker_pids()[1])
+                if m
+            )
+            + f"; pool process just after start {max(first['worker_children'] or [0]):.0f} MB; main process "
             f"{first['worker_main']:.0f} -> {cel_main:.0f} MB; growth over the second half "
             f"{cel_growth:+.1f} MB; soak load: {result.summary()}",
         )
