@@ -51,6 +51,7 @@ from bench.harness.common import ROOT, Figure, make_plan, say  # noqa: E402  (af
 from bench.harness.passes import Pass  # noqa: E402  (after the path above)
 from bench.harness.processes import Processes, free_port  # noqa: E402  (after the path above)
 from bench.harness.report import machine, table, write_results  # noqa: E402  (after the path above)
+from bench.harness.scale_out import scale_out  # noqa: E402  (after the path above)
 from bench.harness.servers import compare_servers  # noqa: E402  (after the path above)
 
 
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-seconds", type=float, default=None, help="default 600, or 60 with --quick")
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the py-spy phase")
     parser.add_argument("--no-servers", dest="servers", action="store_false", help="skip Granian vs gunicorn")
+    parser.add_argument("--scale-out", action="store_true", help="two web instances and two workers")
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"))
     parser.add_argument("--internal-csv-export", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -136,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             production.with_workers()
             production.stack.stop_worker()
             production.stack.stop_web()
+            if args.scale_out:
+                scale_out(production)
             production.db.dispose()
             figures += production.figures
             notes += [f"production: {note}" for note in production.notes]

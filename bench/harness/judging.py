@@ -60,7 +60,7 @@ def cannot_judge(*, runs: int, samples: int, fraction: float | None) -> str | No
     if runs < REPETITIONS:
         reasons.append(f"{runs} run{'s' if runs != 1 else ''} (a verdict needs the median of {REPETITIONS})")
     if fraction is not None and samples < samples_needed(fraction):
-        beyond = max(0, int(samples * (1 - fraction)))
+        beyond = max(1, int(samples * (1 - fraction)))
         reasons.append(
             f"p{fraction * 100:g} of {samples:,} samples is decided by its {beyond} slowest "
             f"(needs {samples_needed(fraction):,})"

@@ -269,7 +269,8 @@ class Pass(StressPhases):
         """The search (single probes), then the best rate confirmed by the median of plan.repetitions."""
         best, history = search_max_rate(probe, start=start, limit_p99=0.050, steps=self.plan.bisect_steps)
         if self.plan.repetitions <= 1 or best <= 0:
-            at_best = [result for result in history if result.rate == best][-1:]
+            # Nothing sustained: the last probe is the evidence of why.
+            at_best = [result for result in history if result.rate == best][-1:] or history[-1:]
             return best, at_best
         return confirm_rate(probe, best, limit_p99=0.050, runs=self.plan.repetitions)
 
