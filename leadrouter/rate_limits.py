@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from flask import g, has_app_context
+from flask import has_request_context, request
 from limits.storage import RedisStorage
 from limits.strategies import STRATEGIES, FixedWindowRateLimiter
 from limits.util import WindowStats
@@ -29,7 +29,7 @@ return {current, redis.call("ttl", KEYS[1])}
 
 
 class FixedWindowReadOnHit(FixedWindowRateLimiter):
-    """limits' fixed window; on Redis, a hit remembers its window for this request's headers."""
+    """limits' fixed window; on Redis, a hit keeps its window for the same request's headers."""
 
     def __init__(self, storage):
         super().__init__(storage)
@@ -38,17 +38,18 @@ class FixedWindowReadOnHit(FixedWindowRateLimiter):
             self._script = storage.get_connection().register_script(_HIT_AND_READ)
 
     def hit(self, item, *identifiers: str, cost: int = 1) -> bool:
-        if self._script is None or not has_app_context():
+        if self._script is None or not has_request_context():
             return super().hit(item, *identifiers, cost=cost)
         key = item.key_for(*identifiers)
         count, ttl = self._script([self.storage.prefixed_key(key)], [item.get_expiry(), cost])
-        windows = g.setdefault(_WINDOWS, {})
+        # Kept with this request only (its WSGI environ): another request must read its own.
+        windows = request.environ.setdefault(_WINDOWS, {})
         windows[key] = WindowStats(time.time() + max(0, int(ttl)), max(0, item.amount - int(count)))
         return int(count) <= item.amount
 
     def get_window_stats(self, item, *identifiers: str) -> WindowStats:
-        if has_app_context():
-            window = g.get(_WINDOWS, {}).get(item.key_for(*identifiers))
+        if has_request_context():
+            window = request.environ.get(_WINDOWS, {}).get(item.key_for(*identifiers))
             if window is not None:
                 return window
         return super().get_window_stats(item, *identifiers)
