@@ -16,7 +16,6 @@ import json
 import logging
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 log = logging.getLogger("leadrouter.slow")
@@ -75,17 +74,6 @@ def finish(trace: Trace, threshold_ms: float, status: str = "") -> None:
     total = time.perf_counter() - trace.began
     if total * 1000 >= threshold_ms:
         log.warning("slow %s", json.dumps(trace.summary(total, status), sort_keys=True))
-
-
-@contextmanager
-def traced(name: str, threshold_ms: float):
-    """Collect this thread's steps while the block runs; log them if it took threshold_ms or more."""
-    trace = begin(name)
-    outcome = {"status": ""}
-    try:
-        yield outcome
-    finally:
-        finish(trace, threshold_ms, str(outcome["status"]))
 
 
 def statement_label(statement: str) -> tuple[str, str]:

@@ -109,3 +109,32 @@ def test_a_request_under_the_threshold_logs_nothing(tmp_path):
 
     assert outcome["installed"]
     assert [record for record in outcome["records"] if record.startswith("slow ")] == []
+
+
+def test_lock_waits_and_commits_are_named_apart_from_other_statements():
+    from leadrouter.tracing import statement_label
+
+    assert statement_label("SELECT pg_advisory_xact_lock(%(key)s)")[0] == "lock"
+    locking = "SELECT leads.id FROM leads\n  WHERE leads.id IN (1) FOR UPDATE SKIP LOCKED"
+    assert statement_label(locking)[0] == "lock"
+    assert statement_label("BEGIN IMMEDIATE")[0] == "lock"
+    assert statement_label("INSERT INTO leads (name) VALUES (%(name)s)") == (
+        "sql",
+        "INSERT INTO leads (name) VALUES (%(name)s)",
+    )
+    assert len(statement_label("SELECT " + "x, " * 200 + "y FROM t")[1]) == 200
+
+
+def test_the_summary_adds_the_steps_by_kind_and_says_what_no_step_explains():
+    from leadrouter.tracing import Trace
+
+    trace = Trace("POST /api/v1/leads", began=100.0)
+    trace.add("sql", "INSERT INTO leads …", 100.001, 0.002)
+    trace.add("redis", "EVALSHA", 100.004, 0.001)
+    trace.add("sql", "INSERT INTO events …", 100.006, 0.003)
+
+    summary = trace.summary(total=0.010, status="201")
+
+    assert summary["total_ms"] == 10.0 and summary["unexplained_ms"] == 4.0
+    assert summary["by_kind"] == {"redis": {"count": 1, "ms": 1.0}, "sql": {"count": 2, "ms": 5.0}}
+    assert [step["at_ms"] for step in summary["steps"]] == [1.0, 4.0, 6.0]
