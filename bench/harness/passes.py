@@ -287,10 +287,6 @@ class Pass(StressPhases):
         """Everything measured with the Celery worker routing: floors on the broker, then the app."""
         plan = self.plan
         rate = plan.assign_rate if self.kind == "production" else plan.embedded_assign_rate
-        # No-op task floor: published at the same rate the leads arrive, on the same broker,
-        # with its own worker alone on it (the app's worker would poll the same queues' store).
-        say(f"\n[{self.kind}] floor: no-op Celery task, publish -> run, {rate}/s")
-        noop = self.noop_floor(rate, plan.phase_seconds)
         self.stack.start_worker()
         time.sleep(2)
         self.raw["memory_start"] = self.sample_memory()
@@ -302,6 +298,13 @@ class Pass(StressPhases):
             self.intake_latency(intake_rate, half)
 
         # Lead created -> assigned: at the target's rate, then at a rate the intake sustains.
+        # Beside it, the no-op task floor: published at the same rate the leads arrive, on the
+        # same broker, its own worker alone on it (the app's worker would poll the same store).
+        self.stack.stop_worker()
+        say(f"\n[{self.kind}] floor: no-op Celery task, publish -> run, {rate}/s")
+        noop = self.noop_floor(rate, plan.phase_seconds)
+        self.stack.start_worker()
+        time.sleep(2)
         self.assign_phase(rate, noop, headline=True)
         gentle = self.comfortable(0.2, rate)  # well inside what 2 cores can intake and route
         if gentle < rate:

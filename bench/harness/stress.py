@@ -71,9 +71,21 @@ class StressPhases:
         for rate in (30, 100):
             self.cpu_per_lead_at(rate)
 
+    def floor_cpu_at(self, rate: int, count: int) -> float:
+        """The floor view's CPU (its gunicorn + PostgreSQL) per request at `rate`, measured now."""
+        master, workers = self.floor.web_pids()
+        pids = [master, *workers, *self.db.postgres_pids()]
+        before = {pid: cpu_seconds(pid) or 0.0 for pid in pids}
+        result = self.intake_probe(rate, seconds=count / rate, path="/floor", warmup=False)
+        pids = sorted(set(pids) | set(self.db.postgres_pids()))
+        spent = sum((cpu_seconds(pid) or 0.0) - before.get(pid, 0.0) for pid in pids)
+        return spent / max(1, len(result.latencies)) * 1000
+
     def cpu_per_lead_at(self, rate: int) -> None:
         plan = self.plan
         count = min(plan.cpu_leads, int(rate * plan.phase_seconds * 1.5))
+        # The web half of the floor, rerun beside this phase at its rate (the floor app is still up).
+        self.raw["floor_cpu_web_ms"] = self.floor_cpu_at(rate, count)
         say(f"\n[{self.kind}] CPU per lead: {count} leads at {rate}/s, intake + routing to assigned")
         self.db.reset(capacity=100_000)
         web_master, web_workers = self.stack.web_pids()
