@@ -11,4 +11,4 @@ RUN pip install "babel>=2.12" && pybabel compile -d leadrouter/translations \
     && pip install . && useradd --system --home /app leadrouter && mkdir -p /app/instance && chown leadrouter /app/instance
 USER leadrouter
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "leadrouter.wsgi:app"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--preload", "leadrouter.wsgi:app"]

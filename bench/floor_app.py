@@ -53,6 +53,8 @@ def create_floor_app() -> Flask:
             # Both gunicorn workers start at once; concurrent CREATE TABLE IF NOT EXISTS can collide.
             connection.execute(text("SELECT pg_advisory_xact_lock(8675309)"))
         connection.execute(text(ddl))
+    # Under gunicorn --preload this ran in the master: no pooled connection may cross the fork.
+    engine.dispose()
     insert = text(f"INSERT INTO bench_floor (body, created_at) VALUES (:body, {now})")  # noqa: S608
 
     app = Flask(__name__)

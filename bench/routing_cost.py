@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/run.py, not the launcher
 
-import run as bench  # noqa: E402
+from bench.harness import common as bench  # noqa: E402  (after the path above)
+from bench.harness.database import Database, recreate_postgres_database  # noqa: E402  (after the path above)
 
 
 def main() -> None:
@@ -36,8 +36,8 @@ def main() -> None:
 
     from sqlalchemy import event
 
-    bench.recreate_postgres_database(args.database_url)
-    database = bench.Database(args.database_url, "memory://", Path(tempfile.mkdtemp()))
+    recreate_postgres_database(args.database_url)
+    database = Database(args.database_url, "memory://", Path(tempfile.mkdtemp()))
     database.migrate()
     database.create_team()
 

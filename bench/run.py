@@ -1,6 +1,6 @@
 """leadrouter's benchmark: one command starts the stack, loads it open-loop and writes bench/RESULTS.md.
 
-    .venv/bin/python bench/run.py                  # full run (~30 min on 2 cores)
+    .venv/bin/python bench/run.py                  # full run (~45 min on 2 cores)
     .venv/bin/python bench/run.py --quick          # every figure, shorter (~7 min)
     .venv/bin/python bench/run.py --production-only | --embedded-only
 
@@ -52,6 +52,8 @@ from bench.harness.common import ROOT, Figure, make_plan, say  # noqa: E402  (af
 from bench.harness.passes import Pass  # noqa: E402  (after the path above)
 from bench.harness.processes import Processes, free_port  # noqa: E402  (after the path above)
 from bench.harness.report import machine, table, write_results  # noqa: E402  (after the path above)
+from bench.harness.scale_out import scale_out  # noqa: E402  (after the path above)
+from bench.harness.servers import compare_servers  # noqa: E402  (after the path above)
 from bench.site_bench import kept_section, put_section  # noqa: E402  (after the path above)
 
 
@@ -74,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default=None, help="use this Redis instead of starting a private one")
     parser.add_argument("--soak-seconds", type=float, default=None, help="default 600, or 60 with --quick")
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the py-spy phase")
+    parser.add_argument("--no-servers", dest="servers", action="store_false", help="skip Granian vs gunicorn")
+    parser.add_argument("--scale-out", action="store_true", help="two web instances and two workers")
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"))
     parser.add_argument("--internal-csv-export", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -131,10 +135,14 @@ def main(argv: list[str] | None = None) -> int:
             production.prepare(redis_url)
             production.redis_pid = redis_pid
             production.floors_and_intake()
+            if args.servers:
+                compare_servers(production)
             production.with_workers()
             measure_calls(production)
             production.stack.stop_worker()
             production.stack.stop_web()
+            if args.scale_out:
+                scale_out(production)
             production.db.dispose()
             figures += production.figures
             notes += [f"production: {note}" for note in production.notes]
@@ -161,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     elapsed = time.monotonic() - began
     say("\n" + table(figures))
+    for figure in figures:
+        if figure.caveat:
+            say(f"- not judged: {figure.name}: {figure.caveat}")
     for note in notes:
         say(f"- {note}")
     site_section = kept_section(Path(args.results))  # bench/site_bench.py's figures outlive this rewrite

@@ -40,6 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from leadrouter.metrics import init_metrics
 
     init_metrics(app)
+    from leadrouter import tracing
+
+    tracing.init_app(app)
 
     from leadrouter import cli
 

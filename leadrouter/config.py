@@ -33,7 +33,7 @@ def _flag(env: dict, name: str, default: bool) -> bool:
 MAX_HOLD_ANNOUNCE_SECONDS = 45
 
 
-def _integer(env: dict, name: str, default: int, minimum: int = 0) -> int:
+def _integer(env: dict, name: str, default: int | None, minimum: int = 0) -> int | None:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -121,6 +121,8 @@ def load_settings(env: dict | None = None) -> dict:
         "ROUTING_SWEEP_SECONDS": _integer(env, "ROUTING_SWEEP_SECONDS", 30, minimum=1),
         # How often a worker says it is alive; /readyz warns after three missed beats.
         "WORKER_HEARTBEAT_SECONDS": _integer(env, "WORKER_HEARTBEAT_SECONDS", 10, minimum=1),
+        # Log the steps of every request or task at least this slow (off when unset; see README).
+        "TRACE_SLOW_MS": _integer(env, "LEADROUTER_TRACE_SLOW_MS", None),
         "RATELIMIT_CONTACT": env.get("RATELIMIT_CONTACT") or "5 per minute",
         # Every post to the form, those sent back to fix included: a bot sending mistakes still stops.
         "RATELIMIT_CONTACT_POSTS": env.get("RATELIMIT_CONTACT_POSTS") or "30 per minute",

@@ -18,6 +18,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 
 import leadrouter.broker  # noqa: F401  (makes sqla+sqlite:// the tuned embedded broker)
+from leadrouter.rate_limits import STRATEGY as RATE_LIMIT_STRATEGY
 
 # Stable constraint names so Alembic can alter and drop them on every backend.
 NAMING_CONVENTION = {
@@ -69,7 +70,9 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = LazyMigrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+limiter = Limiter(
+    key_func=get_remote_address, default_limits=[], headers_enabled=True, strategy=RATE_LIMIT_STRATEGY
+)
 
 
 def tune_sqlite_engine(engine: Engine) -> None:

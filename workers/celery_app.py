@@ -6,10 +6,10 @@ import logging
 import os
 
 from celery import bootsteps
-from celery.signals import task_postrun, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_process_init
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadrouter import create_app
+from leadrouter import create_app, tracing
 from leadrouter.extensions import ROUTING_QUEUE, db
 from leadrouter.worker_presence import forget_worker, record_heartbeat
 from workers.schedule import beat_schedule
@@ -29,10 +29,19 @@ def _reset_pool(**_kwargs) -> None:
         db.engine.dispose(close=False)
 
 
+@task_prerun.connect
+def _begin_trace(task=None, **_kwargs) -> None:
+    if flask_app.config["TRACE_SLOW_MS"] is not None:
+        tracing.begin(f"task {getattr(task, 'name', '?')}")
+
+
 @task_postrun.connect
-def _remove_session(**_kwargs) -> None:
+def _remove_session(state=None, **_kwargs) -> None:
     with flask_app.app_context():
         db.session.remove()
+    trace = tracing.current()
+    if trace is not None:
+        tracing.finish(trace, flask_app.config["TRACE_SLOW_MS"], str(state or ""))
 
 
 class Heartbeat(bootsteps.StartStopStep):

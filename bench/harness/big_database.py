@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bench.harness.common import ROOT, STATES, Figure, Plan, ms, percentile, say, verdict
 from bench.harness.database import Database, lead_count, recreate_postgres_database, scalar, with_database
+from bench.harness.judging import size_label
 from bench.harness.processes import Processes, rss_mb
 
 # --- in-process figures on the big databases -------------------------------------------------
@@ -284,6 +285,7 @@ def big_database_section(
     if found is None:
         return skipped_big_database_section(args.big_database_url, notes)
     big_url, big_count = found
+    size = size_label(big_count)  # a short database is named by what it holds, not by "1M"
     small_url = with_database(big_url, "leadrouter_bench_run_10k")
     if (lead_count(small_url) or 0) < 9_900 or not recent_history(small_url):
         # The same team and arrival rate as the 1M year (~2,700 leads a day), over 4 days: the
@@ -302,7 +304,7 @@ def big_database_section(
     growth = page_big / page_small if page_small else float("inf")
     figures.append(
         Figure(
-            f"advisor queue page at {big['leads']:,} leads (p95)",
+            f"advisor queue page at {size} (p95)",
             f"{ms(page_big)} (10k: {ms(page_small)}; {growth:.2f}x)",
             f"indexed query p95 {ms(floor_big)}",
             f"{page_big / floor_big:.1f}x" if floor_big else "-",
@@ -310,18 +312,18 @@ def big_database_section(
             verdict(page_big <= 0.030 and growth <= 1.3),
             f"queue_page + queue_counts, {plan.query_runs} runs each, random owners "
             f"({big['owners_with_open_leads']} with open leads, ~{big['open_per_owner']:.0f} open each at "
-            "1M; "
+            f"{size}; "
             f"~{small['open_per_owner']:.0f} at 10k); queue_page alone p95 "
             f"{ms(percentile(big['queue_page_only'], 0.95))} "
-            f"at 1M, {ms(percentile(small['queue_page_only'], 0.95))} at 10k; indexed query p50 "
-            f"{ms(percentile(big['indexed'], 0.5))} (1M), {ms(percentile(small['indexed'], 0.5))} (10k); "
+            f"at {size}, {ms(percentile(small['queue_page_only'], 0.95))} at 10k; indexed query p50 "
+            f"{ms(percentile(big['indexed'], 0.5))} ({size}), {ms(percentile(small['indexed'], 0.5))} (10k); "
             f"database {big_url.rsplit('@', 1)[-1]} ({big_count:,} leads)",
         )
     )
     if big.get("report") is None:
         figures.append(
             Figure(
-                "routing report, 30 days, 1M leads (p95)",
+                f"routing report, 30 days, {size} (p95)",
                 "not measured: reports module missing",
                 target="p95 <= 150 ms",
                 verdict="not measured",
@@ -331,7 +333,7 @@ def big_database_section(
         p95 = percentile(big["report"], 0.95)
         figures.append(
             Figure(
-                "routing report, 30 days, 1M leads (p95)",
+                f"routing report, 30 days, {size} (p95)",
                 f"{ms(p95)} (p50 {ms(statistics.median(big['report']))})",
                 f"indexed query p95 {ms(floor_big)}",
                 f"{p95 / floor_big:.0f}x" if floor_big else "-",
@@ -349,7 +351,7 @@ def big_database_section(
     if export is None:
         figures.append(
             Figure(
-                "CSV export of 1M leads",
+                f"CSV export of {size}",
                 "not measured: reports CSV export missing",
                 target="<= 20 s, memory flat",
                 verdict="not measured",
@@ -358,7 +360,7 @@ def big_database_section(
     elif "error" in export:
         figures.append(
             Figure(
-                "CSV export of 1M leads",
+                f"CSV export of {size}",
                 f"failed: {export['error']}",
                 target="<= 20 s, memory flat",
                 verdict="missed",
@@ -385,7 +387,7 @@ def big_database_section(
             )
         )
     notes.append(
-        f"1M figures from {big_url.rsplit('@', 1)[-1]} ({big_count:,} leads); 10k from "
+        f"big-database figures from {big_url.rsplit('@', 1)[-1]} ({big_count:,} leads); 10k from "
         "leadrouter_bench_run_10k"
     )
     return figures

@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-GUNICORN_OPTIONS = ["--workers", "2", "--threads", "4", "--worker-class", "gthread"]
+GUNICORN_OPTIONS = ["--workers", "2", "--threads", "4", "--worker-class", "gthread", "--preload"]
 CELERY_OPTIONS = ["--pool", "prefork", "--concurrency", "2", "--loglevel", "INFO", "--without-mingle"]
 TWILIO_TOKEN = "bench0twilio0auth0token000000000"
 PUBLIC_BASE_URL = "https://bench.leadrouter.invalid"
@@ -49,11 +49,13 @@ class Plan:
     report_runs: int
     query_runs: int
     big_leads: int
+    quick: bool = False
+    repetitions: int = 3  # runs behind every verdict (bench/harness/judging.py); --quick makes 1
 
 
 def make_plan(quick: bool, soak_seconds: float | None) -> Plan:
     if quick:
-        return Plan(4, 1, 2, 6, 200, 50, 2000, 2, 50, 800, soak_seconds or 60, 5, 150, 1_000_000)
+        return Plan(4, 1, 2, 6, 200, 50, 2000, 2, 50, 800, soak_seconds or 60, 5, 150, 1_000_000, True, 1)
     return Plan(10, 2, 4, 20, 200, 50, 10_000, 10, 50, 3000, soak_seconds or 600, 20, 400, 1_000_000)
 
 
@@ -67,8 +69,9 @@ class Figure:
     floor: str = "-"
     ratio: str = "-"
     target: str = "-"
-    verdict: str = "-"  # met | missed | not measured | info
+    verdict: str = "-"  # met | missed | not judged | not measured | info
     note: str = ""
+    caveat: str = ""  # why a "not judged" figure could not be judged
 
 
 def verdict(ok: bool | None) -> str:

@@ -23,9 +23,10 @@ from bench.harness.common import (
     verdict,
 )
 from bench.harness.database import Database, recreate_postgres_database, statements_per_lead
+from bench.harness.judging import NOT_JUDGED, Spread, judged, probe_seconds, run_seconds
 from bench.harness.load import LoadResult, Traffic, constant_rate, open_loop
 from bench.harness.processes import Processes, cpu_seconds, free_port, rss_mb
-from bench.harness.stack import Stack, purge_routing_queue, search_max_rate
+from bench.harness.stack import Stack, confirm_rate, purge_routing_queue, search_max_rate
 from bench.harness.stress import StressPhases
 
 
@@ -81,27 +82,73 @@ class Pass(StressPhases):
         self.db.migrate()
         self.traffic = Traffic(self.db.create_team(capacity=100_000, keys=KEYS))
         self.stack = Stack(self.kind, self.processes, env, free_port())
+        # The floor app keeps running beside the app for the whole pass, so every phase it is
+        # compared with reruns it at the same rate, in the same minutes, run for run.
+        self.floor = Stack(f"{self.kind}-floor", self.processes, env, free_port())
 
     # -- helpers
 
     def intake_probe(
         self, rate: float, seconds: float | None = None, path: str = "/api/v1/leads", warmup: bool = True
     ) -> LoadResult:
-        seconds = seconds or self.plan.probe_seconds
+        """A probe of the app (or, for /floor, of the floor app beside it) at a constant rate.
+
+        Without `seconds` it is a max-rate probe: long enough for a judged p99 (judging.py).
+        """
+        stack = self.floor if path == "/floor" else self.stack
+        seconds = seconds or probe_seconds(rate, self.plan.probe_seconds, self.plan.quick)
         if warmup:
             count = max(1, int(rate * self.plan.warmup_seconds))
             open_loop(
-                self.stack.base_url,
+                stack.base_url,
                 constant_rate(self.traffic.intake(count, path), rate),
                 label_rate=rate,
                 seconds=self.plan.warmup_seconds,
             )
         requests = self.traffic.intake(int(rate * seconds), path)
-        result = open_loop(
-            self.stack.base_url, constant_rate(requests, rate), label_rate=rate, seconds=seconds
-        )
+        result = open_loop(stack.base_url, constant_rate(requests, rate), label_rate=rate, seconds=seconds)
         time.sleep(0.5)
         return result
+
+    def probe_at(self, base_url: str, rate: float, path: str, seconds: float) -> LoadResult:
+        """A probe of whatever server listens at base_url (intake bodies, one key), after a short warm-up."""
+        self.traffic.keys_in_use = 1
+        warm = self.traffic.intake(max(1, int(rate * self.plan.warmup_seconds)), path)
+        open_loop(base_url, constant_rate(warm, rate), label_rate=rate, seconds=self.plan.warmup_seconds)
+        requests = self.traffic.intake(int(rate * seconds), path)
+        result = open_loop(base_url, constant_rate(requests, rate), label_rate=rate, seconds=seconds)
+        time.sleep(0.5)
+        return result
+
+    def paired_runs(self, rate: float, app_requests) -> tuple[list[LoadResult], list[LoadResult]]:
+        """The app and the floor beside it at one rate, run for run (floor first), plan.repetitions times.
+
+        `app_requests(count)` makes the app's requests; each run is long enough that the runs
+        pooled hold enough requests for a judged p99.
+        """
+        runs = self.plan.repetitions
+        seconds = run_seconds(rate, self.plan.phase_seconds, runs, self.plan.quick)
+        apps, floors = [], []
+        for _run in range(runs):
+            floors.append(self.intake_probe(rate, seconds=seconds, path="/floor", warmup=False))
+            result = open_loop(
+                self.stack.base_url,
+                constant_rate(app_requests(int(rate * seconds)), rate),
+                label_rate=rate,
+                seconds=seconds,
+            )
+            say(f"    floor {floors[-1].summary()}\n    app   {result.summary()}")
+            apps.append(result)
+            time.sleep(0.5)
+        return apps, floors
+
+    def judged_figure(self, name, value, floor, ratio, target, ok, note, results, fraction=0.99) -> Figure:
+        """A figure whose verdict rests on `results`: not judged when they are too few or too short."""
+        samples = sum(len(result.latencies) for result in results)
+        verdict_, caveat = judged(ok, runs=len(results), samples=samples, fraction=fraction)
+        figure = self.figure(name, value, floor, ratio, target, verdict_, note)
+        figure.caveat = caveat or ""
+        return figure
 
     def comfortable(self, fraction: float, ceiling: int) -> int:
         """A rate the whole stack keeps up with: a fraction of the best intake rate found."""
@@ -110,6 +157,10 @@ class Pass(StressPhases):
 
     def figure(self, *args, **kwargs) -> Figure:
         figure = Figure(*args, **kwargs)
+        if self.plan.quick and figure.verdict in ("met", "missed") and not figure.name.startswith("memory"):
+            # A memory reading is a level; a latency, a rate or a burst is a tail of one short run.
+            figure.verdict = NOT_JUDGED
+            figure.caveat = "--quick runs each phase once and briefly; a full run judges it"
         self.figures.append(figure)
         say(f"  => {figure.name}: {figure.value}  floor {figure.floor}  ({figure.verdict})")
         return figure
@@ -129,15 +180,11 @@ class Pass(StressPhases):
         plan = self.plan
         label = "PostgreSQL" if self.kind == "production" else "embedded (SQLite)"
         say(f"\n[{self.kind}] floor: insert-and-commit Flask view, gunicorn {' '.join(GUNICORN_OPTIONS)}")
-        self.stack.start_web("bench.floor_app:app")
-        floor_max, floor_history = search_max_rate(
-            lambda rate: self.intake_probe(rate, path="/floor"),
-            start=200,
-            limit_p99=0.050,
-            steps=plan.bisect_steps,
-        )
+        self.floor.start_web("bench.floor_app:app")
+        floor_max, floor_runs = self.max_rate(lambda rate: self.intake_probe(rate, path="/floor"), start=200)
         low = self.plan.voice_rate
-        pids = [*self.stack.web_pids()[1], self.stack.web_pids()[0], *self.db.postgres_pids()]
+        floor_pids = [*self.floor.web_pids()[1], self.floor.web_pids()[0]]
+        pids = [*floor_pids, *self.db.postgres_pids()]
         spent_before = sum(cpu_seconds(pid) or 0.0 for pid in pids)
         floor_low = self.intake_probe(low, seconds=plan.phase_seconds / 2, path="/floor", warmup=False)
         pids = sorted(set(pids) | set(self.db.postgres_pids()))
@@ -146,10 +193,9 @@ class Pass(StressPhases):
         self.raw["floor_cpu_web_ms"] = spent / max(1, len(floor_low.latencies)) * 1000
         say(f"    floor at {low}/s (for the webhook): " + floor_low.summary())
         # The memory floor: a worker of the same gunicorn that has served the floor view.
-        self.raw["memory_floor_web"] = max((rss_mb(pid) or 0 for pid in self.stack.web_pids()[1]), default=0)
+        self.raw["memory_floor_web"] = max((rss_mb(pid) or 0 for pid in self.floor.web_pids()[1]), default=0)
         self.raw["floor_low"] = f"at {low}/s: p50 {ms(floor_low.pct(0.5))}, p99 {ms(floor_low.pct(0.99))}"
-        self.stack.stop_web()
-        floor_at_max = next((r for r in reversed(floor_history) if r.rate == floor_max), None)
+        # The floor app stays up (idle) beside the app: later phases rerun it at their own rates.
 
         say(f"\n[{self.kind}] intake API max sustained rate (p99 <= 50 ms), Celery workers stopped")
         self.stack.start_web()
@@ -157,18 +203,12 @@ class Pass(StressPhases):
         open_loop(self.stack.base_url, constant_rate(self.traffic.intake(100), 50), label_rate=50, seconds=2)
         say("  one partner key (every request of a partner carries the same key)")
         self.traffic.keys_in_use = 1
-        app_max, app_history = search_max_rate(
-            lambda rate: self.intake_probe(rate), start=25, limit_p99=0.050, steps=plan.bisect_steps
-        )
-        app_at_max = next((r for r in reversed(app_history) if r.rate == app_max), None)
+        app_max, app_runs = self.max_rate(lambda rate: self.intake_probe(rate), start=25)
         diagnostic = None
         if self.kind == "production":
             say(f"  {KEYS} partner keys in rotation (diagnostic: spreads the per-key row lock)")
             self.traffic.keys_in_use = KEYS
-            many_max, many_history = search_max_rate(
-                lambda rate: self.intake_probe(rate), start=50, limit_p99=0.050, steps=plan.bisect_steps
-            )
-            many_at_max = next((r for r in reversed(many_history) if r.rate == many_max), None)
+            many_max, many_runs = self.max_rate(lambda rate: self.intake_probe(rate), start=50)
             self.raw["intake_max_many_keys"] = many_max
             diagnostic = Figure(
                 f"intake API, PostgreSQL, {KEYS} partner keys in rotation (diagnostic)",
@@ -177,36 +217,35 @@ class Pass(StressPhases):
                 f"{many_max / floor_max:.0%}" if floor_max else "-",
                 "(not a target: shows the per-key lock's cost)",
                 "info",
-                f"at max: {many_at_max.summary() if many_at_max else '-'}",
+                f"at max: {self.runs_summary(many_runs)}",
             )
             self.traffic.keys_in_use = 1
         ratio = app_max / floor_max if floor_max else 0
         self.raw["intake_max"] = app_max
         self.raw["floor_max"] = floor_max
-        detail = (
-            f"app at max: {app_at_max.summary() if app_at_max else '-'}; "
-            f"floor at max: {floor_at_max.summary() if floor_at_max else '-'}"
-        )
+        detail = f"app at max: {self.runs_summary(app_runs)}; floor at max: {self.runs_summary(floor_runs)}"
         if self.kind == "production":
-            self.figure(
+            self.judged_figure(
                 f"intake API, {label}, one partner key: max sustained req/s with p99 <= 50 ms",
                 f"{app_max:.0f} req/s",
                 f"{floor_max:.0f} req/s",
                 f"{ratio:.0%}",
-                ">= 70% of floor and >= 500 req/s",
-                verdict(ratio >= 0.7 and app_max >= 500),
+                ">= 50% of the floor",
+                ratio >= 0.5,
                 detail,
+                app_runs,
             )
         else:
-            self.figure(
+            self.judged_figure(
                 "intake API on the embedded default (SQLite + SQLAlchemy broker): max sustained req/s, "
                 "p99 <= 50 ms",
                 f"{app_max:.0f} req/s",
                 f"{floor_max:.0f} req/s",
                 f"{ratio:.0%}",
                 ">= 300 req/s",
-                verdict(app_max >= 300),
+                app_max >= 300,
                 detail,
+                app_runs,
             )
         if diagnostic is not None:
             self.figures.append(diagnostic)
@@ -226,73 +265,72 @@ class Pass(StressPhases):
             jobs.started("routing.route_lead")
         self.db.reset(capacity=100_000)
 
+    def max_rate(self, probe, *, start: float) -> tuple[float, list[LoadResult]]:
+        """The search (single probes), then the best rate confirmed by the median of plan.repetitions."""
+        best, history = search_max_rate(probe, start=start, limit_p99=0.050, steps=self.plan.bisect_steps)
+        if self.plan.repetitions <= 1 or best <= 0:
+            # Nothing sustained: the last probe is the evidence of why.
+            at_best = [result for result in history if result.rate == best][-1:] or history[-1:]
+            return best, at_best
+        return confirm_rate(probe, best, limit_p99=0.050, runs=self.plan.repetitions)
+
+    @staticmethod
+    def runs_summary(results: list[LoadResult]) -> str:
+        if not results:
+            return "-"
+        p50 = Spread.of([result.pct(0.5) for result in results]).show(ms)
+        p99 = Spread.of([result.pct(0.99) for result in results]).show(ms)
+        requests = sum(len(result.latencies) for result in results)
+        return f"p50 {p50}, p99 {p99}, {requests:,} requests; last run: {results[-1].summary()}"
+
     def with_workers(self) -> None:
         """Everything measured with the Celery worker routing: floors on the broker, then the app."""
         plan = self.plan
         rate = plan.assign_rate if self.kind == "production" else plan.embedded_assign_rate
-        # No-op task floor: published at the same rate the leads arrive, on the same broker,
-        # with its own worker alone on it (the app's worker would poll the same queues' store).
-        say(f"\n[{self.kind}] floor: no-op Celery task, publish -> run, {rate}/s")
-        noop = self.noop_floor(rate, plan.phase_seconds)
         self.stack.start_worker()
         time.sleep(2)
         self.raw["memory_start"] = self.sample_memory()
 
-        # Intake at half the max sustained rate, with routing running.
+        # Intake at 10/s, 50/s and half the max sustained rate, with routing running, each
+        # beside the floor at the same rate.
         half = max(10, round(self.raw["intake_max"] / 2))
-        say(f"\n[{self.kind}] intake at half the max ({half}/s), one key, workers routing every lead")
-        self.traffic.keys_in_use = 1
-        since = datetime.now(UTC)
-        result = self.intake_probe(half, seconds=plan.phase_seconds)
-        self.traffic.keys_in_use = KEYS
-        say("    " + result.summary())
-        waited = self.db.wait_routed(since, timeout=120)
-        say(f"    routing backlog drained {waited:.1f} s after the load stopped")
-        if self.kind == "production":
-            self.figure(
-                "intake latency at half the max sustained rate (workers routing)",
-                f"p99 {ms(result.pct(0.99))} at {half}/s",
-                "-",
-                "-",
-                "p99 <= 25 ms",
-                verdict(result.pct(0.99) <= 0.025 and not result.errors),
-                result.summary() + f"; routing backlog drained {waited:.1f} s after",
-            )
-        else:
-            self.notes.append(
-                f"embedded intake at half its max ({half}/s) with the worker routing: {result.summary()}"
-            )
+        for intake_rate in sorted({10, 50, half}):
+            self.intake_latency(intake_rate, half)
 
         # Lead created -> assigned: at the target's rate, then at a rate the intake sustains.
+        # Beside it, the no-op task floor: published at the same rate the leads arrive, on the
+        # same broker, its own worker alone on it (the app's worker would poll the same store).
+        self.stack.stop_worker()
+        say(f"\n[{self.kind}] floor: no-op Celery task, publish -> run, {rate}/s")
+        noop = self.noop_floor(rate, plan.phase_seconds)
+        self.stack.start_worker()
+        time.sleep(2)
         self.assign_phase(rate, noop, headline=True)
         gentle = self.comfortable(0.2, rate)  # well inside what 2 cores can intake and route
         if gentle < rate:
             self.assign_phase(gentle, noop, headline=False)
 
-        # /twilio/voice, signed.
-        say(f"\n[{self.kind}] POST /twilio/voice, signed, {plan.voice_rate}/s")
-        requests = self.traffic.voice(int(plan.voice_rate * plan.phase_seconds))
+        # /twilio/voice, signed, beside the floor at the same rate.
+        say(f"\n[{self.kind}] POST /twilio/voice, signed, {plan.voice_rate}/s, beside the floor")
         warm = self.traffic.voice(plan.voice_rate)
         open_loop(
             self.stack.base_url, constant_rate(warm, plan.voice_rate), label_rate=plan.voice_rate, seconds=1
         )
-        result = open_loop(
-            self.stack.base_url,
-            constant_rate(requests, plan.voice_rate),
-            label_rate=plan.voice_rate,
-            seconds=plan.phase_seconds,
-        )
-        say("    " + result.summary())
-        ok = result.pct(0.99) <= 0.020 and result.max <= 1.0 and not result.errors
-        self.figure(
+        results, floors = self.paired_runs(plan.voice_rate, self.traffic.voice)
+        p99s = [result.pct(0.99) for result in results]
+        worst = max(result.max for result in results)
+        ok = Spread.of(p99s).median <= 0.020 and worst <= 1.0 and not any(r.errors for r in results)
+        self.judged_figure(
             f"/twilio/voice signed ({'PostgreSQL' if self.kind == 'production' else 'embedded'}), "
             f"{plan.voice_rate} calls/s",
-            f"p50 {ms(result.pct(0.5))}, p99 {ms(result.pct(0.99))}, max {ms(result.max)}",
-            f"insert+commit floor {self.raw.get('floor_low', '-')}",
+            f"p50 {Spread.of([r.pct(0.5) for r in results]).show(ms)}, p99 {Spread.of(p99s).show(ms)}, "
+            f"max {ms(worst)}",
+            f"insert+commit floor beside it: {self.runs_summary(floors).split('; last run')[0]}",
             "-",
-            "p99 <= 20 ms; none over 1 s",
-            verdict(ok) if self.kind == "production" else ("met" if ok else "missed"),
-            result.summary(),
+            "p99 <= 20 ms in every run; none over 1 s",
+            ok and max(p99s) <= 0.020,
+            self.runs_summary(results),
+            results,
         )
         self.db.wait_routed(datetime.now(UTC) - timedelta(minutes=10), timeout=60)
 
@@ -305,6 +343,36 @@ class Pass(StressPhases):
         self.scrape_metrics()
         self.stack.stop_worker()
         self.stack.stop_web()
+        self.floor.stop_web()
+
+    def intake_latency(self, rate: int, half: int) -> None:
+        """Intake p50/p99 at one rate, one key, the workers routing; the floor rerun beside it."""
+        label = f"{rate}/s" + (" (half the max)" if rate == half else "")
+        say(f"\n[{self.kind}] intake at {label}, one key, workers routing every lead, beside the floor")
+        self.traffic.keys_in_use = 1
+        since = datetime.now(UTC)
+        results, floors = self.paired_runs(rate, self.traffic.intake)
+        self.traffic.keys_in_use = KEYS
+        waited = self.db.wait_routed(since, timeout=120)
+        say(f"    routing backlog drained {waited:.1f} s after the load stopped")
+        pooled = sorted(latency for result in results for latency in result.latencies)
+        floor_pooled = sorted(latency for result in floors for latency in result.latencies)
+        p50, p99 = percentile(pooled, 0.5), percentile(pooled, 0.99)
+        floor_p50 = percentile(floor_pooled, 0.5)
+        ratio = p50 / floor_p50 if floor_p50 else float("inf")
+        ok = ratio <= 2 and p99 <= 0.025 and not any(result.errors for result in results)
+        figure = (
+            f"intake latency at {label}, one key (workers routing)",
+            f"p50 {ms(p50)}, p99 {ms(p99)} (runs pooled); per run p99 "
+            f"{Spread.of([r.pct(0.99) for r in results]).show(ms)}",
+            f"p50 {ms(floor_p50)}, p99 {ms(percentile(floor_pooled, 0.99))} (floor beside it)",
+            f"{ratio:.1f}x (p50)",
+        )
+        note = f"{self.runs_summary(results)}; routing backlog drained {waited:.1f} s after"
+        if self.kind == "production":
+            self.judged_figure(*figure, "p50 <= 2x floor p50, p99 <= 25 ms", ok, note, results)
+        else:
+            self.figure(f"embedded {figure[0]}", *figure[1:], "(reported)", "info", note)
 
     def assign_phase(self, rate: int, noop: list[float], *, headline: bool) -> None:
         """Leads sent at `rate`; created -> assigned read from the database, next to the no-op task."""
@@ -335,7 +403,7 @@ class Pass(StressPhases):
         ratio = p50 / noop_p50 if noop_p50 else None
         ok = None
         if self.kind == "production" and headline:
-            ok = p50 <= 0.015 and p99 <= 0.150 and ratio is not None and ratio <= 3 and unassigned == 0
+            ok = p50 <= 0.050 and p99 <= 0.250 and unassigned == 0
         self.figure(
             f"lead created -> advisor assigned at {rate} leads/s "
             f"({'PostgreSQL + Redis' if self.kind == 'production' else 'embedded'})"
@@ -343,7 +411,7 @@ class Pass(StressPhases):
             f"p50 {ms(p50)}, p99 {ms(p99)}",
             f"no-op task p50 {ms(noop_p50)}, p99 {ms(noop_p99)}",
             f"{ratio:.1f}x (p50)" if ratio else "-",
-            "p50 <= 15 ms, p99 <= 150 ms, <= 3x no-op" if ok is not None else "(reported)",
+            "p50 <= 50 ms, p99 <= 250 ms" if ok is not None else "(reported)",
             verdict(ok) if ok is not None else "info",
             f"{len(created_to_assigned)} assigned, {unassigned} not; client-intended send -> assigned p50 "
             f"{ms(percentile(sent_to_assigned, 0.5))}, p99 {ms(percentile(sent_to_assigned, 0.99))}; "

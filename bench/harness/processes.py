@@ -138,6 +138,34 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+def parse_smaps_rollup(text: str) -> dict[str, float]:
+    """RSS, PSS and USS in MB from /proc/<pid>/smaps_rollup.
+
+    RSS counts every resident page, shared or not; PSS divides each shared page among the
+    processes sharing it (what the process really costs the machine, added up across workers);
+    USS is its private pages only (what its exit would free).
+    """
+    kib: dict[str, int] = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if len(parts) == 2 and parts[1] == "kB":
+            kib[name.strip()] = int(parts[0])
+    return {
+        "rss": kib.get("Rss", 0) / 1024,
+        "pss": kib.get("Pss", 0) / 1024,
+        "uss": (kib.get("Private_Clean", 0) + kib.get("Private_Dirty", 0)) / 1024,
+    }
+
+
+def memory_mb(pid: int) -> dict[str, float] | None:
+    """RSS, PSS and USS of a process in MB, or None when it is gone."""
+    try:
+        return parse_smaps_rollup(Path(f"/proc/{pid}/smaps_rollup").read_text())
+    except OSError:
+        return None
+
+
 def cpu_seconds(pid: int) -> float | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

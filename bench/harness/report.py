@@ -69,6 +69,7 @@ def write_results(
     met = [f.name for f in figures if f.verdict == "met"]
     missed = [f.name for f in figures if f.verdict == "missed"]
     unmeasured = [f.name for f in figures if f.verdict == "not measured"]
+    unjudged = [f for f in figures if f.verdict == "not judged"]
     out = [
         "# Benchmark results",
         "",
@@ -83,10 +84,24 @@ def write_results(
         f"`{' '.join(CELERY_OPTIONS[:4])}`; PostgreSQL on 127.0.0.1, a private redis-server; the load "
         "generator (asyncio + aiohttp, open loop) runs on the same 2 cores",
         "",
-        f"**{len(met)} met, {len(missed)} missed, {len(unmeasured)} not measured.**",
+        f"**{len(met)} met, {len(missed)} missed, {len(unjudged)} measured but not judged, "
+        f"{len(unmeasured)} not measured.**",
         "",
         table(figures),
         "",
+    ]
+    if unjudged:
+        out += [
+            "## What this run cannot judge",
+            "",
+            "A verdict is the median of 3 runs, and a p99 needs 1,000 requests so that its 10 slowest "
+            "decide it, not one (bench/harness/judging.py). These figures rest on less: they are "
+            "measured and shown, and judged by a full run only.",
+            "",
+        ]
+        out += [f"- **{figure.name}**: {figure.caveat}" for figure in unjudged]
+        out.append("")
+    out += [
         "## Details",
         "",
     ]

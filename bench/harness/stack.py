@@ -6,7 +6,8 @@ import subprocess
 import sys
 import time
 
-from bench.harness.common import BIN, CELERY_OPTIONS, GUNICORN_OPTIONS, say
+from bench.harness.common import BIN, CELERY_OPTIONS, GUNICORN_OPTIONS, ms, say
+from bench.harness.judging import Spread, median_sustained
 from bench.harness.processes import Processes, children_of, wait_http
 
 # --- the stack -------------------------------------------------------------------------------
@@ -148,3 +149,22 @@ def search_max_rate(
         else:
             bad = rate
     return good, history
+
+
+def confirm_rate(probe, rate: float, *, limit_p99: float, runs: int, attempts: int = 3) -> tuple[float, list]:
+    """Probe the rate `runs` times; if the median run does not sustain it, 10% lower (a few times).
+
+    Returns the rate the median of `runs` probes sustained (0 if none did) and those probes.
+    """
+    results: list = []
+    for _attempt in range(attempts):
+        results = [probe(rate) for _run in range(runs)]
+        p99s = [result.pct(0.99) for result in results]
+        failed = [result.aborted or bool(result.errors) for result in results]
+        spread = Spread.of(p99s).show(ms)
+        if median_sustained(p99s, failed, limit_p99):
+            say(f"    confirmed {rate:.0f}/s: p99 {spread}")
+            return rate, results
+        say(f"    not confirmed at {rate:.0f}/s: p99 {spread}")
+        rate = round(rate * 0.9)
+    return 0.0, results

@@ -37,7 +37,9 @@ def promised_contact_time(lead: Lead, now: datetime) -> datetime:
         return now + timedelta(minutes=load_policy().sla_minutes["critical"] or 5)
     tz_name = lead.timezone or DEFAULT_TIMEZONE
     # The stored promise when one was made: a reassignment never moves what the person heard.
-    due = lead.first_contact_due or sla_due_at(lead.urgency, lead.created_at, load_policy(), tz_name, lead.region)
+    due = lead.first_contact_due or sla_due_at(
+        lead.urgency, lead.created_at, load_policy(), tz_name, lead.region
+    )
     return max(due, now)
 
 

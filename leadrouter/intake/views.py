@@ -7,7 +7,6 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
-from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
 from babel import Locale

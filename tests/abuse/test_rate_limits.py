@@ -167,3 +167,31 @@ def test_when_the_limiters_redis_dies_mid_stream_requests_keep_being_served_and_
 def test_pages_themselves_are_not_limited(make_app, path):
     client = limited(make_app).test_client()
     assert {client.get(path).status_code for _ in range(20)} == {200}
+
+
+def test_on_redis_a_limited_request_costs_one_round_trip_and_its_headers_are_right(make_app, tmp_path):
+    store = PrivateRedis(tmp_path).start()
+    try:
+        client = make_app(
+            RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=store.url, RATELIMIT_API_LEADS="3 per minute"
+        ).test_client()
+        _, key = issue_api_key("partner", "Counted partner")
+        server = redis.Redis(port=store.port)
+        server.config_resetstat()
+        began = time.time()
+        answers = [client.post("/api/v1/leads", json={}, headers=bearer(key)) for _ in range(4)]
+        stats = server.info("commandstats")
+        commands = {name.removeprefix("cmdstat_"): figures["calls"] for name, figures in stats.items()}
+    finally:
+        store.kill()
+
+    assert [answer.status_code for answer in answers] == [422, 422, 422, 429]
+    assert [answer.headers["X-RateLimit-Remaining"] for answer in answers] == ["2", "1", "0", "0"]
+    assert {answer.headers["X-RateLimit-Limit"] for answer in answers} == {"3"}
+    for answer in answers:
+        assert began + 55 <= int(answer.headers["X-RateLimit-Reset"]) <= time.time() + 62
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 61
+    # One script per request counts it and reads its window (Redis counts the script's own
+    # INCRBY and TTL too); the headers asked for nothing more: no GET, no TTL of their own.
+    assert commands.get("incrby") == 4
+    assert commands.get("get", 0) == 0 and commands.get("ttl", 0) == 4
