@@ -94,11 +94,12 @@ def check_no_promise_moved(promises: dict[int, datetime]) -> None:
 
 
 def check_automatic_follow_ups_keep_the_contact_window() -> None:
-    """A callback routing scheduled for a non-critical lead is due inside 08:00-21:00 of the lead's time."""
+    """Every follow-up of a non-critical lead, by routing or by an advisor, is due inside 08:00-21:00
+    of the lead's time, unless the person asked for that time (and the advisor wrote down what)."""
     rows = db.session.execute(
         select(FollowUp.due_at, Lead.timezone, Lead.urgency, Lead.id)
         .join(Lead, Lead.id == FollowUp.lead_id)
-        .where(FollowUp.created_by == "routing", Lead.urgency != "critical")
+        .where(Lead.urgency != "critical", FollowUp.requested_time_note.is_(None))
     )
     for due_at, zone, _urgency, lead_id in rows:
         local = due_at.astimezone(ZoneInfo(zone or "America/Chicago"))

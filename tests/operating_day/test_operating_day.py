@@ -14,7 +14,8 @@ import random
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from leadrouter.assignment.operations import AssignmentRefused, reassign_lead
 from leadrouter.dashboard import presenters
@@ -22,7 +23,7 @@ from leadrouter.dashboard.queries import QueueFilters, queue_page
 from leadrouter.extensions import db
 from leadrouter.intake.operations import LeadInput, record_lead
 from leadrouter.jobs import enqueue
-from leadrouter.models import Advisor, Assignment, Event, Lead
+from leadrouter.models import Advisor, Assignment, Event, FollowUp, Lead
 from leadrouter.pipeline import operations as pipeline
 from leadrouter.routing.hours import on_shift
 from leadrouter.team.operations import update_advisor
@@ -196,6 +197,33 @@ class Day:
                 self.commit_and_work()
                 return
 
+    def late_follow_up(self, team: dict[str, Advisor]) -> int:
+        """An advisor plans a call at 22:00 the lead's time: refused, and nothing stored, until
+        the advisor records that the person asked for that time."""
+        for advisor in team.values():
+            rows = queue_page(QueueFilters(owner_id=advisor.id), self.now, limit=20).leads
+            lead = next((row for row in rows if row.urgency != "critical"), None)
+            if lead is None:
+                continue
+            local = self.now.astimezone(ZoneInfo(lead.timezone or ZONE))
+            at_ten = local.replace(hour=22, minute=0, second=0, microsecond=0)
+            before = db.session.scalar(select(func.count(FollowUp.id)))
+            with pytest.raises(pipeline.PipelineError) as refused:
+                pipeline.schedule_follow_up(lead, at_ten, f"advisor:{advisor.id}", now=self.now)
+            assert refused.value.field == "due_at"
+            db.session.rollback()
+            assert db.session.scalar(select(func.count(FollowUp.id))) == before
+            pipeline.schedule_follow_up(
+                lead,
+                at_ten,
+                f"advisor:{advisor.id}",
+                now=self.now,
+                requested_time_note="asked for after her night shift ends",
+            )
+            self.commit_and_work()
+            return lead.id
+        raise AssertionError("no advisor had a non-critical lead to plan a call for")
+
     def beat(self) -> None:
         for task_name in BEAT:
             self.outbox.messages.append((task_name, ()))
@@ -225,6 +253,9 @@ def test_an_operating_day_keeps_every_lead_in_sight_and_every_promise(
             if step % 4 == 3:
                 day.manager_reassigns(team)
                 day.check()
+            if step == 30:  # 17:20: a call planned for 22:00 keeps the contact rules
+                late_lead = day.late_follow_up(team)
+                day.check()
             if step == 20:  # 13:40: Maya leaves the team mid-shift; her leads must not vanish
                 update_advisor(team["maya"], {"active": False}, MANAGER)
                 day.commit_and_work()
@@ -253,6 +284,12 @@ def test_an_operating_day_keeps_every_lead_in_sight_and_every_promise(
         assert len(on_call_texts) == len(texted) == len(set(texted)) > 0
         for message in on_call_texts:
             assert "Person" not in message.data["Body"] and "+1" not in message.data["Body"]
+
+        # The 22:00 call the person asked for is kept, with what they asked, on the timeline.
+        kept = session.scalars(select(FollowUp).where(FollowUp.lead_id == late_lead)).all()
+        assert [f.requested_time_note for f in kept if f.requested_time_note] == [
+            "asked for after her night shift ends"
+        ]
 
         # A lead reassigned after its breach still reads as late against its promise.
         late = [
