@@ -138,7 +138,9 @@ def test_no_phone_number_name_or_message_reaches_any_log(leaky_world, session):
         with app.app_context():
             call = SimulatedCall(client, CALLER, FromState="TX", CallerName=CALLER_NAME)
             dial_doc = call.press(call.start(), None, SpeechResult="for my brother Bartholomew")
-            voicemail = call.dial_ends(dial_doc, "no-answer")
+            # Nobody else is free: the caller holds, and asks for a call back (1).
+            hold_doc = call.dial_ends(dial_doc, "no-answer")
+            voicemail = call.press(hold_doc, "1")
             call.leave_voicemail(voicemail, "RE" + "1" * 32)
             call.hang_up()
         # A text, and a STOP.
