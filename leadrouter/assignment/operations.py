@@ -12,14 +12,21 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Text, cast, literal, select
 from sqlalchemy.orm import defer
 
 from leadrouter.assignment.capacity import claim_capacity, claim_for, free_of_calls, release_capacity
 from leadrouter.assignment.facts import active_advisor_facts, advisor_facts, lead_facts
-from leadrouter.assignment.policy_store import load_policy
-from leadrouter.assignment.queries import callable_lead_ids, open_follow_ups_of, previous_owner_ids
+from leadrouter.assignment.policy_store import POLICY_KEY, load_policy, stored_policy_from_text
+from leadrouter.assignment.queries import (
+    callable_lead_ids,
+    has_open_follow_ups_column,
+    may_call_back_column,
+    open_follow_ups_of,
+    previous_owner_ids,
+)
 from leadrouter.database import is_postgres
 from leadrouter.extensions import db
 from leadrouter.i18n import N_
@@ -35,6 +42,7 @@ from leadrouter.models import (
     Lead,
     Notification,
     RoutingDecision,
+    Setting,
     utcnow,
 )
 from leadrouter.routing.calls import (
@@ -99,14 +107,17 @@ def route_leads(
     are left out of the result.
     """
     now = now or utcnow()
-    leads = [
-        lead
-        for lead in lock_leads(lead_ids, skip_locked=not wait_for_lock)
-        if lead.is_open and lead.owner_id is None
+    locked = [
+        row
+        for row in lock_leads_for_routing(lead_ids, skip_locked=not wait_for_lock, with_policy=policy is None)
+        if row.lead.is_open and row.lead.owner_id is None
     ]
-    if not leads:
+    if not locked:
         return {}
-    policy = policy or load_policy()
+    policy = policy or stored_policy_from_text(locked[0].policy)
+    leads = [row.lead for row in locked]
+    may_call_back = {row.lead.id for row in locked if row.may_call_back}
+    with_follow_ups = {row.lead.id for row in locked if row.has_open_follow_ups}
     previous_owners = previous_owner_ids(leads)
     facts = [lead_facts(lead, previous_owner_id=previous_owners.get(lead.id)) for lead in leads]
     decisions = assign_batch(facts, active_advisor_facts(), now, policy)
@@ -116,8 +127,10 @@ def route_leads(
     }
     by_id = {lead.id: lead for lead in leads}
     assigned = [by_id[d.lead_id] for d in decisions if claims.get(d.lead_id) is not None]
-    callers = callable_lead_ids(assigned)
-    follow_ups = open_follow_ups_of(assigned)
+    # The locking read said which leads may be called back and which have follow-ups to move:
+    # a new lead (the common case) costs no further read.
+    callers = {lead.id for lead in assigned if lead.id in may_call_back}
+    follow_ups = open_follow_ups_of([lead for lead in assigned if lead.id in with_follow_ups])
     results: dict[int, Decision] = {}
     to_notify: list[tuple[Lead, Assignment, Row]] = []
     lost_race: list[Lead] = []
@@ -179,6 +192,48 @@ def waiting_lead_ids(limit: int = 500) -> list[int]:
         .limit(limit)
     )
     return list(db.session.scalars(query))
+
+
+class LockedForRouting(NamedTuple):
+    lead: Lead
+    may_call_back: bool
+    has_open_follow_ups: bool
+    policy: str | None  # the stored policy as JSON text (None: not read, or none saved)
+
+
+def lock_leads_for_routing(
+    lead_ids: list[int], *, skip_locked: bool = True, with_policy: bool = True
+) -> list[LockedForRouting]:
+    """Lock the leads as `lock_leads` does and, in the same statement, read what routing
+    needs beside them: whether each may be called back, whether it has open follow-ups, and
+    the stored routing policy (one statement instead of four for a lead on its own).
+
+    Read under the same lock and in the same transaction as the separate reads were, so
+    the answers are the same; the policy comes back as text, parsed once per version.
+    """
+    stored_policy = (
+        select(cast(Setting.value, Text)).where(Setting.key == POLICY_KEY).scalar_subquery()
+        if with_policy
+        else literal(None, Text)
+    )
+    query = (
+        select(
+            Lead,
+            may_call_back_column().label("may_call_back"),
+            has_open_follow_ups_column().label("has_open_follow_ups"),
+            stored_policy.label("policy"),
+        )
+        .where(Lead.id.in_(lead_ids))
+        .order_by(Lead.id)
+        .options(defer(Lead.routing_trace))
+        .execution_options(populate_existing=True)
+    )
+    if is_postgres():
+        query = query.with_for_update(of=Lead, skip_locked=skip_locked)
+    return [
+        LockedForRouting(lead, bool(call_back), bool(follow_ups), policy)
+        for lead, call_back, follow_ups, policy in db.session.execute(query)
+    ]
 
 
 def unrouted_lead_ids(
