@@ -238,3 +238,20 @@ def test_a_saved_policy_is_used_by_the_very_next_routing(session):
     promise = partial(sla_due_at, urgency, second.created_at, tz_name=second.timezone, state=second.region)
     assert second.sla_due_at == promise(policy=load_policy())
     assert second.sla_due_at != promise(policy=before)
+
+
+def test_the_first_batch_read_with_the_lock_is_the_batch_the_backlog_query_gave(session):
+    """The task's lead first, then the most urgent and oldest of the others, up to the size."""
+    for _ in range(5):
+        make_advisor(regions=["*"])
+    waiting = [make_lead() for _ in range(4)]
+    session.flush()
+    latest = waiting[-1]
+    expected = [latest.id] + [i for i in operations.unrouted_lead_ids(older_than=None) if i != latest.id][:2]
+
+    routed, counted = operations.route_lead_with_backlog(latest.id, 3)
+
+    assert sorted(routed) == sorted(expected) and counted == 3
+    rest, counted = operations.route_lead_with_backlog(latest.id, 3)  # routed already: the others
+    assert list(rest) == [i for i in (lead.id for lead in waiting) if i not in routed]
+    assert counted == 1
