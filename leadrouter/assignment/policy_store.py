@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 from leadrouter.extensions import db
 from leadrouter.models import AuditEntry, Setting
 from leadrouter.routing.policy import RoutingPolicy, default_policy, policy_from_dict
@@ -18,6 +21,21 @@ def load_policy() -> RoutingPolicy:
 def stored_policy_or_default(value: dict | None) -> RoutingPolicy:
     """The policy from a stored settings value read along with something else; defaults when none."""
     return default_policy() if value is None else policy_from_dict(value)
+
+
+def stored_policy_from_text(text: str | None) -> RoutingPolicy:
+    """The policy from the stored value read as JSON text; defaults when none was saved.
+
+    Parsed once per distinct text: the text is the version, so a manager's change is a
+    different key and is used from the very next read (nothing to invalidate).
+    """
+    return default_policy() if text is None else _parsed_policy(text)
+
+
+@lru_cache(maxsize=8)
+def _parsed_policy(text: str) -> RoutingPolicy:
+    # RoutingPolicy and its parts are frozen: sharing one instance between tasks is safe.
+    return policy_from_dict(json.loads(text))
 
 
 def save_policy(data: dict, actor: str) -> RoutingPolicy:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from leadrouter.extensions import db
 from leadrouter.leads.consent import consenting_lead_ids
-from leadrouter.models import Assignment, Call, CallOffer, FollowUp, Lead
+from leadrouter.models import Assignment, Call, CallOffer, ConsentRecord, FollowUp, Lead
 from leadrouter.routing.calls import LIVE_CALL_HOLDS_FOR, RING_HOLDS_FOR
 
 
@@ -33,6 +33,26 @@ def callable_lead_ids(leads: list[Lead]) -> set[int]:
     do-not-contact lead; one query for them all."""
     reachable = [lead.id for lead in leads if not lead.do_not_contact and lead.phone]
     return consenting_lead_ids(reachable) if reachable else set()
+
+
+def may_call_back_column():
+    """SQL, per lead row: what `callable_lead_ids` answers (a phone, not do-not-contact, and
+    the latest consent record given), to read along with the lead."""
+    latest_consent = (
+        select(ConsentRecord.given)
+        .where(ConsentRecord.lead_id == Lead.id)
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return and_(
+        Lead.do_not_contact.is_(False), Lead.phone.is_not(None), Lead.phone != "", latest_consent.is_(True)
+    )
+
+
+def has_open_follow_ups_column():
+    """SQL, per lead row: whether `open_follow_ups_of` would find any."""
+    return select(FollowUp.id).where(FollowUp.lead_id == Lead.id, FollowUp.status == "open").exists()
 
 
 def open_follow_ups_of(leads: list[Lead]) -> dict[int, list[FollowUp]]:

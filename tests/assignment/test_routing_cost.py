@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import partial
 
 from sqlalchemy import event, select
 
 from leadrouter.assignment import operations
+from leadrouter.assignment.policy_store import load_policy, save_policy
+from leadrouter.assignment.queries import callable_lead_ids, open_follow_ups_of
 from leadrouter.extensions import db
 from leadrouter.intake.operations import LeadInput, record_lead
-from leadrouter.models import FollowUp, RoutingDecision, utcnow
+from leadrouter.models import ConsentRecord, FollowUp, RoutingDecision, utcnow
 from leadrouter.pipeline import operations as pipeline
 from leadrouter.reports.views import explain_decision
+from leadrouter.routing.hours import sla_due_at
 from tests.factories import make_advisor, make_lead
 from workers.tasks.routing import drain_queue
 
@@ -42,9 +46,10 @@ def test_routing_a_new_lead_takes_a_handful_of_statements(session):
         session.flush()
 
     assert decision.outcome == "assigned"
-    # lead, policy, advisors, claim, consent, follow-ups; then the decision, assignment,
-    # events (one batch on PostgreSQL, one each on SQLite), callback and the lead in one flush.
-    assert len(statements) <= 12, "\n".join(statements)
+    # The lead with its policy, consent and follow-up flags; advisors; the claim (lock and
+    # UPDATE on PostgreSQL); then the decision, assignment, events (one batch on PostgreSQL,
+    # one each on SQLite), callback and the lead in one flush.
+    assert len(statements) <= 10, "\n".join(statements)
     assert sum(s.lstrip().upper().startswith("UPDATE LEADS") for s in statements) == 1
 
 
@@ -177,3 +182,76 @@ def test_a_drain_reads_the_policy_once_for_the_whole_queue(session):
 
     assert [lead.owner_id for lead in leads] == [advisor.id] * 3
     assert sum("FROM settings" in statement for statement in statements) == 1
+
+
+def test_the_locking_read_answers_what_the_separate_reads_answer(session):
+    """Consent, do-not-contact, phone and follow-ups, read with the lock, agree lead by lead."""
+    consented = make_lead()
+    withdrawn = make_lead()  # consent given, then a later record withdraws it
+    session.add(ConsentRecord(lead_id=withdrawn.id, given=False, text="stop", version="2"))
+    regained = make_lead(consent=None)
+    session.add(ConsentRecord(lead_id=regained.id, given=False, text="no", version="1"))
+    session.add(ConsentRecord(lead_id=regained.id, given=True, text="yes", version="2"))
+    never = make_lead(consent=None)
+    blocked = make_lead()
+    blocked.do_not_contact = True
+    no_phone = make_lead()
+    no_phone.phone = None
+    with_open = make_lead()
+    session.add(FollowUp(lead_id=with_open.id, kind="follow_up", due_at=utcnow(), created_by="test"))
+    with_done = make_lead()
+    session.add(
+        FollowUp(lead_id=with_done.id, kind="follow_up", due_at=utcnow(), created_by="test", status="done")
+    )
+    session.flush()
+    leads = [consented, withdrawn, regained, never, blocked, no_phone, with_open, with_done]
+
+    rows = operations.lock_leads_for_routing([lead.id for lead in leads])
+
+    assert [row.lead.id for row in rows] == sorted(lead.id for lead in leads)
+    assert {row.lead.id for row in rows if row.may_call_back} == callable_lead_ids(leads)
+    assert {row.lead.id for row in rows if row.may_call_back} >= {consented.id, regained.id}
+    assert (
+        {row.lead.id for row in rows if row.has_open_follow_ups}
+        == set(open_follow_ups_of(leads))
+        == {with_open.id}
+    )
+
+
+def test_a_saved_policy_is_used_by_the_very_next_routing(session):
+    """The policy read with the lock is parsed once per stored text: a change is never missed."""
+    make_advisor(regions=["TX"])
+    make_advisor(regions=["TX"])
+    first = make_lead(state="TX")
+    assert operations.route_lead(first.id).outcome == "assigned"
+    before = load_policy()
+    changed = before.to_dict()
+    urgency = first.urgency
+    changed["sla_minutes"] = {**changed["sla_minutes"], urgency: before.sla_minutes[urgency] + 7}
+    save_policy(changed, actor="test")
+    session.flush()
+    second = make_lead(state="TX")
+    assert second.urgency == urgency
+
+    operations.route_lead(second.id)
+
+    promise = partial(sla_due_at, urgency, second.created_at, tz_name=second.timezone, state=second.region)
+    assert second.sla_due_at == promise(policy=load_policy())
+    assert second.sla_due_at != promise(policy=before)
+
+
+def test_the_first_batch_read_with_the_lock_is_the_batch_the_backlog_query_gave(session):
+    """The task's lead first, then the most urgent and oldest of the others, up to the size."""
+    for _ in range(5):
+        make_advisor(regions=["*"])
+    waiting = [make_lead() for _ in range(4)]
+    session.flush()
+    latest = waiting[-1]
+    expected = [latest.id] + [i for i in operations.unrouted_lead_ids(older_than=None) if i != latest.id][:2]
+
+    routed, counted = operations.route_lead_with_backlog(latest.id, 3)
+
+    assert sorted(routed) == sorted(expected) and counted == 3
+    rest, counted = operations.route_lead_with_backlog(latest.id, 3)  # routed already: the others
+    assert list(rest) == [i for i in (lead.id for lead in waiting) if i not in routed]
+    assert counted == 1

@@ -51,12 +51,14 @@ def route_lead(lead_id: int | None = None) -> str | None:
     size = _batch_size()
     decision = None
     for batch_number in range(MAX_BATCHES_PER_TASK):
-        waiting = operations.unrouted_lead_ids(limit=size, older_than=None)
-        first = [lead_id] if batch_number == 0 and lead_id is not None else []
-        batch = (first + [waiting_id for waiting_id in waiting if waiting_id != lead_id])[:size]
-        routed = _route_batch(batch, trigger="intake")
+        if batch_number == 0 and lead_id is not None:
+            # The lead and the backlog behind it, read with the lock: one statement fewer.
+            routed, waiting = _route_first_batch(lead_id, size)
+        else:
+            backlog = operations.unrouted_lead_ids(limit=size, older_than=None)
+            routed, waiting = _route_batch(backlog, trigger="intake"), len(backlog)
         decision = decision or routed.get(lead_id)
-        if len(waiting) < size or not routed:
+        if waiting < size or not routed:
             # Drained, or what is left is locked by another worker routing it right now.
             break
     else:
@@ -82,6 +84,24 @@ def sweep_unrouted() -> int:
     if swept:
         log.warning("sweep routed %d leads that had missed the queue", swept)
     return swept
+
+
+def _route_first_batch(lead_id: int, size: int) -> tuple[dict[int, Decision], int]:
+    """The task's own lead and the most urgent others, as `_route_batch` would route them."""
+    try:
+        routed, waiting = operations.route_lead_with_backlog(lead_id, size, trigger="intake")
+        db.session.commit()
+        return routed, waiting
+    except OperationalError:
+        db.session.rollback()
+        raise  # the database, not a lead: the task retries
+    except Exception:
+        db.session.rollback()
+        log.exception("routing a batch failed; routing its leads one at a time")
+    # The batch as it was read: this lead first, then the most urgent of the others.
+    backlog = operations.unrouted_lead_ids(limit=size, older_than=None)
+    batch = ([lead_id] + [waiting_id for waiting_id in backlog if waiting_id != lead_id])[:size]
+    return _route_one_at_a_time(batch, trigger="intake"), len(backlog)
 
 
 def _route_in_batches(lead_ids: list[int], trigger: str) -> list[Decision]:
@@ -111,6 +131,12 @@ def _route_batch(
     except Exception:
         db.session.rollback()
         log.exception("routing a batch of %d leads failed; routing them one at a time", len(lead_ids))
+    return _route_one_at_a_time(lead_ids, trigger, policy)
+
+
+def _route_one_at_a_time(
+    lead_ids: list[int], trigger: str, policy: RoutingPolicy | None = None
+) -> dict[int, Decision]:
     routed = {}
     for lead_id in lead_ids:
         try:
