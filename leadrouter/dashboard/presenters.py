@@ -203,7 +203,19 @@ def lead_view(lead, detail, now: datetime) -> dict:
         else None,
         "open_follow_ups": [f for f in detail.follow_ups if f.status == "open"],
         "region": state_name(lead.region),
+        "who_for_not_asked": who_for_not_asked(lead, detail.calls),
     }
+
+
+def who_for_not_asked(lead, calls) -> bool:
+    """A phone lead whose caller pressed 0: the who-is-it-for question was skipped.
+
+    leads.for_whom keeps its default ("self") there, which nobody said; a later call that
+    answered the question, or a form, is what the lead's value then says.
+    """
+    if lead.for_whom != "self" or lead.source not in ("call", "voicemail"):
+        return False
+    return any(call.menu_choice == "0" for call in calls) and not any(call.for_whom for call in calls)
 
 
 # What staff read for the keys stored and shown on the pages: statuses, urgencies, outcomes,

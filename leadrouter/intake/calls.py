@@ -29,8 +29,10 @@ from sqlalchemy.exc import IntegrityError
 
 from leadrouter.assignment.facts import active_advisor_facts, lead_facts
 from leadrouter.assignment.operations import offer_caller, reassign_lead, respond_to_urgency_rise
+from leadrouter.assignment.policy_store import load_policy
 from leadrouter.database import is_postgres
 from leadrouter.extensions import db
+from leadrouter.intake.consent import PHONE_CALLBACK_VERSION, PHONE_VOICEMAIL_VERSION, phone_consent_text
 from leadrouter.intake.contact_time import promised_contact_time
 from leadrouter.intake.operations import LeadInput, record_lead
 from leadrouter.jobs import enqueue
@@ -43,6 +45,7 @@ from leadrouter.models import (
     AuditEntry,
     Call,
     CallOffer,
+    ConsentRecord,
     ContactPreference,
     Event,
     FollowUp,
@@ -129,6 +132,8 @@ class CallStep:
     expected_wait_seconds: int | None = None
     say_notice: bool = False
     staffed_at: datetime | None = None  # for "closed", when it is known
+    wait_long: bool = False  # for "hold": the estimate is beyond the longest we keep anyone holding
+    nobody_answered: bool = False  # for "callback": advisors were rung for this call, none took it
 
     @property
     def advisor(self) -> Advisor | None:
@@ -244,7 +249,9 @@ def whisper_for(parent_call_sid: str | None) -> WhisperFacts | None:
     return WhisperFacts(
         region=US_STATES.get(lead.region or ""),
         urgency=lead.urgency,
-        for_whom=call.for_whom or lead.for_whom,
+        # Option 0 skips the question: the lead's stored default ("self") was never said.
+        for_whom=call.for_whom
+        or ("not_asked" if call.menu_choice == MENU_CHOICES["emergency"] else lead.for_whom),
         caller_language=lead.language,
     )
 
@@ -346,7 +353,37 @@ def ask_for_call_back(call: Call, now: datetime | None = None) -> CallStep:
     lead = _lead_of(call)
     if _open_offers(call) or call.outcome != "in_progress" or call.answered_at is not None:
         return _current_step(call, lead)
+    if lead is not None:
+        record_phone_consent(call, lead, PHONE_CALLBACK_VERSION, now)
     return _leave_line(call, lead, "asked for a call back while holding", now)
+
+
+def record_phone_consent(call: Call, lead: Lead, version: str, now: datetime) -> ConsentRecord | None:
+    """The caller answered a call-back prompt: consent to be called back, once per call and prompt.
+
+    The stored text is the prompt in the language the caller heard it; the call's sid stands
+    where a form's page address would.
+    """
+    page = f"call:{call.call_sid}"
+    exists = db.session.scalar(
+        select(ConsentRecord.id).where(
+            ConsentRecord.lead_id == lead.id, ConsentRecord.version == version, ConsentRecord.page_url == page
+        )
+    )
+    if exists is not None:
+        return None
+    consent = ConsentRecord(
+        lead_id=lead.id,
+        given=True,
+        text=phone_consent_text(version, lead.language),
+        version=version,
+        given_at=now,
+        page_url=page,
+        source="call",
+    )
+    db.session.add(consent)
+    db.session.flush()
+    return consent
 
 
 def _next_for_caller(
@@ -434,13 +471,26 @@ def _hold_step(
 ) -> CallStep:
     place = place_in_line(lead.id, line) if lead is not None else None
     wait = expected_wait_seconds(place, on_duty, average_talk_seconds()) if place else None
+    # The caller leaves the line for a call back at the max wait: a longer estimate is never said.
+    left = current_app.config["CALL_MAX_WAIT_SECONDS"] - (utcnow() - call.started_at).total_seconds()
+    wait_long = wait is not None and wait > left
     return CallStep(
-        "hold", call, lead, place_in_line=place, expected_wait_seconds=wait, say_notice=say_notice
+        "hold",
+        call,
+        lead,
+        place_in_line=place,
+        expected_wait_seconds=None if wait_long else wait,
+        say_notice=say_notice,
+        wait_long=wait_long,
     )
 
 
 def _nobody_on_duty(call: Call, lead: Lead, now: datetime) -> CallStep:
     """Nobody who could take the call is working: when the line is staffed, then a call back at once."""
+    if _missed_offers(call):
+        # Advisors were just rung (and set away for missing it): "nobody on duty" is not what happened.
+        _leave_line(call, lead, "no advisor rung for the call answered", now)
+        return CallStep("callback", call, lead, nobody_answered=True)
     staffed_at = next_staffed_at(active_advisor_facts(now), lead_facts(lead), now)
     _leave_line(call, lead, "nobody who could take it is on duty", now)
     return CallStep("closed", call, lead, staffed_at=staffed_at)
@@ -857,6 +907,8 @@ def record_voicemail(
     if lead is not None:
         if lead.source == "call":
             lead.source = "voicemail"
+        # The message was left after "we will call you back": consent to that call.
+        record_phone_consent(call, lead, PHONE_VOICEMAIL_VERSION, now)
         _raise_urgency(lead, source="voicemail")
         event = add_event(
             lead,
@@ -1006,7 +1058,21 @@ def _raise_urgency(
     ):
         return
     lead.set_urgency(urgency.level, urgency.score, urgency.reasons, urgency.emergency)
+    if urgency.level == "critical" and previous["level"] != "critical":
+        _promise_critical_minutes(lead, utcnow())
     respond_to_urgency_rise(lead, previous["level"])
+
+
+def _promise_critical_minutes(lead: Lead, now: datetime) -> None:
+    """A caller who turned critical on this call is promised the critical minutes, at any hour.
+
+    The promise stored when the call began (the normal SLA, maybe the next morning) was never
+    said to the caller; only an earlier one is kept.
+    """
+    if lead.first_contact_at is not None:
+        return
+    due = now + timedelta(minutes=load_policy().sla_minutes["critical"] or 5)
+    lead.promised_contact_at = min(lead.promised_contact_at or due, due)
 
 
 def _first_contact(lead: Lead, now: datetime) -> None:

@@ -38,3 +38,25 @@ def consent_text(language: str, operator: str, version: str = CONSENT_VERSION) -
     """Return the exact consent sentence shown in `language` (English when unknown)."""
     texts = TranslatedText(CONSENT_TEXTS[version])
     return texts.get(language, texts[SOURCE_LANGUAGE]).format(operator=operator)
+
+
+# What a caller agrees to on the phone: the exact prompt they answered, by pressing 1 on
+# hold (a call back) or by leaving a message after being told we will call them back.
+# The telephony prompts use these same texts, so the record is what the caller heard.
+PHONE_CALLBACK_VERSION = "phone-callback-1"
+PHONE_VOICEMAIL_VERSION = "phone-voicemail-1"
+PHONE_CONSENT_TEXTS: Mapping[str, str] = MappingProxyType(
+    {
+        PHONE_CALLBACK_VERSION: N_("To ask for a call back instead, press 1."),
+        PHONE_VOICEMAIL_VERSION: N_(
+            "If you like, leave a message after the tone: your first name, a number where it is "
+            "safe to call you back, and a good time to reach you. Press the pound key when you are done."
+        ),
+    }
+)
+
+
+def phone_consent_text(version: str, language: str) -> str:
+    """The prompt a caller answered, in the language they heard it (English when unknown)."""
+    texts = TranslatedText(PHONE_CONSENT_TEXTS[version])
+    return texts.get(language, texts[SOURCE_LANGUAGE])

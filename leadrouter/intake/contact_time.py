@@ -51,7 +51,8 @@ def contact_timing(lead: Lead, now: datetime, lang: str) -> dict:
     if lead.urgency == "critical":
         minutes = load_policy().sla_minutes["critical"] or 5
         # A repeat touch that raised the urgency keeps the earlier lead's (later) promise: say that.
-        if promise is None or promise <= lead.created_at + timedelta(minutes=minutes):
+        # A caller who turned critical mid-call was promised the minutes from then (calls.py).
+        if promise is None or promise <= max(lead.created_at, now) + timedelta(minutes=minutes):
             return {"minutes": minutes, "clock": None, "quiet_now": False}
     due = promise or sla_due_at(lead.urgency, lead.created_at, load_policy(), tz_name, lead.region)
     quiet_now = not within_contact_window(now, tz_name)

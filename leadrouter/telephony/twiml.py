@@ -43,6 +43,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
 from leadrouter.i18n import N_, TranslatedText, supported_languages
+from leadrouter.intake.consent import PHONE_CALLBACK_VERSION, PHONE_CONSENT_TEXTS, PHONE_VOICEMAIL_VERSION
 
 # The languages the catalogs provide (leadrouter.i18n): a new catalog is a new language.
 LANGUAGES = supported_languages()
@@ -125,16 +126,20 @@ _PROMPT_TEXT: dict[str, str] = {
     "hold_place": N_("You are number {place} in line."),
     "hold_wait_minutes": N_("The expected wait is about {minutes} minutes."),
     "hold_wait_minute": N_("The expected wait is about one minute."),
-    "hold_options": N_("To ask for a call back instead, press 1."),
+    "hold_wait_long": N_("We cannot say how long the wait will be right now."),
+    # Answering either of these is the caller's consent to be called back (intake.consent).
+    "hold_options": PHONE_CONSENT_TEXTS[PHONE_CALLBACK_VERSION],
     "callback_intro": N_("Thank you for waiting. We will call you back."),
     "promise_minutes": N_("An advisor will try to call you within {minutes} minutes."),
     "promise_clock": N_("An advisor will call you by {clock}."),
     "promise_soon": N_("An advisor will call you as soon as possible."),
     "promise_quiet": N_("We only call between 8 AM and 9 PM your time, so we will not call you tonight."),
-    "callback_message": N_(
-        "If you like, leave a message after the tone: your first name, a number where it is "
-        "safe to call you back, and a good time to reach you. Press the pound key when you are done."
+    "callback_message": PHONE_CONSENT_TEXTS[PHONE_VOICEMAIL_VERSION],
+    "nobody_answered_intro": N_(
+        "We're sorry, none of the advisors we rang could answer just now. We will call you back."
     ),
+    "voicemail_fallthrough_short": N_("Thank you for calling."),
+    "voicemail_thanks_short": N_("Thank you. We have your message."),
     "closed_intro": N_("We're sorry, none of our advisors is on duty right now."),
     "closed_staffed": N_("Advisors are back on the line at {clock}."),
     "connecting_on_call": N_("Connecting you with someone from our team now. Please stay on the line."),
@@ -152,6 +157,7 @@ _PROMPT_TEXT: dict[str, str] = {
     "whisper_urgency": N_("Urgency: {urgency}."),
     "whisper_self": N_("Calling for themselves."),
     "whisper_loved_one": N_("Calling for a loved one."),
+    "whisper_not_asked": N_("Emergency option: not asked who the call is for."),
     "whisper_caller_es": N_("Caller chose Spanish."),
     "whisper_caller_en": N_("Caller chose English."),
     "whisper_accept": N_("Press any key to take this call."),
@@ -412,8 +418,12 @@ def hold(
     say_notice: bool,
     place: int | None = None,
     wait_seconds: int | None = None,
+    wait_long: bool = False,
 ) -> str:
     """One turn on hold: the notice when due, the place in line and wait when known, 1 for a call back.
+
+    ``wait_long`` (the estimate is beyond the longest we keep a caller on hold) says no number,
+    only that the wait cannot be told, and points at the call back.
 
     The <Gather> waits ``turn_seconds`` for a key after the message; with no key the
     <Redirect> asks ``hold_action`` again, which looks for a free advisor each turn.
@@ -429,7 +439,9 @@ def hold(
     _speak(gather, lang, "hold_message")
     if place is not None:
         _speak(gather, lang, "hold_place", place=str(place))
-    if wait_seconds is not None:
+    if wait_long:
+        _speak(gather, lang, "hold_wait_long")
+    elif wait_seconds is not None:
         minutes = max(1, round(wait_seconds / 60))
         if minutes == 1:
             _speak(gather, lang, "hold_wait_minute")
@@ -448,32 +460,32 @@ def call_back(
     *,
     closed: bool = False,
     staffed_at: str | None = None,
+    nobody_answered: bool = False,
     max_length: int = 180,
 ) -> str:
     """The caller leaves the line: when to expect the call back, then an optional message.
 
     ``closed`` (nobody on duty) says so first, with the 911 / 988 notice and, when known,
-    ``staffed_at`` (a clock in the caller's language) for when advisors are back.
+    ``staffed_at`` (a clock in the caller's language) for when advisors are back; a promise
+    in minutes (critical) is kept any hour, so no shift clock is said with it.
+    ``nobody_answered`` (advisors were rung for this call) says that instead of "nobody on
+    duty". The one promise is said again after the message, never a different one.
     """
     _require("record_action", record_action)
     _require("recording_status_callback", recording_status_callback)
     lang = helpline.language
     response = VoiceResponse()
-    if closed:
+    if nobody_answered:
+        _speak(response, lang, "nobody_answered_intro")
+        _speak(response, lang, "emergency_notice")
+    elif closed:
         _speak(response, lang, "closed_intro")
         _speak(response, lang, "emergency_notice")
-        if staffed_at:
+        if staffed_at and not promise.minutes:
             _speak(response, lang, "closed_staffed", clock=staffed_at)
     else:
         _speak(response, lang, "callback_intro")
-    if promise.minutes:
-        _speak(response, lang, "promise_minutes", minutes=str(promise.minutes))
-    elif promise.clock:
-        _speak(response, lang, "promise_clock", clock=promise.clock)
-    else:
-        _speak(response, lang, "promise_soon")
-    if promise.quiet_now:
-        _speak(response, lang, "promise_quiet")
+    _speak_promise(response, lang, promise)
     _speak(response, lang, "callback_message")
     response.record(
         action=record_action,
@@ -488,10 +500,24 @@ def call_back(
         recording_status_callback_method="POST",
         recording_status_callback_event="completed",
     )
-    _speak(response, lang, "voicemail_fallthrough")
+    _speak(response, lang, "voicemail_fallthrough_short")
+    _speak_promise(response, lang, promise)
     _speak(response, lang, "emergency_notice")
     response.hangup()
     return str(response)
+
+
+def _speak_promise(parent, lang: str, promise: CallBackPromise) -> None:
+    """When the call back comes; the quiet-hours line never goes with a promise in minutes."""
+    if promise.minutes:
+        _speak(parent, lang, "promise_minutes", minutes=str(promise.minutes))
+        return
+    if promise.clock:
+        _speak(parent, lang, "promise_clock", clock=promise.clock)
+    else:
+        _speak(parent, lang, "promise_soon")
+    if promise.quiet_now:
+        _speak(parent, lang, "promise_quiet")
 
 
 def dial_on_call(helpline: Helpline, number: str, caller_id: str, dial_action: str, timeout: int = 30) -> str:
@@ -535,6 +561,8 @@ def whisper(
         prompts.append(("whisper_loved_one", {}))
     elif for_whom == "self":
         prompts.append(("whisper_self", {}))
+    elif for_whom == "not_asked":
+        prompts.append(("whisper_not_asked", {}))
     if caller_language in LANGUAGES:
         prompts.append((f"whisper_caller_{caller_language}", {}))
     response = VoiceResponse()
@@ -592,11 +620,18 @@ def voicemail(
     return str(response)
 
 
-def after_voicemail(helpline: Helpline) -> str:
-    """Thank the caller for the message, remind them of 911 / 988 and hang up."""
+def after_voicemail(helpline: Helpline, promise: CallBackPromise | None = None) -> str:
+    """Thank the caller for the message, remind them of 911 / 988 and hang up.
+
+    With ``promise`` (the one said before the tone) it is said again, word for word.
+    """
     lang = helpline.language
     response = VoiceResponse()
-    _speak(response, lang, "voicemail_thanks")
+    if promise is None:
+        _speak(response, lang, "voicemail_thanks")
+    else:
+        _speak(response, lang, "voicemail_thanks_short")
+        _speak_promise(response, lang, promise)
     _speak(response, lang, "emergency_notice")
     _speak(response, lang, "goodbye")
     response.hangup()

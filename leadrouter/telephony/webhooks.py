@@ -117,11 +117,13 @@ def voice_dial_result():
 def voice_voicemail():
     """The <Record> action: keep the message and thank the caller."""
     form = request.form
-    calls.take_voicemail(
+    step = calls.take_voicemail(
         form.get("CallSid"), form.get("RecordingSid"), form.get("RecordingUrl"), form.get("RecordingDuration")
     )
     db.session.commit()
-    return twiml_response(twiml.after_voicemail(_helpline()))
+    # The same promise the caller heard before the tone.
+    promise = _promise(step) if step.lead is not None else None
+    return twiml_response(twiml.after_voicemail(_helpline(), promise))
 
 
 @bp.post("/voice/recording")
@@ -241,6 +243,7 @@ def _speak(step: calls.CallStep) -> Response:
                 say_notice=step.say_notice,
                 place=step.place_in_line,
                 wait_seconds=step.expected_wait_seconds,
+                wait_long=step.wait_long,
             )
         )
     if step.kind in ("callback", "closed"):
@@ -252,6 +255,7 @@ def _speak(step: calls.CallStep) -> Response:
                 _url(".voice_recording"),
                 closed=step.kind == "closed",
                 staffed_at=_staffed_at(step),
+                nobody_answered=step.nobody_answered,
             )
         )
     if step.kind == "on_call":

@@ -265,10 +265,25 @@ def test_a_more_urgent_caller_is_served_first_then_the_longest_waiting(client, a
     # The longer wait asks first, but the critical caller is ahead in line for Ana.
     assert is_hold(waiting_long.press(long_hold))
     spoken = said(waiting_long.press(long_hold))
-    # Second in line, one advisor on duty, the day's answered call lasted 95 s: about 3 minutes.
-    assert "number 2 in line" in spoken and "expected wait is about 3 minutes" in spoken
+    # Second in line, one advisor on duty, the day's answered call lasted 95 s: about 3 minutes,
+    # longer than the 2 minutes anyone is kept holding, so no number is said; 1 is offered.
+    assert "number 2 in line" in spoken and "minutes" not in spoken
+    assert "cannot say how long the wait will be" in spoken and "press 1" in spoken
     assert rung(urgent.press(urgent_hold)) == [ana.phone]
     assert is_hold(waiting_long.press(long_hold))
+
+
+def test_an_expected_wait_within_the_max_wait_is_said(app, client, ana, monkeypatch):
+    monkeypatch.setitem(app.config, "CALL_MAX_WAIT_SECONDS", 600)
+    first, first_dial = talking(client, ana, "+15125550177")
+    waiting_long, long_hold = holding_call(client, "+15125550178")
+    urgent, urgent_hold = holding_call(client, "+15125550179")
+    urgent.lead.set_urgency("critical", 90, ["test: critical"], True)
+    db.session.flush()
+    finish(first, first_dial)
+    assert is_hold(waiting_long.press(long_hold))
+    spoken = said(waiting_long.press(long_hold))
+    assert "expected wait is about 3 minutes" in spoken and "cannot say" not in spoken
 
 
 def test_a_new_caller_does_not_jump_the_line(client, ana):

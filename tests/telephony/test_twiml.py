@@ -585,11 +585,45 @@ def test_leaving_the_line_promises_a_time_then_records_a_message():
             URLS["recording_status"],
         )
     )
-    assert top_level(root) == ["Say", "Say", "Say", "Say", "Record", "Say", "Say", "Hangup"]
+    assert top_level(root) == ["Say", "Say", "Say", "Say", "Record", "Say", "Say", "Say", "Say", "Hangup"]
     spoken = said(root)
     assert "An advisor will call you by 9:15 AM Central time today." in spoken
     assert "we will not call you tonight" in spoken
     assert root.find("Record").get("action") == URLS["record"]
+    # One promise in one call: after the tone the same clock again, never "as soon as possible".
+    after_tone = said_after_record(root)
+    assert "An advisor will call you by 9:15 AM Central time today." in after_tone
+    assert "as soon as possible" not in spoken
+
+
+def said_after_record(root) -> str:
+    children = list(root)
+    record_at = [child.tag for child in children].index("Record")
+    return " ".join("".join(child.itertext()) for child in children[record_at + 1 :])
+
+
+def test_after_the_message_the_promise_before_the_tone_is_said_again():
+    spoken = said(parse(twiml.after_voicemail(EN, twiml.CallBackPromise(clock="9:15 AM Central time today"))))
+    assert "We have your message" in spoken and "by 9:15 AM Central time today" in spoken
+    assert "as soon as possible" not in spoken
+    spoken_es = said(parse(twiml.after_voicemail(ES, twiml.CallBackPromise(minutes=5))))
+    assert "5 minutos" in spoken_es
+
+
+def test_a_critical_caller_nobody_answered_hears_the_minutes_not_nobody_on_duty_or_tonight():
+    root = parse(
+        twiml.call_back(
+            EN,
+            twiml.CallBackPromise(minutes=5, quiet_now=True),
+            URLS["record"],
+            URLS["recording_status"],
+            nobody_answered=True,
+        )
+    )
+    spoken = said(root)
+    assert "none of the advisors we rang could answer" in spoken and "911" in spoken
+    assert "on duty" not in spoken and "tonight" not in spoken and "back on the line" not in spoken
+    assert spoken.count("within 5 minutes") == 2
 
 
 def test_nobody_on_duty_says_so_with_the_notice_and_when_the_line_is_staffed():
@@ -605,8 +639,22 @@ def test_nobody_on_duty_says_so_with_the_notice_and_when_the_line_is_staffed():
     )
     spoken = said(root)
     assert "none of our advisors is on duty" in spoken and "911" in spoken
-    assert "back on the line at 8:00 AM Central time tomorrow" in spoken
+    # A critical caller is called back within the minutes at any hour: no shift clock beside it.
+    assert "back on the line" not in spoken
     assert "within 5 minutes" in spoken
+    spoken = said(
+        parse(
+            twiml.call_back(
+                EN,
+                twiml.CallBackPromise(clock="9:00 AM Central time tomorrow"),
+                URLS["record"],
+                URLS["recording_status"],
+                closed=True,
+                staffed_at="8:00 AM Central time tomorrow",
+            )
+        )
+    )
+    assert "back on the line at 8:00 AM Central time tomorrow" in spoken
 
 
 def test_several_advisors_ring_in_one_dial_each_with_their_whisper():
