@@ -122,6 +122,10 @@ _PROMPT_TEXT: dict[str, str] = {
         "All of our advisors are helping other callers right now. Please stay on the line, and "
         "we will connect you with the next advisor who is free."
     ),
+    "hold_message_busy": N_(
+        "All of our advisors are busy right now. Please stay on the line, and we will connect "
+        "you with the next advisor who is free."
+    ),
     "hold_place": N_("You are number {place} in line."),
     "hold_wait_minutes": N_("The expected wait is about {minutes} minutes."),
     "hold_wait_minute": N_("The expected wait is about one minute."),
@@ -412,8 +416,11 @@ def hold(
     say_notice: bool,
     place: int | None = None,
     wait_seconds: int | None = None,
+    advisors_on_calls: bool = True,
 ) -> str:
     """One turn on hold: the notice when due, the place in line and wait when known, 1 for a call back.
+
+    "Helping other callers" only while an advisor is on a live call; otherwise "busy".
 
     The <Gather> waits ``turn_seconds`` for a key after the message; with no key the
     <Redirect> asks ``hold_action`` again, which looks for a free advisor each turn.
@@ -426,7 +433,7 @@ def hold(
     )
     if say_notice:
         _speak(gather, lang, "emergency_notice")
-    _speak(gather, lang, "hold_message")
+    _speak(gather, lang, "hold_message" if advisors_on_calls else "hold_message_busy")
     if place is not None:
         _speak(gather, lang, "hold_place", place=str(place))
     if wait_seconds is not None:

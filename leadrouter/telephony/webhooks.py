@@ -241,6 +241,7 @@ def _speak(step: calls.CallStep) -> Response:
                 say_notice=step.say_notice,
                 place=step.place_in_line,
                 wait_seconds=step.expected_wait_seconds,
+                advisors_on_calls=step.advisors_on_calls,
             )
         )
     if step.kind in ("callback", "closed"):
