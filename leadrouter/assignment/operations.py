@@ -21,6 +21,7 @@ from leadrouter.assignment.capacity import claim_capacity, claim_for, free_of_ca
 from leadrouter.assignment.facts import active_advisor_facts, advisor_facts, lead_facts
 from leadrouter.assignment.policy_store import POLICY_KEY, load_policy, stored_policy_from_text
 from leadrouter.assignment.queries import (
+    MISSED_RING_REASON,
     callable_lead_ids,
     has_open_follow_ups_column,
     may_call_back_column,
@@ -503,7 +504,7 @@ def offer_caller(
             break
         advisor_id = step.advisor_ids[0]
         skipped.add(advisor_id)
-        if not _first_in_line(advisor_id, advisors, me, line):
+        if not _first_in_line(advisor_id, advisors, me, line, now, policy):
             continue
         if _claim_for_caller(lead, step.decision, now, policy):
             first = step.decision
@@ -521,9 +522,35 @@ def offer_caller(
             break
         advisor_id = extra.advisor_ids[0]
         skipped.add(advisor_id)
-        if _first_in_line(advisor_id, advisors, me, line) and free_of_calls(advisor_id, skip_locked=True):
+        if _first_in_line(advisor_id, advisors, me, line, now, policy) and free_of_calls(
+            advisor_id, skip_locked=True
+        ):
             rung.append(advisor_id)
     return Ring(advisor_ids=tuple(rung), decision=first)
+
+
+def release_missed_ring(lead: Lead, advisor_id: int, rang_at: datetime, now: datetime | None = None) -> bool:
+    """An advisor did not take the call she was rung for: the lead the ring gave her goes back.
+
+    Only a lead the ring itself moved to her (an assignment started at the ring, by a call)
+    is released, freeing her capacity; a lead she owned before the call stays hers. The lead
+    waits unowned for the next advisor rung, or for routing once the call ends, which does
+    not count her as its previous owner (see previous_owner_ids).
+    """
+    current = db.session.scalar(
+        select(Assignment).where(Assignment.lead_id == lead.id, Assignment.ended_at.is_(None))
+    )
+    if current is None or current.advisor_id != advisor_id or current.started_at != rang_at:
+        return False
+    decision = db.session.get(RoutingDecision, current.decision_id) if current.decision_id else None
+    if decision is None or decision.trigger != "call":
+        return False
+    now = now or utcnow()
+    _end_current_assignment(lead, now, MISSED_RING_REASON)
+    if lead.status == "assigned":
+        lead.set_status("queued")
+        lead.queued_at = now
+    return True
 
 
 def _advisors_for_caller(lead: Lead) -> list[AdvisorFacts]:
@@ -537,10 +564,16 @@ def _advisors_for_caller(lead: Lead) -> list[AdvisorFacts]:
 
 
 def _first_in_line(
-    advisor_id: int, advisors: Sequence[AdvisorFacts], me: LeadFacts, line: Sequence[LeadFacts]
+    advisor_id: int,
+    advisors: Sequence[AdvisorFacts],
+    me: LeadFacts,
+    line: Sequence[LeadFacts],
+    now: datetime,
+    policy: RoutingPolicy,
 ) -> bool:
+    """No caller ahead of this one who could take the advisor: the engine just chose her for this one."""
     advisor = next(a for a in advisors if a.id == advisor_id)
-    head = first_in_line_for(advisor, [*line, me])
+    head = first_in_line_for(advisor, [*line, me], now, policy)
     return head is None or head is me
 
 

@@ -11,16 +11,26 @@ from leadrouter.leads.consent import consenting_lead_ids
 from leadrouter.models import Assignment, Call, CallOffer, ConsentRecord, FollowUp, Lead
 from leadrouter.routing.calls import LIVE_CALL_HOLDS_FOR, RING_HOLDS_FOR
 
+# The end reason of an assignment a ring made and the advisor's miss undid: she never had the
+# lead in any sense that continuity should return it to her.
+MISSED_RING_REASON = "did not answer the person's call"
+
 
 def previous_owner_ids(leads: list[Lead]) -> dict[int, int]:
-    """Each lead's last owner, for continuity; leads never owned cost no query."""
+    """Each lead's last owner, for continuity; leads never owned cost no query.
+
+    A ring the advisor missed (its assignment ended with MISSED_RING_REASON) does not count.
+    """
     # Every assignment sets assigned_at and nothing clears it: never owned, nobody to return to.
     once_owned = [lead.id for lead in leads if lead.assigned_at is not None]
     if not once_owned:
         return {}
     last = (
         select(Assignment.lead_id, db.func.max(Assignment.id).label("id"))
-        .where(Assignment.lead_id.in_(once_owned))
+        .where(
+            Assignment.lead_id.in_(once_owned),
+            or_(Assignment.end_reason.is_(None), Assignment.end_reason != MISSED_RING_REASON),
+        )
         .group_by(Assignment.lead_id)
         .subquery()
     )

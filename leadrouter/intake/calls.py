@@ -28,8 +28,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from leadrouter.assignment.facts import active_advisor_facts, lead_facts
-from leadrouter.assignment.operations import offer_caller, reassign_lead, respond_to_urgency_rise
+from leadrouter.assignment.operations import (
+    offer_caller,
+    reassign_lead,
+    release_missed_ring,
+    respond_to_urgency_rise,
+)
 from leadrouter.assignment.policy_store import load_policy
+from leadrouter.assignment.queries import on_a_live_call
 from leadrouter.database import is_postgres
 from leadrouter.extensions import db
 from leadrouter.intake.consent import PHONE_CALLBACK_VERSION, PHONE_VOICEMAIL_VERSION, phone_consent_text
@@ -56,6 +62,7 @@ from leadrouter.models import (
 )
 from leadrouter.pipeline.operations import TRANSITIONS, change_status
 from leadrouter.routing.calls import (
+    RING_AGAIN_AFTER,
     Hold,
     MissedOffer,
     Ring,
@@ -65,6 +72,7 @@ from leadrouter.routing.calls import (
     notice_due,
     offer_outcome,
     place_in_line,
+    recently_missed,
     should_set_away,
     waited_too_long,
 )
@@ -134,6 +142,7 @@ class CallStep:
     staffed_at: datetime | None = None  # for "closed", when it is known
     wait_long: bool = False  # for "hold": the estimate is beyond the longest we keep anyone holding
     nobody_answered: bool = False  # for "callback": advisors were rung for this call, none took it
+    advisors_on_calls: bool = True  # for "hold": someone is on (or being rung for) a live call
 
     @property
     def advisor(self) -> Advisor | None:
@@ -482,7 +491,14 @@ def _hold_step(
         expected_wait_seconds=None if wait_long else wait,
         say_notice=say_notice,
         wait_long=wait_long,
+        advisors_on_calls=_advisors_on_calls(utcnow()),
     )
+
+
+def _advisors_on_calls(now: datetime) -> bool:
+    """Any active advisor on a live call or being rung for one (what "helping other callers" claims)."""
+    on_call = select(Advisor.id).where(Advisor.active.is_(True), on_a_live_call(Advisor.id, now))
+    return db.session.scalar(select(on_call.exists())) is True
 
 
 def _nobody_on_duty(call: Call, lead: Lead, now: datetime) -> CallStep:
@@ -584,6 +600,8 @@ def end_offer(
             reassign_lead(lead, advisor, ACTOR, "took the call when several advisors rang", now)
         return CallStep("answered", call, lead)
     for offer in ended:
+        if lead is not None:
+            release_missed_ring(lead, offer.advisor_id, offer.rang_at, now)
         set_away_after_misses(offer.advisor_id, call, now)
     step = _next_for_caller(call, lead, now, emergency=call.menu_choice == "0", after_ring_all=len(ended) > 1)
     if lead is not None:
@@ -696,7 +714,11 @@ def set_away_after_misses(advisor_id: int, call: Call, now: datetime) -> bool:
 
 
 def callers_in_line(now: datetime, except_call_id: int | None = None) -> list[LeadFacts]:
-    """Callers holding now and not being rung, as the line orders them (urgency, then wait)."""
+    """Callers holding now and not being rung, as the line orders them (urgency, then wait).
+
+    Each caller's `exclude_ids` are the advisors who missed that call within the minute: they
+    are not rung again for it yet, so that caller has no claim on them.
+    """
     settings = current_app.config
     # A hold turn comes at least every HOLD_ANNOUNCE_SECONDS plus the message; a caller last
     # seen longer ago than their max wait allows has gone (a status callback was lost).
@@ -716,6 +738,18 @@ def callers_in_line(now: datetime, except_call_id: int | None = None) -> list[Le
     )
     if except_call_id is not None:
         query = query.where(Call.id != except_call_id)
+    rows = db.session.execute(query.add_columns(Call.id, Lead.owner_id)).all()
+    missed: dict[int, list[MissedOffer]] = {}
+    if rows:
+        recent = db.session.execute(
+            select(CallOffer.call_id, CallOffer.advisor_id, CallOffer.ended_at).where(
+                CallOffer.call_id.in_([row.id for row in rows]),
+                CallOffer.ended_at > now - RING_AGAIN_AFTER,
+                CallOffer.outcome != "answered",
+            )
+        )
+        for call_id, advisor_id, ended_at in recent:
+            missed.setdefault(call_id, []).append(MissedOffer(advisor_id, ended_at))
     return [
         LeadFacts(
             id=lead_id,
@@ -725,8 +759,11 @@ def callers_in_line(now: datetime, except_call_id: int | None = None) -> list[Le
             source="call",
             created_at=started_at,
             queued_since=hold_started_at,
+            owner_id=owner_id,
+            exclude_ids=recently_missed(missed.get(call_id, ()), now),
+            exclude_reason="did not answer this call a moment ago",
         )
-        for lead_id, urgency, region, language, started_at, hold_started_at in db.session.execute(query)
+        for lead_id, urgency, region, language, started_at, hold_started_at, call_id, owner_id in rows
     ]
 
 

@@ -173,9 +173,32 @@ def serves(advisor: AdvisorFacts, caller: LeadFacts) -> bool:
     return NATIONAL_POOL in advisor.regions or caller.region in advisor.regions
 
 
-def first_in_line_for(advisor: AdvisorFacts, callers: Sequence[LeadFacts]) -> LeadFacts | None:
-    """The caller this advisor should take next: the first in hold order whom they serve."""
-    return next((caller for caller in hold_order(callers) if serves(advisor, caller)), None)
+def first_in_line_for(
+    advisor: AdvisorFacts,
+    callers: Sequence[LeadFacts],
+    now: datetime | None = None,
+    policy: RoutingPolicy | None = None,
+) -> LeadFacts | None:
+    """The caller this advisor should take next: the first in hold order who can take them.
+
+    A caller she missed within the minute (in the caller's `exclude_ids`) or whom the engine
+    would not give her to cannot take her, so does not keep her from the callers behind.
+    """
+    return next((caller for caller in hold_order(callers) if can_take(advisor, caller, now, policy)), None)
+
+
+def can_take(
+    advisor: AdvisorFacts, caller: LeadFacts, now: datetime | None = None, policy: RoutingPolicy | None = None
+) -> bool:
+    """She may be rung for this caller: serves them, not excluded, and (given `now`) the engine agrees."""
+    if not serves(advisor, caller) or advisor.id in caller.exclude_ids:
+        return False
+    if now is None:
+        return True
+    if caller.owner_id == advisor.id:
+        # The caller's own lead is already in her count: it takes no new slot.
+        advisor = replace(advisor, open_leads=max(0, advisor.open_leads - 1))
+    return decide(caller, [advisor], now, policy or default_policy()).advisor_id == advisor.id
 
 
 def next_staffed_at(advisors: Sequence[AdvisorFacts], caller: LeadFacts, now: datetime) -> datetime | None:

@@ -123,6 +123,10 @@ _PROMPT_TEXT: dict[str, str] = {
         "All of our advisors are helping other callers right now. Please stay on the line, and "
         "we will connect you with the next advisor who is free."
     ),
+    "hold_message_busy": N_(
+        "All of our advisors are busy right now. Please stay on the line, and we will connect "
+        "you with the next advisor who is free."
+    ),
     "hold_place": N_("You are number {place} in line."),
     "hold_wait_minutes": N_("The expected wait is about {minutes} minutes."),
     "hold_wait_minute": N_("The expected wait is about one minute."),
@@ -419,11 +423,13 @@ def hold(
     place: int | None = None,
     wait_seconds: int | None = None,
     wait_long: bool = False,
+    advisors_on_calls: bool = True,
 ) -> str:
     """One turn on hold: the notice when due, the place in line and wait when known, 1 for a call back.
 
     ``wait_long`` (the estimate is beyond the longest we keep a caller on hold) says no number,
-    only that the wait cannot be told, and points at the call back.
+    only that the wait cannot be told, and points at the call back. "Helping other callers" only
+    while an advisor is on a live call; otherwise "busy".
 
     The <Gather> waits ``turn_seconds`` for a key after the message; with no key the
     <Redirect> asks ``hold_action`` again, which looks for a free advisor each turn.
@@ -436,7 +442,7 @@ def hold(
     )
     if say_notice:
         _speak(gather, lang, "emergency_notice")
-    _speak(gather, lang, "hold_message")
+    _speak(gather, lang, "hold_message" if advisors_on_calls else "hold_message_busy")
     if place is not None:
         _speak(gather, lang, "hold_place", place=str(place))
     if wait_long:

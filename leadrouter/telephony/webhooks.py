@@ -244,6 +244,7 @@ def _speak(step: calls.CallStep) -> Response:
                 place=step.place_in_line,
                 wait_seconds=step.expected_wait_seconds,
                 wait_long=step.wait_long,
+                advisors_on_calls=step.advisors_on_calls,
             )
         )
     if step.kind in ("callback", "closed"):

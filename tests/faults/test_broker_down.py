@@ -105,8 +105,9 @@ def test_with_the_broker_down_intake_and_calls_succeed_and_every_lead_is_routed_
         dial_doc, seconds = timed(lambda: call.press(welcome, "1"))
         assert dial_doc.find("Dial/Number").text == ADVISOR_PHONE
         assert seconds < CALL_BUDGET_SECONDS
-        # The advisor took that call and it ended: she is free again (a live call keeps her busy).
-        call.dial_ends(dial_doc, "completed", "CA" + "d" * 32)
+        # The advisor took that call (accepted after the whisper: a bare "completed" Dial is her
+        # voicemail picking up, a miss) and it ended: she is free again (a live call keeps her busy).
+        call.dial_ends(dial_doc, "completed", call.advisor_leg(dial_doc))
         call.hang_up()
 
         # A critical caller (presses 0) is never queued behind the broker either.
@@ -117,7 +118,7 @@ def test_with_the_broker_down_intake_and_calls_succeed_and_every_lead_is_routed_
         assert dial_doc.find("Dial/Number").text == ADVISOR_PHONE
         assert seconds < CALL_BUDGET_SECONDS
         assert critical.lead.urgency == "critical"
-        critical.dial_ends(dial_doc, "completed", "CA" + "e" * 32)
+        critical.dial_ends(dial_doc, "completed", critical.advisor_leg(dial_doc))
         critical.hang_up()  # the advisor is free for the leads the outage left unrouted
         call_sids = [call.sid, critical.sid]
         db.session.remove()

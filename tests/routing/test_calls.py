@@ -251,3 +251,17 @@ def test_an_advisor_kept_for_a_caller_ahead_is_passed_over_and_the_trace_says_wh
     assert any("kept for or taken by another caller" in reason for reason in kept.reasons)
     both = next_call_step(lead(), team, NOW, missed=[MissedOffer(2, NOW)], taken=frozenset({1}))
     assert isinstance(both, Hold)
+
+
+def test_a_caller_who_cannot_take_the_advisor_does_not_keep_her_from_the_next_in_line():
+    early = lead(1, queued_since=NOW - timedelta(minutes=2))
+    later = lead(2, queued_since=NOW - timedelta(minutes=1))
+    # She let the first caller ring out a moment ago: not rung again for them yet.
+    missed_her = lead(1, queued_since=NOW - timedelta(minutes=2), exclude_ids=frozenset({1}))
+    assert first_in_line_for(advisor(1), [later, early], NOW) is early
+    assert first_in_line_for(advisor(1), [later, missed_her], NOW) is later
+    # Full: the engine gives her no new lead, but a caller whose lead is already hers may have her.
+    full = advisor(1, open_leads=5)
+    theirs = lead(3, queued_since=NOW, owner_id=1)
+    assert first_in_line_for(full, [later, early], NOW) is None
+    assert first_in_line_for(full, [early, theirs], NOW) is theirs

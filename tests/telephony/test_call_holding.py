@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from leadrouter.assignment import operations
+from leadrouter.assignment.queries import open_leads_of
 from leadrouter.extensions import db
 from leadrouter.models import Call, CallOffer, Event, FollowUp, utcnow
 from tests.factories import make_advisor, make_lead
@@ -85,6 +86,29 @@ def test_all_busy_holds_and_connects_when_an_advisor_frees_up(client, app, ana):
     row = second.call
     assert row.outcome == "answered" and row.advisor_id == ana.id and row.answered_at is not None
     assert row.hold_started_at is not None  # kept: the call's history
+
+
+def test_a_caller_ana_just_missed_does_not_keep_her_from_the_next_caller_nor_keep_the_lead_on_her(
+    client, ana
+):
+    first = SimulatedCall(client, "+15125550163", FromState="TX")
+    dial_doc = first.press(first.start(), "1")
+    assert rung(dial_doc) == [ana.phone]
+    hold_doc = first.dial_ends(dial_doc, "no-answer")
+    assert is_hold(hold_doc), said(hold_doc)
+    # Nobody is on a live call: the caller is not told advisors are helping other callers.
+    spoken = said(hold_doc)
+    assert "helping other callers" not in spoken and "all of our advisors are busy" in spoken.lower()
+    # The lead the ring gave Ana went back: it neither stays hers nor counts against her capacity.
+    lead = first.lead
+    assert lead.owner_id is None and lead.status == "queued"
+    assert open_leads_of(ana.id) == 0
+
+    # Ana is not rung again for the first caller within the minute, so the next caller gets her.
+    second = SimulatedCall(client, "+15125550164", FromState="TX")
+    assert rung(second.press(second.start(), "1")) == [ana.phone]
+    assert is_hold(first.press(hold_doc))
+    assert first.lead.owner_id is None and second.lead.owner_id == ana.id
 
 
 def test_an_advisor_on_a_live_call_is_busy_for_lead_routing_until_the_call_ends(client, ana):
