@@ -90,3 +90,19 @@ def test_nobody_holding_says_so(manager_client, session):
 
 def test_advisors_cannot_read_the_line(advisor_client):
     assert advisor_client.get("/team/line").status_code == 403
+
+
+def test_the_live_call_time_is_in_the_report_time_zone_like_the_rest_of_the_board(manager_client, session):
+    # The board says "Times in UTC." (REPORT_TIMEZONE in the tests): an advisor's own zone
+    # would put a Pacific time next to the UTC ones.
+    ana = make_advisor(name="Ana Zone", timezone="America/Los_Angeles")
+    answered = utcnow() - timedelta(minutes=1)
+    add_call(advisor_id=ana.id, answered_at=answered, outcome="answered")
+    session.commit()
+
+    page = manager_client.get("/team").get_data(as_text=True)
+
+    assert "Times in UTC." in page
+    since = answered.strftime("%-I:%M %p")
+    assert f"on a live call since {since} UTC" in page
+    assert "PST" not in page and "PDT" not in page
