@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Bootstrap and run leadrouter with nothing but Python 3.11+.
 
-python3 run.py          # create .venv, install, migrate, seed demo data, start the helpline
-python3 run.py test     # create .venv, install with test tools, run the whole test suite
+python3 run.py                       # create .venv, install, migrate, seed demo data, start the helpline
+python3 run.py serve --port 5077     # the same on another port (--host too); `serve` may be left out
+python3 run.py test                  # create .venv, install with test tools, run the whole test suite
 """
 
 from __future__ import annotations
@@ -57,8 +58,16 @@ def wait_through_ctrl_c(process: subprocess.Popen) -> int:
             continue
 
 
+def with_command(argv: list[str]) -> list[str]:
+    """The arguments with their command first: none, or options alone (`--port 5077`), mean `serve`."""
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        return ["serve", *argv]
+    return argv
+
+
 def main(argv: list[str]) -> int:
-    command = argv[0] if argv else "serve"
+    argv = with_command(argv)
+    command = argv[0]
     if command == "serve":
         ensure_environment("")
         flask = [BIN / "flask", "--app", "leadrouter", "embedded", *argv[1:]]

@@ -81,6 +81,11 @@ def _check_e164(name: str, value: str | None) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+# A name, with no article: it is spoken inside English and Spanish sentences alike ("advisors of
+# …", "asesores de …"), so an English "the" would be read out to a Spanish caller.
+DEFAULT_HELPLINE_OPERATOR = "Leadrouter Demo Helpline"
+
+
 def load_settings(env: dict | None = None) -> dict:
     """Build the Flask config mapping from environment variables; raise ConfigError if one is bad."""
     env = dict(os.environ if env is None else env)
@@ -106,7 +111,7 @@ def load_settings(env: dict | None = None) -> dict:
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
         "HELPLINE_NUMBER": _check_e164("HELPLINE_NUMBER", env.get("HELPLINE_NUMBER")) or "+18005550100",
         "ON_CALL_NUMBER": _check_e164("ON_CALL_NUMBER", env.get("ON_CALL_NUMBER")),
-        "HELPLINE_OPERATOR": env.get("HELPLINE_OPERATOR") or "the leadrouter demo helpline",
+        "HELPLINE_OPERATOR": env.get("HELPLINE_OPERATOR") or DEFAULT_HELPLINE_OPERATOR,
         "REPORT_TIMEZONE": env.get("REPORT_TIMEZONE") or "UTC",
         "MAX_CONTENT_LENGTH": _integer(env, "MAX_CONTENT_LENGTH", 256 * 1024, minimum=1024),
         "MAX_FORM_PARTS": _integer(env, "MAX_FORM_PARTS", 200, minimum=10),

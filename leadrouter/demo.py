@@ -17,7 +17,7 @@ from leadrouter.auth.users import create_user
 from leadrouter.extensions import db
 from leadrouter.intake.operations import ConsentInput, LeadInput, record_lead
 from leadrouter.leads.timeline import add_event
-from leadrouter.models import Advisor, Call, Lead, Recording, TrackingNumber, User, utcnow
+from leadrouter.models import Advisor, Call, CallOffer, Lead, Recording, TrackingNumber, User, utcnow
 from leadrouter.models.lead import SUBSTANCES
 from leadrouter.pipeline import operations as pipeline
 from leadrouter.routing.hours import next_contact_time
@@ -309,6 +309,8 @@ def _demo_call(rng, lead: Lead, source: str, created_at) -> None:
     )
     db.session.add(call)
     db.session.flush()
+    if call.answered_at is not None:
+        _demo_offers(call, lead.id)
     if source == "voicemail":
         db.session.add(
             Recording(
@@ -326,6 +328,30 @@ def _demo_call(rng, lead: Lead, source: str, created_at) -> None:
         {"call_id": call.id, "outcome": call.outcome},
         at=created_at,
     )
+
+
+def _demo_offers(call: Call, lead_id: int) -> None:
+    """The advisor rung for an answered demo call, who answered it.
+
+    Chosen from the lead's id rather than the seed's random numbers, so every other seeded value
+    stays what it was. No missed rings: the live line counts an advisor's recent misses (two in a
+    row set them away), and a seeded miss would count against a demo advisor's first live call.
+    """
+    advisors = db.session.scalars(select(Advisor).order_by(Advisor.id)).all()
+    if not advisors:
+        return
+    answerer = advisors[lead_id % len(advisors)]
+    db.session.add(
+        CallOffer(
+            call_id=call.id,
+            advisor_id=answerer.id,
+            rang_at=call.started_at,
+            ended_at=call.answered_at,
+            ring_seconds=int((call.answered_at - call.started_at).total_seconds()),
+            outcome="answered",
+        )
+    )
+    call.advisor_id = answerer.id
 
 
 def _work_the_lead(rng, lead: Lead, created_at, now) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Mapping
 
 import click
 from flask import current_app
@@ -17,6 +18,19 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from leadrouter.extensions import db
+
+# The demo is a US helpline: its manager reads the team board and the reports in Central time
+# rather than converting from UTC (the app's default, which a real deployment sets for itself).
+DEMO_REPORT_TIMEZONE = "America/Chicago"
+
+
+def process_environment(environ: Mapping[str, str], instance_path: str) -> dict[str, str]:
+    """The environment of the web, worker and scheduler processes: the caller's, plus the
+    instance folder, plus the demo's report time zone unless REPORT_TIMEZONE is already set."""
+    env = dict(environ, LEADROUTER_INSTANCE_PATH=instance_path)
+    if not env.get("REPORT_TIMEZONE"):
+        env["REPORT_TIMEZONE"] = DEMO_REPORT_TIMEZONE
+    return env
 
 
 def run_embedded(host: str, port: int) -> int:
@@ -29,7 +43,7 @@ def run_embedded(host: str, port: int) -> int:
         click.echo(seed_demo())
     db.session.commit()
 
-    env = dict(os.environ, LEADROUTER_INSTANCE_PATH=current_app.instance_path)
+    env = process_environment(os.environ, current_app.instance_path)
     bin_dir = os.path.dirname(sys.executable)
     gunicorn = shutil.which("gunicorn", path=bin_dir) or "gunicorn"
     celery = shutil.which("celery", path=bin_dir) or "celery"

@@ -8,7 +8,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 
 from leadrouter.database import rollback_quietly
 from leadrouter.helpline import helpline_details
@@ -47,13 +47,6 @@ _HTTP_TEXT = {
             "read-protected or not readable by the server."
         ),
     ),
-    404: (
-        N_("Not Found"),
-        N_(
-            "The requested URL was not found on the server. If you entered the URL manually please "
-            "check your spelling and try again."
-        ),
-    ),
     405: (N_("Method Not Allowed"), N_("The method is not allowed for the requested URL.")),
     413: (N_("Request Entity Too Large"), N_("The data value transmitted exceeds the capacity limit.")),
     429: (
@@ -75,6 +68,16 @@ _HTTP_TEXT = {
         ),
     ),
 }
+
+# Werkzeug's words for a missing page read like a note to a developer; a person who followed
+# a wrong or old link gets plain ones, and the ways to reach us that the page already shows.
+_MISSING_PAGE = (
+    N_("We could not find that page"),
+    N_(
+        "The link may be old or have a typo. Everything else is still here for you: go to the "
+        "home page, or call us and talk to a person."
+    ),
+)
 
 
 def wants_json() -> bool:
@@ -130,6 +133,8 @@ def register_error_handlers(app: Flask) -> None:
 def _page_text(error: HTTPException) -> tuple[str, str | None]:
     """The error's name and description in the page's language (Werkzeug's own are English)."""
     name, description = error.name, error.description
+    if error.code == NotFound.code and description == NotFound.description:
+        return gettext(_MISSING_PAGE[0]), gettext(_MISSING_PAGE[1])
     known = _HTTP_TEXT.get(error.code)
     if known is not None:
         name = gettext(known[0]) if name == known[0] else name

@@ -252,6 +252,6 @@ def test_staff_and_error_pages_come_from_the_catalog(client):
     missing = client.get("/no-such-page?lang=es", headers={"Accept": "text/html"})
     assert missing.status_code == 404
     page = missing.get_data(as_text=True)
-    assert spanish("Not Found") in page and "Not Found" not in page
+    assert spanish("We could not find that page") in page and "We could not find that page" not in page
     english = client.get("/no-such-page?lang=en", headers={"Accept": "text/html"})  # chosen again
-    assert "Not Found" in english.get_data(as_text=True)
+    assert "We could not find that page" in english.get_data(as_text=True)

@@ -25,7 +25,7 @@ from leadrouter.routing.timezones import STATE_TIMEZONES
 from leadrouter.routing.urgency import Urgency, UrgencySignals, raise_only, score_urgency
 
 HELPLINE_NUMBER = "+18005550100"
-OPERATOR = "the leadrouter demo helpline"
+OPERATOR = "Leadrouter Demo Helpline"
 BENCH_PASSWORD = "bench-password-2026"
 
 # 2023 population in millions: leads arrive roughly where people live.

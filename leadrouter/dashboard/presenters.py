@@ -185,9 +185,22 @@ def state_name(code: str | None) -> str:
     return US_STATES.get(code or "", unknown) if code else unknown
 
 
+def first_contact_at(lead, calls) -> datetime | None:
+    """When someone first spoke with the person: the recorded first contact, or an advisor's
+    answer to their call while it is still live (the call records it only when it ends)."""
+    answered = [
+        call.answered_at
+        for call in calls
+        if call.direction == "inbound" and call.answered_at is not None and call.advisor_id is not None
+    ]
+    moments = [moment for moment in (lead.first_contact_at, min(answered, default=None)) if moment]
+    return min(moments, default=None)
+
+
 def lead_view(lead, detail, now: datetime) -> dict:
     """Display values for the lead page."""
     count = count_criteria(lead.dsm_criteria or ())
+    contacted_at = first_contact_at(lead, detail.calls)
     return {
         "local_now": local_time(now, lead.timezone, "h:mm a"),
         "criteria": [
@@ -196,10 +209,10 @@ def lead_view(lead, detail, now: datetime) -> dict:
         "criteria_count": count,
         "level_of_care": label(suggested_level_of_care(lead.severity)),
         "substances": [SUBSTANCE_LABELS.get(s, s) for s in lead.substances or ()],
-        "first_contact": countdown(lead.first_contact_due, now) if lead.first_contact_at is None else None,
+        "first_contact": countdown(lead.first_contact_due, now) if contacted_at is None else None,
         "promised": local_time(lead.promised_contact_at, lead.timezone) if lead.promised_contact_at else None,
-        "speed_to_lead": duration_words((lead.first_contact_at - lead.created_at).total_seconds())
-        if lead.first_contact_at
+        "speed_to_lead": duration_words(max(0.0, (contacted_at - lead.created_at).total_seconds()))
+        if contacted_at
         else None,
         "open_follow_ups": [f for f in detail.follow_ups if f.status == "open"],
         "region": state_name(lead.region),

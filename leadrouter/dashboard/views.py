@@ -176,6 +176,9 @@ def screen_pop(lead_id: int):
         view=presenters.lead_view(lead, detail, now),
         live=live_call_on_lead(lead.id, now),
         now=now,
+        actors=actor_names(e.actor for e in detail.events),
+        event_summary=presenters.event_summary,
+        actor_label=presenters.actor_label,
     )
 
 
@@ -380,10 +383,15 @@ def reassign(lead_id: int):
         reassign_lead(lead, advisor, _actor(), why, confirmed=form["confirm"])
     except ReassignmentNeedsConfirmation as refused:
         db.session.rollback()
-        message = presenters.explain(refused.message, refused.params)
         to_confirm = [
             (concern, presenters.concern_words(concern, advisor, lead)) for concern in refused.concerns
         ]
+        # A sentence naming each point, not a field's name: the points are what the manager weighs.
+        message = gettext(
+            "Routing would not choose %(name)s: %(points)s. Tick each point below to reassign anyway.",
+            name=advisor.name,
+            points="; ".join(words for _concern, words in to_confirm),
+        )
         return _render_lead(lead, {"confirm": message}, 422, to_confirm=to_confirm)
     except AssignmentRefused as refused:
         return _invalid(lead, pipeline.PipelineError(refused.field, refused.message, **refused.params))

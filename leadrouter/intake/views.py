@@ -57,7 +57,6 @@ bp = Blueprint("public", __name__)
 _SESSION_KEY = "lr_submitted"
 _SESSION_KEEP = 5
 _PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
-_CITY = re.compile(r"[^\W\d_]+(?:[ .'’][^\W\d_]*)*")
 _SLUG_MAX = 60
 
 
@@ -159,17 +158,16 @@ def _place(state: str, city: str | None) -> tuple[dict, str] | None:
     if code is None:
         return None
     found = None
-    city_name = None
     if city is not None:
+        # Only a city in the table for that state has a page: a made-up or misplaced name
+        # ("/help/ca/austin") would otherwise get a page promising help in a place that is not served.
         found = find_city(code, city)
-        # A city outside the table (an ad's own address) still gets its state's page, with its name.
-        city_name = found.name if found else _city_from_slug(city)
-        if city_name is None:
+        if found is None:
             return None
     place = {
         "code": code,
         "state": US_STATES[code],
-        "city": city_name,
+        "city": found.name if found else None,
         "served": found is not None,
         "cities": cities_in(code) if city is None else (),
         "state_url": _regional_url(code, None),
@@ -198,14 +196,6 @@ def _state_from_slug(slug: str) -> str | None:
     if len(slug) > _SLUG_MAX:
         return None
     return normalize_state(slug.replace("-", " ").replace("_", " "))
-
-
-def _city_from_slug(slug: str) -> str | None:
-    """A city from the URL, for display only: letters, spaces, dots and apostrophes."""
-    words = " ".join(slug.replace("-", " ").replace("_", " ").split())
-    if not words or len(words) > _SLUG_MAX or not _CITY.fullmatch(words):
-        return None
-    return words.title()
 
 
 # --- what the site teaches ------------------------------------------------------

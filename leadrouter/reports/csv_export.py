@@ -30,7 +30,7 @@ from leadrouter.reports.scan import (
     offers_made,
     sla_state_of,
 )
-from leadrouter.routing.calls import SERVICE_LEVEL_SECONDS
+from leadrouter.routing.calls import answered_within_service_level, seconds_to_answer, whole_seconds_to_answer
 
 COLUMNS = (
     "id",
@@ -123,7 +123,6 @@ def export_call_rows(filters: ReportFilters, timezone: str) -> Iterator[list[str
     """Yield the report's inbound calls, oldest first, as lists of neutralised cells."""
     zone = ZoneInfo(timezone)
     low, high = range_bounds(filters.start, filters.end, timezone)
-    sql = DialectSql.current()
     query = (
         select(
             Call.id,
@@ -134,7 +133,6 @@ def export_call_rows(filters: ReportFilters, timezone: str) -> Iterator[list[str
             Lead.urgency,
             Call.outcome,
             Call.answered_at,
-            sql.seconds_between(Call.answered_at, Call.started_at),
             offers_made(),
             Advisor.name,
             Call.duration_seconds,
@@ -164,12 +162,13 @@ def export_call_rows(filters: ReportFilters, timezone: str) -> Iterator[list[str
             urgency,
             outcome,
             answered,
-            seconds,
             offers,
             advisor,
             duration,
         ) = row
-        waited = None if seconds is None else max(0.0, float(seconds))
+        # Measured here, not in SQL: SQLite's julianday arithmetic turns 20 s into 20.0000122 s,
+        # and the report's figure (routing.calls) measures the same datetimes exactly.
+        waited = None if answered is None else seconds_to_answer(started, answered)
         yield [
             str(call_id),
             moment(started),
@@ -179,8 +178,8 @@ def export_call_rows(filters: ReportFilters, timezone: str) -> Iterator[list[str
             neutralise(urgency),
             neutralise(outcome),
             moment(answered),
-            "" if waited is None else str(round(waited)),
-            "" if waited is None else ("yes" if waited <= SERVICE_LEVEL_SECONDS else "no"),
+            "" if waited is None else str(whole_seconds_to_answer(waited)),
+            "" if waited is None else ("yes" if answered_within_service_level(waited) else "no"),
             str(offers),
             neutralise(advisor),
             "" if duration is None else str(duration),

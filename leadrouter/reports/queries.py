@@ -20,7 +20,7 @@ Definitions managers read the numbers by:
   matches it. `answered` = an advisor accepted it; `voicemail` = sent to voicemail or a call
   back; `service_level_20s` = answered within 20 s of reaching the line / inbound;
   `average_speed_of_answer_seconds` over the answered calls; `abandonment_rate` = abandoned /
-  inbound; `offers_per_answered_call` = advisors rung (for every call) / answered. Rates are
+  inbound; `offers_per_answered_call` = advisors rung for the answered calls / answered. Rates are
   null when there is nothing to divide by. The same figures per local hour of day and per
   region of the caller's lead (a call with no lead counts as "unknown").
 - Funnel, by each lead's current status: `contacted`, `assessment`, `referred`,

@@ -59,9 +59,9 @@ DAY_SPAN = 24
 # Longer than any transaction that writes a lead takes from its write to its commit.
 MARGIN = timedelta(minutes=2)
 # The stored partials' format is part of the state's name: after an upgrade that changes it
-# (2: the call figures), no state is found, so reports fold the leads until the first
-# refresh has rebuilt every hour in the new format.
-STATE = "routing.v2"
+# (2: the call figures; 3: offers counted on the answered calls only), no state is found, so
+# reports fold the leads until the first refresh has rebuilt every hour in the new format.
+STATE = "routing.v3"
 # Serialises refreshes on PostgreSQL (two workers recomputing one hour would collide).
 _LOCK_KEY = 0x6C72_7270  # "lrrp"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from leadrouter.routing.calls import SERVICE_LEVEL_SECONDS, CallFigures, CallRecord
+from leadrouter.routing.calls import CallFigures, CallRecord, answered_within_service_level
 
 # What a call the line sent to voicemail or a call back may be recorded as: `missed` is how
 # calls sent to voicemail without leaving a message were recorded before holding existed.
@@ -29,7 +29,7 @@ class CallTally:
     abandoned: int = 0
     voicemail: int = 0
     answered_within_level: int = 0
-    offers: int = 0
+    offers: int = 0  # advisors rung for the answered calls (ring-all counting each)
     answer_microseconds: int = 0  # sum over answered calls of reaching the line -> answered
 
     @classmethod
@@ -41,7 +41,6 @@ class CallTally:
 
     def add(self, call: CallRecord) -> None:
         self.inbound += 1
-        self.offers += call.offers
         if call.outcome == "abandoned":
             self.abandoned += 1
         elif call.outcome in VOICEMAIL_OUTCOMES:
@@ -49,8 +48,9 @@ class CallTally:
         if call.answered_at is not None:
             waited = max(0, _microseconds(call.answered_at - call.reached_line_at))
             self.answered += 1
+            self.offers += call.offers
             self.answer_microseconds += waited
-            self.answered_within_level += waited <= SERVICE_LEVEL_SECONDS * _MICROSECONDS
+            self.answered_within_level += answered_within_service_level(waited / _MICROSECONDS)
 
     def merge(self, other: CallTally) -> CallTally:
         # Spelled out: a month's report merges thousands of these (dataclasses.astuple copies).

@@ -8,6 +8,7 @@ the call is on duty (just busy), and is sent to voicemail / a call back at once 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -291,22 +292,43 @@ class CallFigures:
         }
 
 
+def seconds_to_answer(reached_line_at: datetime, answered_at: datetime) -> float:
+    """How long the caller waited in line before an advisor answered (never below zero)."""
+    return max(0.0, (answered_at - reached_line_at).total_seconds())
+
+
+def answered_within_service_level(seconds: float) -> bool:
+    """The one rule the report's figure and the calls CSV both use: at most 20 s, to the microsecond.
+
+    The CSV shows the wait in whole seconds rounded up (`whole_seconds_to_answer`), so a call it
+    shows as 20 s counts and one it shows as 21 s does not.
+    """
+    return seconds <= SERVICE_LEVEL_SECONDS
+
+
+def whole_seconds_to_answer(seconds: float) -> int:
+    # Rounded up, not to nearest: 20.4 s shown as "20" would read as inside a level it missed.
+    return math.ceil(seconds)
+
+
 def call_figures(calls: Iterable[CallRecord]) -> CallFigures:
     """Fold calls into the figures: service level over the calls that reached the line."""
     inbound = answered = abandoned = voicemail = within_level = offers = 0
     speed_total = 0.0
     for call in calls:
         inbound += 1
-        offers += call.offers
         if call.outcome == "abandoned":
             abandoned += 1
         elif call.outcome in ("voicemail", "callback"):
             voicemail += 1
         if call.answered_at is not None:
             answered += 1
-            speed = max(0.0, (call.answered_at - call.reached_line_at).total_seconds())
+            # Only the answered calls' offers: a call nobody answered has no answered call to
+            # divide its offers by, and with them the figure could read below one (impossible).
+            offers += call.offers
+            speed = seconds_to_answer(call.reached_line_at, call.answered_at)
             speed_total += speed
-            within_level += speed <= SERVICE_LEVEL_SECONDS
+            within_level += answered_within_service_level(speed)
     return CallFigures(
         inbound=inbound,
         answered=answered,

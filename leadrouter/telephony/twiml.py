@@ -229,7 +229,7 @@ MENU_EMERGENCY = "emergency"
 class Helpline:
     """Who runs the line and which language it speaks."""
 
-    operator_name: str = "the leadrouter helpline"
+    operator_name: str = "Leadrouter Helpline"
     language: str = "en"
 
     def __post_init__(self) -> None:

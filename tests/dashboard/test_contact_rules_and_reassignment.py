@@ -137,6 +137,9 @@ def test_the_reassign_list_shows_states_languages_status_and_load_and_starts_emp
     session.commit()
     section = _reassign_section(manager_client.get(f"/leads/{lead.id}").get_data(as_text=True))
     assert "checked" not in section  # nobody preselected
+    assert "Choose an advisor" in section and "could take this lead" not in section, (
+        "the list holds advisors who need confirming too"
+    )
     assert "Ana Torres" not in section  # the current owner is not a choice
     assert "Ben Carter" in section and "CA" in section and "English" in section
     assert "all states (national pool)" in section and "English, Spanish" in section
@@ -154,7 +157,13 @@ def test_an_offline_advisor_outside_the_state_needs_each_concern_confirmed_and_t
     response = manager_client.post(f"/leads/{lead.id}/reassign", data=form)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "confirm the reassignment to Kara Lane" in page
+    start = page.index('class="error-summary"')
+    summary = page[start : page.index("</div>", start)]
+    assert (
+        "Routing would not choose Kara Lane: Kara Lane is offline; "
+        "Kara Lane does not cover Texas (covers FL). Tick each point below to reassign anyway."
+    ) in summary
+    assert "confirmation" not in summary and "confirm:" not in summary, "no field key before the sentence"
     assert "Kara Lane is offline" in page and "Kara Lane does not cover Texas (covers FL)" in page
     assert 'value="Kara knows the family"' in page and f'value="{kara.id}" checked' in page
     assert lead.owner_id == advisor_user.advisor.id
@@ -257,3 +266,24 @@ def test_a_late_first_contact_moves_the_lead_and_its_follow_ups_to_the_next_advi
     assert lead.owner_id == second.id
     (callback,) = _follow_ups(session, lead, "callback")
     assert callback.advisor_id == planned.advisor_id == second.id
+
+
+def test_the_screen_pop_history_reads_in_the_same_words_as_the_lead_page(
+    advisor_client, advisor_user, session
+):
+    from leadrouter.leads.timeline import add_event
+
+    lead = _assigned_lead(session, state="TX")
+    add_event(lead, "call", "twilio", {"outcome": "answered"})
+    session.commit()
+
+    def summaries(html: str, start: str) -> list[str]:
+        timeline = html[html.index(start) : html.index("</ol>", html.index(start))]
+        return re.findall(r"<strong>(.*?)</strong>", timeline)
+
+    pop = advisor_client.get(f"/leads/{lead.id}/pop").get_data(as_text=True)
+    page = advisor_client.get(f"/leads/{lead.id}").get_data(as_text=True)
+
+    history = summaries(pop, 'id="pop-history"')
+    assert history and history == summaries(page, '<ol class="timeline">')[: len(history)]
+    assert not [line for line in history if "exact_state" in line or line.strip().lower() == "call"]

@@ -85,3 +85,19 @@ def test_the_lead_page_says_the_call_is_live(manager_client, session):
 
 def test_managers_have_no_live_call_feed(manager_client, session):
     assert manager_client.get("/dashboard/live-call").get_json() == {"call": None}
+
+
+def test_a_live_answered_call_is_the_first_contact_on_the_lead_page(manager_client, session):
+    advisor = make_advisor(name="Ana First")
+    lead = make_lead(name="Jordan First")
+    session.commit()
+    before = manager_client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert "due in" in before[before.index(">First contact<") :][:400]
+
+    add_call(lead, advisor.id, direction="inbound")
+    session.commit()
+    assert lead.first_contact_at is None, "the call records its first contact only when it ends"
+
+    page = manager_client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    first_contact = page[page.index(">First contact<") : page.index("</dd>", page.index(">First contact<"))]
+    assert "due in" not in first_contact and "after" in first_contact

@@ -77,6 +77,24 @@ def test_seed_demo_builds_a_realistic_helpline(app, session):
         assert advisor.open_leads == held, advisor.name
 
 
+def test_seed_demo_answered_calls_each_rang_an_advisor(app, session):
+    from datetime import date
+
+    from leadrouter.models import Call, CallOffer
+    from leadrouter.reports.queries import ReportFilters, routing_report
+
+    app.test_cli_runner().invoke(args=["seed-demo", "--leads", "60"])
+    answered = session.scalars(select(Call).where(Call.answered_at.is_not(None))).all()
+    assert answered, "the demo has answered calls"
+    for call in answered:
+        offers = session.scalars(select(CallOffer).where(CallOffer.call_id == call.id)).all()
+        assert [offer.outcome for offer in offers] == ["answered"]
+        assert offers[0].advisor_id == call.advisor_id
+    days = [call.started_at.date() for call in answered]
+    figures = routing_report(ReportFilters(start=min(days), end=max(days) or date.today()), "UTC")["calls"]
+    assert figures["offers_per_answered_call"] == 1.0
+
+
 def test_seed_demo_leaves_an_existing_database_alone(app, session):
     runner = app.test_cli_runner()
     runner.invoke(

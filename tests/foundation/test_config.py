@@ -73,3 +73,12 @@ def test_the_app_refuses_to_start_with_a_clear_message(tmp_path):
     assert result.returncode != 0
     assert "invalid configuration: DATABASE_URL must start with" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_default_operator_is_a_name_a_spanish_sentence_can_carry(tmp_path):
+    from leadrouter.telephony import twiml
+
+    operator = load_settings({"LEADROUTER_INSTANCE_PATH": str(tmp_path)})["HELPLINE_OPERATOR"]
+    assert not operator.lower().startswith(("the ", "a ", "an "))
+    greeting = twiml.welcome_menu(twiml.Helpline(operator_name=operator, language="es"), "/twilio/voice/menu")
+    assert f"asesores de {operator}" in greeting and " the " not in greeting

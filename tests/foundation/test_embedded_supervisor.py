@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from leadrouter.embedded import Supervisor
+from leadrouter.embedded import DEMO_REPORT_TIMEZONE, Supervisor, process_environment
 
 
 def running_in_group(group: int) -> list[int]:
@@ -89,3 +89,11 @@ def test_a_killed_worker_is_started_again_and_the_others_keep_running(capsys):
     assert f"exited with {-signal.SIGKILL}; restarting it (1 of 5 in 10 minutes)" in log
     assert log.count("worker started (pid") == 2
     assert all(process.poll() is not None for process in supervisor.processes.values())
+
+
+def test_the_demo_reads_times_in_central_time_unless_report_timezone_is_set(tmp_path):
+    demo = process_environment({"PATH": "/usr/bin"}, str(tmp_path))
+    assert demo["REPORT_TIMEZONE"] == DEMO_REPORT_TIMEZONE == "America/Chicago"
+    assert demo["LEADROUTER_INSTANCE_PATH"] == str(tmp_path) and demo["PATH"] == "/usr/bin"
+    chosen = process_environment({"REPORT_TIMEZONE": "America/Denver"}, str(tmp_path))
+    assert chosen["REPORT_TIMEZONE"] == "America/Denver"

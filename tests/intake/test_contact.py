@@ -63,7 +63,7 @@ def test_valid_form_stores_the_lead_with_consent_and_redirects(client, session, 
     consent = db.session.scalar(select(ConsentRecord).where(ConsentRecord.lead_id == lead.id))
     assert consent.given is True
     assert consent.version == CONSENT_VERSION
-    assert consent.text == CONSENT_TEXT["en"].format(operator="the leadrouter demo helpline")
+    assert consent.text == CONSENT_TEXT["en"].format(operator="Leadrouter Demo Helpline")
     assert consent.ip == "203.0.113.7"
     assert consent.user_agent == "Mozilla/5.0 (test)"
     assert consent.page_url == VALID_FORM["page_url"]
@@ -94,7 +94,7 @@ def test_spanish_form_stores_spanish_consent_and_answers_in_spanish(client, sess
     assert response.headers["Location"].endswith("?lang=es")
     lead = lead_by_public_id(THANKS.match(response.headers["Location"].split("?")[0]).group(1))
     assert lead.language == "es"
-    assert lead.consent.text == CONSENT_TEXT["es"].format(operator="the leadrouter demo helpline")
+    assert lead.consent.text == CONSENT_TEXT["es"].format(operator="Leadrouter Demo Helpline")
     page = page_of(client.get(response.headers["Location"]))
     assert "Recibimos su solicitud." in page.text
     assert "Un asesor le llamará, a más tardar," in page.text

@@ -45,7 +45,14 @@ def test_a_missing_page_is_the_styled_404_in_the_visitors_language(client, lang)
 
     assert_helpline_error_page(response, 404, lang)
     page = page_of(response)
-    assert ("h1", translate(lang, "Not Found")) in page.headings
+    assert ("h1", translate(lang, "We could not find that page")) in page.headings
+    plain = translate(
+        lang,
+        "The link may be old or have a typo. Everything else is still here for you: go to the "
+        "home page, or call us and talk to a person.",
+    )
+    assert plain in page.text
+    assert "URL" not in page.text, "no developer words (Werkzeug's 'The requested URL was not found')"
 
 
 def test_the_404_keeps_json_for_the_api(client):

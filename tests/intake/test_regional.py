@@ -162,7 +162,17 @@ def test_other_spellings_with_a_trailing_slash_redirect_to_the_canonical_address
 
 
 @pytest.mark.parametrize(
-    "path", ["/help/zz", "/help/zz/austin", "/help/tx/austin123", "/help/zz/", "/help/tx/narnia/"]
+    "path",
+    [
+        "/help/zz",
+        "/help/zz/austin",
+        "/help/tx/austin123",
+        "/help/zz/",
+        "/help/tx/narnia/",
+        "/help/tx/zzqqx",
+        "/help/ca/austin",
+        "/help/texas/narnia",
+    ],
 )
 def test_unknown_places_are_the_styled_404_with_the_number(client, path):
     response = client.get(path)
@@ -170,6 +180,14 @@ def test_unknown_places_are_the_styled_404_with_the_number(client, path):
     page = page_of(response)
     assert page.find_all("a", href="tel:+18005550100") and page.find_all("a", href="tel:911")
     assert page.find_all("link", rel="stylesheet", href=static_url("css/app.css"))
+    assert ("h1", "We could not find that page") in page.headings
+
+
+def test_a_city_is_found_only_in_its_own_state_and_keeps_its_canonical_address(client):
+    assert client.get("/help/ca/los-angeles").status_code == 200
+    assert client.get("/help/ca/austin").status_code == 404
+    assert client.get("/help/tx/Austin").status_code == 200
+    assert client.get("/help/texas/austin/").headers["Location"] == "/help/tx/austin"
 
 
 # --- for crawlers -----------------------------------------------------------------
@@ -215,7 +233,8 @@ def test_robots_points_to_the_sitemap_and_keeps_crawlers_out_of_staff_pages_and_
     [
         (f"{BASE}/help/tx/austin?utm_source=x", "in Austin, Texas"),
         ("/help/texas", "in Texas"),
-        (f"{BASE}/help/tx/o'fallon", "in O'Fallon, Texas"),
+        (f"{BASE}/help/mo/st.-louis", "in St. Louis, Missouri"),
+        (f"{BASE}/help/tx/o'fallon", "Talk to someone about opioid and drug use"),
         (f"{BASE}/", "Talk to someone about opioid and drug use"),
         ("https://elsewhere.example/help/zz/nowhere", "Talk to someone about opioid and drug use"),
     ],

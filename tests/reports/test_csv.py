@@ -136,3 +136,22 @@ def test_the_calls_export_follows_the_filters(week):
     only_ca = ReportFilters(start=RANGE.start, end=RANGE.end, region="CA")
     rows = list(csv.DictReader(io.StringIO("".join(stream_csv(only_ca, "UTC", now=NOW, rows="calls")))))
     assert [row["outcome"] for row in rows] == ["answered", "missed"]
+
+
+def test_the_calls_export_and_the_report_count_the_same_calls_answered_within_20_seconds(session):
+    from leadrouter.reports.queries import routing_report
+    from tests.reports.conftest import add_call
+
+    add_call("2026-03-01 10:00", "answered", answered_after=20)  # exactly the level: counted
+    add_call("2026-03-01 11:00", "answered", answered_after=20.4)  # shown as 21 s: not counted
+    add_call("2026-03-01 12:00", "answered", answered_after=19.6)
+    add_call("2026-03-01 13:00", "abandoned")
+
+    text = "".join(stream_csv(RANGE, "UTC", now=NOW, rows="calls"))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    figures = routing_report(RANGE, "UTC", now=NOW)["calls"]
+
+    shown = [(row["seconds_to_answer"], row["answered_within_20s"]) for row in rows]
+    assert shown == [("20", "yes"), ("21", "no"), ("20", "yes"), ("", "")]
+    within = sum(row["answered_within_20s"] == "yes" for row in rows)
+    assert figures["service_level_20s"] == round(within / len(rows), 3) == 0.5

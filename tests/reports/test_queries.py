@@ -102,7 +102,7 @@ WEEK_CALLS = {
     "service_level_20s": 0.167,  # 1 of 6 answered within 20 s
     "average_speed_of_answer_seconds": 28.5,  # (45 + 12) / 2
     "abandonment_rate": 0.167,
-    "offers_per_answered_call": 4.0,  # 3 + 1 + 2 + 1 + 1 + 0 advisors rung / 2 answered
+    "offers_per_answered_call": 2.0,  # 3 + 1 advisors rung for the 2 answered calls / 2 answered
 }
 RATES = (
     "service_level_20s",
@@ -123,7 +123,7 @@ def test_call_figures_per_region_and_hour_of_the_week(week):
             "service_level_20s": 0.5,
             "average_speed_of_answer_seconds": 12.0,
             "abandonment_rate": 0.0,
-            "offers_per_answered_call": 3.0,
+            "offers_per_answered_call": 1.0,  # the answered call rang Ben alone
         },
         "TX": {
             "inbound": 2,
@@ -133,7 +133,7 @@ def test_call_figures_per_region_and_hour_of_the_week(week):
             "service_level_20s": 0.0,
             "average_speed_of_answer_seconds": 45.0,
             "abandonment_rate": 0.5,
-            "offers_per_answered_call": 4.0,
+            "offers_per_answered_call": 3.0,  # the answered call rang three advisors
         },
         "unknown": {
             "inbound": 2,
@@ -226,7 +226,7 @@ def test_the_advisor_filter_keeps_the_leads_they_ever_held(week):
     assert (calls["inbound"], calls["answered"], calls["abandoned"], calls["voicemail"]) == (3, 1, 1, 1)
     assert calls["service_level_20s"] == 0.333
     assert calls["average_speed_of_answer_seconds"] == 12.0
-    assert calls["offers_per_answered_call"] == 4.0  # 1 + 2 + 1 advisors rung, one call answered
+    assert calls["offers_per_answered_call"] == 1.0  # the one answered call rang Ben alone
     assert list(calls["by_region"]) == ["CA", "TX"]
 
 

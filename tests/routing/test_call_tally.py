@@ -46,7 +46,18 @@ def test_a_merged_split_gives_the_figures_of_all_the_calls(records, cut):
 
 def test_a_call_recorded_as_missed_went_to_voicemail():
     tally = CallTally.of([CallRecord(START, None, "missed", 2)])
-    assert (tally.inbound, tally.voicemail, tally.offers) == (1, 1, 2)
+    assert (tally.inbound, tally.voicemail, tally.offers) == (1, 1, 0), "offers count on answered calls only"
+
+
+def test_offers_per_answered_call_counts_the_answered_calls_offers_only():
+    answered = CallRecord(START, START + timedelta(seconds=8), "answered", 2)
+    unanswered = [CallRecord(START, None, "abandoned", 5), CallRecord(START, None, "voicemail", 3)]
+    figures = CallTally.of([answered, *unanswered]).figures()
+    assert (
+        figures.offers_per_answered_call
+        == 2.0
+        == call_figures([answered, *unanswered]).offers_per_answered_call
+    )
 
 
 def test_no_calls_give_no_rates():

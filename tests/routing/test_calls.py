@@ -145,7 +145,7 @@ def test_call_figures_against_a_hand_counted_set():
         "service_level_20s": 0.4,  # 2 of the 5 calls that reached the line, within 20 s
         "average_speed_of_answer_seconds": 25.0,  # (5 + 20 + 50) / 3
         "abandonment_rate": 0.2,
-        "offers_per_answered_call": 3.0,  # 9 offers / 3 answered
+        "offers_per_answered_call": 2.0,  # 1 + 2 + 3 offers on the answered calls / 3 answered
     }
 
 

@@ -90,3 +90,30 @@ def test_nobody_holding_says_so(manager_client, session):
 
 def test_advisors_cannot_read_the_line(advisor_client):
     assert advisor_client.get("/team/line").status_code == 403
+
+
+def test_the_live_call_time_is_in_the_report_time_zone_like_the_rest_of_the_board(manager_client, session):
+    # The board says "Times in UTC." (REPORT_TIMEZONE in the tests): an advisor's own zone
+    # would put a Pacific time next to the UTC ones.
+    ana = make_advisor(name="Ana Zone", timezone="America/Los_Angeles")
+    answered = utcnow() - timedelta(minutes=1)
+    add_call(advisor_id=ana.id, answered_at=answered, outcome="answered")
+    session.commit()
+
+    page = manager_client.get("/team").get_data(as_text=True)
+
+    assert "Times in UTC." in page
+    since = answered.strftime("%-I:%M %p")
+    assert f"on a live call since {since} UTC" in page
+    assert "PST" not in page and "PDT" not in page
+
+
+def test_one_caller_holding_is_said_in_the_singular_in_english_and_spanish(manager_client, session):
+    add_call(hold_started_at=utcnow() - timedelta(seconds=20))
+    session.commit()
+
+    english = manager_client.get("/team/line").get_data(as_text=True)
+    spanish = manager_client.get("/team/line?lang=es").get_data(as_text=True)
+
+    assert "1 caller holding now" in english and "1 callers" not in english
+    assert "1 persona en espera ahora" in spanish

@@ -500,7 +500,7 @@ def test_sms_opt_out_and_opt_in_confirmations(helpline):
 
 def test_sms_default_operator_is_capitalised():
     text = parse(twiml.sms_opted_in(Helpline()), MESSAGING_VERBS).find("Message").text
-    assert text.startswith("The leadrouter helpline:")
+    assert text.startswith("Leadrouter Helpline:")
 
 
 # --- prompts, languages, menu answers -----------------------------------------------------

@@ -105,7 +105,9 @@ class CallFiguresSchema(Schema):
     abandonment_rate = _share("abandoned / inbound; null with no calls.")
     offers_per_answered_call = fields.Float(
         allow_none=True,
-        metadata={"description": "Advisors rung (for every call, ring-all counting each) / answered calls."},
+        metadata={
+            "description": "Advisors rung for the answered calls (ring-all counting each) / answered calls."
+        },
     )
 
 
