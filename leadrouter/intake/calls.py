@@ -738,12 +738,13 @@ def callers_in_line(now: datetime, except_call_id: int | None = None) -> list[Le
     )
     if except_call_id is not None:
         query = query.where(Call.id != except_call_id)
-    rows = db.session.execute(query.add_columns(Call.id, Lead.owner_id)).all()
+    rows = db.session.execute(query.add_columns(Call.id.label("call_id"), Lead.owner_id)).all()
     missed: dict[int, list[MissedOffer]] = {}
     if rows:
         recent = db.session.execute(
             select(CallOffer.call_id, CallOffer.advisor_id, CallOffer.ended_at).where(
-                CallOffer.call_id.in_([row.id for row in rows]),
+                # By the call's id: `row.id` would be the lead's (the first "id" column).
+                CallOffer.call_id.in_([row.call_id for row in rows]),
                 CallOffer.ended_at > now - RING_AGAIN_AFTER,
                 CallOffer.outcome != "answered",
             )
