@@ -493,19 +493,7 @@ def call_back(
         _speak(response, lang, "callback_intro")
     _speak_promise(response, lang, promise)
     _speak(response, lang, "callback_message")
-    response.record(
-        action=record_action,
-        method="POST",
-        timeout=VOICEMAIL_SILENCE_TIMEOUT_SECONDS,
-        finish_on_key="#",
-        max_length=max_length,
-        play_beep=True,
-        trim="trim-silence",
-        transcribe=False,
-        recording_status_callback=recording_status_callback,
-        recording_status_callback_method="POST",
-        recording_status_callback_event="completed",
-    )
+    _record_message(response, record_action, recording_status_callback, max_length)
     _speak(response, lang, "voicemail_fallthrough_short")
     _speak_promise(response, lang, promise)
     _speak(response, lang, "emergency_notice")
@@ -607,19 +595,7 @@ def voicemail(
     lang = helpline.language
     response = VoiceResponse()
     _speak(response, lang, "voicemail_prompt")
-    response.record(
-        action=record_action,
-        method="POST",
-        timeout=VOICEMAIL_SILENCE_TIMEOUT_SECONDS,
-        finish_on_key="#",
-        max_length=max_length,
-        play_beep=True,
-        trim="trim-silence",
-        transcribe=False,
-        recording_status_callback=recording_status_callback,
-        recording_status_callback_method="POST",
-        recording_status_callback_event="completed",
-    )
+    _record_message(response, record_action, recording_status_callback, max_length)
     _speak(response, lang, "voicemail_fallthrough")
     _speak(response, lang, "emergency_notice")
     response.hangup()
@@ -774,3 +750,20 @@ def _require(name: str, value: str | None) -> None:
 def _require_phone(name: str, value: str | None) -> None:
     if not value or not _E164.match(value):
         raise ValueError(f"{name} must be an E.164 phone number")
+
+
+def _record_message(response: VoiceResponse, action: str, status_callback: str, max_length: int) -> None:
+    """The caller's message after the tone: # or silence ends it; the recording arrives by callback."""
+    response.record(
+        action=action,
+        method="POST",
+        timeout=VOICEMAIL_SILENCE_TIMEOUT_SECONDS,
+        finish_on_key="#",
+        max_length=max_length,
+        play_beep=True,
+        trim="trim-silence",
+        transcribe=False,
+        recording_status_callback=status_callback,
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed",
+    )
