@@ -58,6 +58,7 @@ from leadrouter.models import (
     Lead,
     Recording,
     TrackingNumber,
+    holding_now,
     utcnow,
 )
 from leadrouter.pipeline.operations import TRANSITIONS, change_status
@@ -66,6 +67,7 @@ from leadrouter.routing.calls import (
     Hold,
     MissedOffer,
     Ring,
+    caller_gone_after,
     expected_wait_seconds,
     missed_offer_reason,
     next_staffed_at,
@@ -720,21 +722,12 @@ def callers_in_line(now: datetime, except_call_id: int | None = None) -> list[Le
     are not rung again for it yet, so that caller has no claim on them.
     """
     settings = current_app.config
-    # A hold turn comes at least every HOLD_ANNOUNCE_SECONDS plus the message; a caller last
-    # seen longer ago than their max wait allows has gone (a status callback was lost).
-    stale = timedelta(seconds=settings["CALL_MAX_WAIT_SECONDS"] + 2 * settings["HOLD_ANNOUNCE_SECONDS"] + 60)
+    gone_after = caller_gone_after(settings["CALL_MAX_WAIT_SECONDS"], settings["HOLD_ANNOUNCE_SECONDS"])
     ringing = select(CallOffer.id).where(CallOffer.call_id == Call.id, CallOffer.ended_at.is_(None))
     query = (
         select(Lead.id, Lead.urgency, Lead.region, Lead.language, Call.started_at, Call.hold_started_at)
         .join(Lead, Lead.id == Call.lead_id)
-        .where(
-            Call.started_at > now - stale,
-            Call.hold_started_at.is_not(None),
-            Call.outcome == "in_progress",
-            Call.answered_at.is_(None),
-            Call.ended_at.is_(None),
-            ~ringing.exists(),
-        )
+        .where(holding_now(now, gone_after), ~ringing.exists())
     )
     if except_call_id is not None:
         query = query.where(Call.id != except_call_id)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from leadrouter.extensions import db
 from leadrouter.models.base import UTCDateTime, utcnow
+from leadrouter.routing.calls import LIVE_CALL_HOLDS_FOR
 
 # Twilio can deliver status callbacks out of order; a status never moves backwards.
 CALL_STATUS_ORDER = {
@@ -67,25 +68,27 @@ class Call(db.Model):
     offers = relationship("CallOffer", order_by="CallOffer.id", viewonly=True)
 
 
-# A call whose status callback never came is not taken for live (or holding) for ever; the
-# bound on started_at also lets these reads use ix_calls_started instead of every call.
-LIVE_CALL_HORIZON = timedelta(hours=4)
-
-
 def live_call(now: datetime) -> ColumnElement[bool]:
     """An advisor is on the call now: they accepted it (calls.advisor_id) and it has not ended."""
+    # A call whose status callback never came is not taken for live for ever; the bound on
+    # started_at also lets this read use ix_calls_started instead of every call.
     return and_(
-        Call.started_at >= now - LIVE_CALL_HORIZON,
+        Call.started_at > now - LIVE_CALL_HOLDS_FOR,
         Call.answered_at.is_not(None),
         Call.ended_at.is_(None),
         Call.advisor_id.is_not(None),
     )
 
 
-def holding_now(now: datetime) -> ColumnElement[bool]:
-    """The caller is in the hold loop now: waiting for an advisor, not answered, not gone."""
+def holding_now(now: datetime, gone_after: timedelta) -> ColumnElement[bool]:
+    """The caller is in the hold loop now: waiting for an advisor, not answered, not gone.
+
+    A call that started `gone_after` ago or more lost its status callback: the caller has
+    gone (routing.calls.caller_gone_after gives the bound from the settings). The line, the
+    team board and /metrics all count holding callers with this one condition.
+    """
     return and_(
-        Call.started_at >= now - LIVE_CALL_HORIZON,
+        Call.started_at > now - gone_after,
         Call.hold_started_at.is_not(None),
         Call.outcome == "in_progress",
         Call.answered_at.is_(None),

@@ -31,9 +31,23 @@ HOLD_MESSAGE_SECONDS = 15
 # An advisor stays busy for routing while a call rings them or they talk on it; these bound
 # how long a row whose status callback never came can hold them (a ring lasts at most 600 s).
 RING_HOLDS_FOR = timedelta(minutes=10)
+# Also the bound on started_at that lets the live-call reads use ix_calls_started.
 LIVE_CALL_HOLDS_FOR = timedelta(hours=4)
+# Slack for the hold message and a slow webhook, on top of two hold turns (caller_gone_after).
+HOLD_GONE_MARGIN = timedelta(seconds=60)
 # How far ahead "the line is staffed again at ..." looks for a shift start.
 STAFFED_SEARCH_DAYS = 8
+
+
+def caller_gone_after(max_wait_seconds: int, hold_announce_seconds: int) -> timedelta:
+    """How long after the call started a caller still in the hold loop is taken to have gone.
+
+    A caller leaves the line for a call back at their max wait, at a hold turn; a turn comes
+    at least every HOLD_ANNOUNCE_SECONDS plus the message. A call still "holding" past two
+    turns and a margin after the max wait lost its status callback: the caller has hung up.
+    One bound for the line itself, the team board and /metrics.
+    """
+    return timedelta(seconds=max_wait_seconds + 2 * hold_announce_seconds) + HOLD_GONE_MARGIN
 
 
 @dataclass(frozen=True)

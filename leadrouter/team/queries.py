@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import case, func, select
 
 from leadrouter.dashboard.queries import in_advisor_queue, overdue_condition, owed_at, waiting_condition
 from leadrouter.extensions import db
 from leadrouter.models import SET_AWAY_ACTION, Advisor, AuditEntry, Call, Lead, holding_now, live_call
+from leadrouter.routing.calls import caller_gone_after
 from leadrouter.routing.hours import on_shift
 
 
@@ -71,9 +73,14 @@ class LineNow:
 
 
 def line_now(now: datetime) -> LineNow:
-    """Callers holding now and the longest of their waits, and who is on a live call, in two queries."""
+    """Callers holding now and the longest of their waits, and who is on a live call, in two queries.
+
+    Holding is the line's own condition and bound (a caller the line dropped is not counted).
+    """
+    settings = current_app.config
+    gone_after = caller_gone_after(settings["CALL_MAX_WAIT_SECONDS"], settings["HOLD_ANNOUNCE_SECONDS"])
     holding, first_held = db.session.execute(
-        select(func.count(Call.id), func.min(Call.hold_started_at)).where(holding_now(now))
+        select(func.count(Call.id), func.min(Call.hold_started_at)).where(holding_now(now, gone_after))
     ).one()
     first_held = _aware(first_held)
     on_call = db.session.execute(

@@ -6,9 +6,14 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 from leadrouter.extensions import db
+from leadrouter.intake.calls import callers_in_line
 from leadrouter.models import Call, utcnow
+from leadrouter.routing.calls import caller_gone_after
 from leadrouter.team.queries import line_now
 from tests.factories import make_advisor, make_lead
+from tests.telephony.test_call_holding import holding_call, talking
+from tests.telephony.test_twiml import said
+from tests.test_metrics import scrape, value
 
 _calls = iter(range(1, 10_000))
 
@@ -117,3 +122,41 @@ def test_one_caller_holding_is_said_in_the_singular_in_english_and_spanish(manag
 
     assert "1 caller holding now" in english and "1 callers" not in english
     assert "1 persona en espera ahora" in spanish
+
+
+def test_a_caller_the_line_dropped_is_not_holding_on_the_board_nor_in_metrics(
+    app, client, manager_client, session
+):
+    """One bound for "gone": the line, the team board and /metrics agree on who is holding."""
+    ana = make_advisor(name="Ana Line", regions=["TX"], phone="+15122060931")
+    talking(client, ana, "+15125550171")
+    lost, _ = holding_call(client, "+15125550172")
+    kept, _ = holding_call(client, "+15125550173")
+    bound = caller_gone_after(app.config["CALL_MAX_WAIT_SECONDS"], app.config["HOLD_ANNOUNCE_SECONDS"])
+    now = utcnow()
+    # No status callback ever came for the lost caller: their call started longer ago than the
+    # bound. The kept caller's started just inside it (the hold loop has not dropped them yet).
+    lost.call.started_at = lost.call.hold_started_at = now - bound - timedelta(seconds=5)
+    kept.call.started_at = kept.call.hold_started_at = now - bound + timedelta(seconds=30)
+    session.commit()
+
+    # The line: a new caller is second, after the kept caller; the lost one is not in it.
+    third, hold_doc = holding_call(client, "+15125550174")
+    assert "number 2 in line" in said(hold_doc)
+    assert [facts.id for facts in callers_in_line(utcnow())] == [kept.lead.id, third.lead.id]
+
+    # The team board counts the same two callers, the kept one's wait the longest.
+    line = line_now(utcnow())
+    assert line.holding == 2
+    assert bound.total_seconds() - 30 <= line.longest_wait_seconds < bound.total_seconds()
+    assert marks(manager_client.get("/team").get_data(as_text=True)).holding == 2
+    assert marks(manager_client.get("/team/line").get_data(as_text=True)).holding == 2
+
+    # And so does /metrics.
+    samples = scrape(client)
+    assert value(samples, "leadrouter_callers_holding") == 2
+    assert (
+        bound.total_seconds() - 30
+        <= value(samples, "leadrouter_longest_hold_seconds")
+        < bound.total_seconds()
+    )
