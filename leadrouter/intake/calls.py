@@ -601,42 +601,58 @@ def end_offer(
             advisor = db.session.get(Advisor, call.advisor_id)
             reassign_lead(lead, advisor, ACTOR, "took the call when several advisors rang", now)
         return CallStep("answered", call, lead)
+    # Each miss is on the timeline before whatever comes next (the next ring's assignment, the
+    # hold): same time, so the order they happened in is the order they are written in.
+    missed = [
+        (offer, _missed_offer_event(call, lead, offer, now) if lead is not None else None) for offer in ended
+    ]
     for offer in ended:
         if lead is not None:
             release_missed_ring(lead, offer.advisor_id, offer.rang_at, now)
         set_away_after_misses(offer.advisor_id, call, now)
     step = _next_for_caller(call, lead, now, emergency=call.menu_choice == "0", after_ring_all=len(ended) > 1)
     if lead is not None:
+        # Who the caller was offered to next is known only now: each miss's line says it.
         next_advisor = step.advisor if step.kind == "dial" else None
         names = dict(
             db.session.execute(
                 select(Advisor.id, Advisor.name).where(Advisor.id.in_([o.advisor_id for o in ended]))
             ).all()
         )
-        for offer in ended:
-            add_event(
-                lead,
-                "call",
-                ACTOR,
-                {
-                    "call_sid": call.call_sid,
-                    "step": "offer",
-                    "outcome": offer.outcome,
-                    "advisor_id": offer.advisor_id,
-                    "seconds": offer.ring_seconds,
-                    "offered_to": next_advisor.id if next_advisor is not None else None,
-                    "reason": missed_offer_reason(
-                        names.get(offer.advisor_id) or "The advisor",
-                        offer.outcome,
-                        offer.ring_seconds,
-                        next_advisor.name if next_advisor is not None else None,
-                        then=step.kind,
-                    ),
-                },
-                dedupe_key=f"call:{call.call_sid}:offer:{offer.id}",
-                at=now,
-            )
+        for offer, event in missed:
+            if event is None:
+                continue
+            event.detail = {
+                **event.detail,
+                "offered_to": next_advisor.id if next_advisor is not None else None,
+                "reason": missed_offer_reason(
+                    names.get(offer.advisor_id) or "The advisor",
+                    offer.outcome,
+                    offer.ring_seconds,
+                    next_advisor.name if next_advisor is not None else None,
+                    then=step.kind,
+                ),
+            }
+        db.session.flush()
     return step
+
+
+def _missed_offer_event(call: Call, lead: Lead, offer: CallOffer, now: datetime) -> Event | None:
+    """The timeline line of one advisor's ring that ended without them taking the call."""
+    return add_event(
+        lead,
+        "call",
+        ACTOR,
+        {
+            "call_sid": call.call_sid,
+            "step": "offer",
+            "outcome": offer.outcome,
+            "advisor_id": offer.advisor_id,
+            "seconds": offer.ring_seconds,
+        },
+        dedupe_key=f"call:{call.call_sid}:offer:{offer.id}",
+        at=now,
+    )
 
 
 def end_on_call(
@@ -875,14 +891,15 @@ def record_dial_result(call: Call, dial_status: str | None, now: datetime | None
     if status in ANSWERED_DIAL_STATUSES and call.answered_at is not None:
         _set_outcome(call, "answered")
         if lead is not None:
-            _first_contact(lead, now)
             add_event(
                 lead,
                 "call",
                 ACTOR,
                 {"call_sid": call.call_sid, "outcome": "answered", "advisor_id": call.advisor_id},
                 dedupe_key=f"call:{call.call_sid}:answered",
+                at=now,
             )
+            _first_contact(lead, now)
         return True
     return False
 
@@ -947,6 +964,7 @@ def record_voicemail(
             ACTOR,
             {"call_sid": call.call_sid, "recording_sid": recording_sid, "duration_seconds": seconds},
             dedupe_key=f"voicemail:{recording_sid}",
+            at=now,
         )
         if event is not None:
             _route_later(lead)
@@ -1003,6 +1021,7 @@ def update_call_status(
                     "detail": "caller hung up before reaching an advisor",
                 },
                 dedupe_key=f"call:{call.call_sid}:abandoned",
+                at=now,
             )
             schedule_call_back(lead, "hung up before reaching an advisor", now)
     if lead is not None:

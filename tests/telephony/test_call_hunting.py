@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -87,6 +89,34 @@ def test_the_timeline_says_who_did_not_answer_and_who_was_offered_the_call(clien
     seconds = offers_of(call)[0].ring_seconds
     first, second = name_of(rung(first_doc)[0]), name_of(rung(second_doc)[0])
     assert event["reason"] == f"{first} did not answer after {seconds} s; offered to {second}"
+
+
+def test_the_timeline_lists_a_hunted_call_in_the_order_it_happened(client, team, manager_client):
+    """Offered to one advisor, missed, offered to the next, answered: every step within the second."""
+    call = SimulatedCall(client, FromState="TX")
+    first_doc = call.press(call.start(), "1")
+    call.advisor_leg(first_doc, accept=False)
+    second_doc = call.dial_ends(first_doc, "no-answer", "CA" + "e" * 32)
+    child = call.advisor_leg(second_doc)
+    call.dial_ends(second_doc, "completed", child)
+    call.hang_up()
+    first, second = name_of(rung(first_doc)[0]), name_of(rung(second_doc)[0])
+    seconds = offers_of(call)[0].ring_seconds
+
+    page = manager_client.get(f"/leads/{call.lead.id}").get_data(as_text=True)
+    start = page.index('<ol class="timeline">')
+    timeline = re.findall(r"<strong>(.*?)</strong>", page[start : page.index("</ol>", start)])
+    # The page lists the newest first; read it oldest first.
+    assert timeline[::-1][-5:] == [
+        f"Assigned to {first}",
+        f"Call: no-answer — {first} did not answer after {seconds} s; offered to {second}",
+        f"Assigned to {second}",
+        "Call: answered",
+        "Status: assigned → contacted",
+    ]
+    # The miss and the next ring were written by one request, at one time: the order is the ids'.
+    events = list(db.session.scalars(select(Event).where(Event.lead_id == call.lead.id).order_by(Event.id)))
+    assert sorted(events, key=lambda event: (event.at, event.id)) == events
 
 
 def test_a_whisper_not_accepted_offers_the_caller_to_the_next_advisor(client, team):
