@@ -19,9 +19,10 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from leadrouter.extensions import db
-from leadrouter.models import Assignment, Call, Lead, ReportHour, ReportPartial
+from leadrouter.models import Assignment, Call, CallOffer, Lead, ReportHour, ReportPartial
 from leadrouter.reports import rollups
 from leadrouter.reports.partials import HoldRow, LeadRow, Partial, fold
 from leadrouter.reports.queries import ReportFilters, routing_report
@@ -340,3 +341,41 @@ def test_a_partial_stored_by_the_previous_version_is_refused_by_name():
     head = json.dumps(header).encode()
     with pytest.raises(ValueError, match="rebuild-report-rollups"):
         Partial.from_bytes(struct.pack("<I", len(head)) + head)
+
+
+def test_a_call_still_ringing_when_its_hour_was_rolled_up_has_every_offer_counted(session, no_margin):
+    """Offers count on answered calls only, and answering writes the call row: the hour is
+    folded live at once and re-rolled by the next refresh (README, live calls)."""
+    ana, ben = make_advisor(name="Ana Roll"), make_advisor(name="Ben Roll")
+    lead = add_lead(at("2026-03-01 10:59"), source="call")
+    call = Call(
+        call_sid="CAroll1", lead_id=lead.id, started_at=at("2026-03-01 10:59") + timedelta(seconds=50)
+    )
+    db.session.add(call)
+    db.session.flush()
+    db.session.add(CallOffer(call_id=call.id, advisor_id=ana.id, rang_at=call.started_at))
+    db.session.flush()
+    rollups.rebuild(now=NOW)  # the hour is over and stored with Ana still ringing
+    filters = ReportFilters(date(2026, 3, 1), date(2026, 3, 1))
+    calls = routing_report(filters, "UTC", now=NOW)["calls"]
+    assert (calls["inbound"], calls["answered"], calls["offers_per_answered_call"]) == (1, 0, None)
+
+    # Ana did not answer; Ben is rung and takes the call, after the hour's end.
+    ringing = db.session.scalar(select(CallOffer).where(CallOffer.call_id == call.id))
+    ringing.ended_at, ringing.outcome = at("2026-03-01 11:00") + timedelta(seconds=20), "no-answer"
+    db.session.add(
+        CallOffer(call_id=call.id, advisor_id=ben.id, rang_at=at("2026-03-01 11:00") + timedelta(seconds=20))
+    )
+    db.session.flush()
+    _same_both_ways(filters, "UTC", NOW)
+    call.answered_at, call.advisor_id, call.outcome = (
+        at("2026-03-01 11:00") + timedelta(seconds=35),
+        ben.id,
+        "answered",
+    )
+    db.session.flush()
+    _same_both_ways(filters, "UTC", NOW)
+    assert routing_report(filters, "UTC", now=NOW)["calls"]["offers_per_answered_call"] == 2
+    assert rollups.refresh(now=NOW) == 1  # 2026-03-01 10:00 re-rolled
+    _same_both_ways(filters, "UTC", NOW)
+    assert routing_report(filters, "UTC", now=NOW)["calls"]["offers_per_answered_call"] == 2
