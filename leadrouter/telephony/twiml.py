@@ -43,7 +43,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
 from leadrouter.i18n import N_, TranslatedText, supported_languages
-from leadrouter.intake.consent import PHONE_CALLBACK_VERSION, PHONE_CONSENT_TEXTS, PHONE_VOICEMAIL_VERSION
+from leadrouter.intake.consent import (
+    PHONE_CALLBACK_VERSION,
+    PHONE_CONSENT_TEXTS,
+    PHONE_HOLD_CALLBACK_VERSION,
+    PHONE_VOICEMAIL_VERSION,
+)
 
 # The languages the catalogs provide (leadrouter.i18n): a new catalog is a new language.
 LANGUAGES = supported_languages()
@@ -57,6 +62,9 @@ DIGIT_SELF = "1"
 DIGIT_LOVED_ONE = "2"
 DIGIT_EMERGENCY = "0"
 DIGIT_CONNECT_988 = "9"
+# On hold: 1 asks for a call back now, 9 says a call back is not safe if the call drops.
+DIGIT_CALL_BACK = "1"
+DIGIT_NO_CALL_BACK = "9"
 
 # What <Dial> uses for the 988 Lifeline. Twilio blocks N11 service codes and a
 # three-digit code is not something to rely on it dialing, so the Lifeline's
@@ -133,6 +141,8 @@ _PROMPT_TEXT: dict[str, str] = {
     "hold_wait_long": N_("We cannot say how long the wait will be right now."),
     # Answering either of these is the caller's consent to be called back (intake.consent).
     "hold_options": PHONE_CONSENT_TEXTS[PHONE_CALLBACK_VERSION],
+    # Said on the first hold turn only: leaving the line without pressing 9 is consent (intake.consent).
+    "hold_call_back_if_cut_off": PHONE_CONSENT_TEXTS[PHONE_HOLD_CALLBACK_VERSION],
     "callback_intro": N_("Thank you for waiting. We will call you back."),
     "promise_minutes": N_("An advisor will try to call you within {minutes} minutes."),
     "promise_clock": N_("An advisor will call you by {clock}."),
@@ -424,8 +434,13 @@ def hold(
     wait_seconds: int | None = None,
     wait_long: bool = False,
     advisors_on_calls: bool = True,
+    first_turn: bool = False,
 ) -> str:
     """One turn on hold: the notice when due, the place in line and wait when known, 1 for a call back.
+
+    ``first_turn`` adds, right after the notice, that we call back if the call drops unless the
+    caller presses 9 (the words stored as their consent); later turns stay short, but the
+    <Gather> takes any key on every turn, so 9 (and 1) work on each of them.
 
     ``wait_long`` (the estimate is beyond the longest we keep a caller on hold) says no number,
     only that the wait cannot be told, and points at the call back. "Helping other callers" only
@@ -442,6 +457,8 @@ def hold(
     )
     if say_notice:
         _speak(gather, lang, "emergency_notice")
+    if first_turn:
+        _speak(gather, lang, "hold_call_back_if_cut_off")
     _speak(gather, lang, "hold_message" if advisors_on_calls else "hold_message_busy")
     if place is not None:
         _speak(gather, lang, "hold_place", place=str(place))
