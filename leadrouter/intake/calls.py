@@ -160,6 +160,12 @@ class CallStep:
     first_hold_turn: bool = False  # for "hold": the first turn, which says we call back unless 9
 
     @property
+    def may_call_back(self) -> bool:
+        """For "callback" / "closed": the lead may be called back now (consent on record), so the
+        call back is promised; otherwise only a message left after the tone makes it one."""
+        return self.lead is not None and self.lead.id in callable_lead_ids([self.lead])
+
+    @property
     def advisor(self) -> Advisor | None:
         return self.rung[0][0] if self.rung else None
 

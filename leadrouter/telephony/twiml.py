@@ -144,6 +144,10 @@ _PROMPT_TEXT: dict[str, str] = {
     # Said on the first hold turn only: leaving the line without pressing 9 is consent (intake.consent).
     "hold_call_back_if_cut_off": PHONE_CONSENT_TEXTS[PHONE_HOLD_CALLBACK_VERSION],
     "callback_intro": N_("Thank you for waiting. We will call you back."),
+    # For a caller who has not given permission to be called back (never held, or pressed 9):
+    # no promise of a call unless they leave a message (intake.calls, schedule_call_back).
+    "callback_intro_no_permission": N_("Thank you for waiting."),
+    "call_back_only_with_message": N_("We will call you back only if you leave a message."),
     "promise_minutes": N_("An advisor will try to call you within {minutes} minutes."),
     "promise_clock": N_("An advisor will call you by {clock}."),
     "promise_soon": N_("An advisor will call you as soon as possible."),
@@ -151,6 +155,9 @@ _PROMPT_TEXT: dict[str, str] = {
     "callback_message": PHONE_CONSENT_TEXTS[PHONE_VOICEMAIL_VERSION],
     "nobody_answered_intro": N_(
         "We're sorry, none of the advisors we rang could answer just now. We will call you back."
+    ),
+    "nobody_answered_intro_no_permission": N_(
+        "We're sorry, none of the advisors we rang could answer just now."
     ),
     "voicemail_fallthrough_short": N_("Thank you for calling."),
     "voicemail_thanks_short": N_("Thank you. We have your message."),
@@ -485,6 +492,7 @@ def call_back(
     staffed_at: str | None = None,
     nobody_answered: bool = False,
     max_length: int = 180,
+    permission: bool = True,
 ) -> str:
     """The caller leaves the line: when to expect the call back, then an optional message.
 
@@ -493,13 +501,19 @@ def call_back(
     in minutes (critical) is kept any hour, so no shift clock is said with it.
     ``nobody_answered`` (advisors were rung for this call) says that instead of "nobody on
     duty". The one promise is said again after the message, never a different one.
+
+    Without ``permission`` (the caller has not agreed to a call back: never held, or pressed 9)
+    nothing says we will call back, except if they leave a message; with no message (silence
+    after the tone) the promise is not repeated.
     """
     _require("record_action", record_action)
     _require("recording_status_callback", recording_status_callback)
     lang = helpline.language
     response = VoiceResponse()
     if nobody_answered:
-        _speak(response, lang, "nobody_answered_intro")
+        _speak(
+            response, lang, "nobody_answered_intro" if permission else "nobody_answered_intro_no_permission"
+        )
         _speak(response, lang, "emergency_notice")
     elif closed:
         _speak(response, lang, "closed_intro")
@@ -507,12 +521,15 @@ def call_back(
         if staffed_at and not promise.minutes:
             _speak(response, lang, "closed_staffed", clock=staffed_at)
     else:
-        _speak(response, lang, "callback_intro")
+        _speak(response, lang, "callback_intro" if permission else "callback_intro_no_permission")
+    if not permission:
+        _speak(response, lang, "call_back_only_with_message")
     _speak_promise(response, lang, promise)
     _speak(response, lang, "callback_message")
     _record_message(response, record_action, recording_status_callback, max_length)
     _speak(response, lang, "voicemail_fallthrough_short")
-    _speak_promise(response, lang, promise)
+    if permission:
+        _speak_promise(response, lang, promise)
     _speak(response, lang, "emergency_notice")
     response.hangup()
     return str(response)

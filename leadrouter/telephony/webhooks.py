@@ -259,6 +259,7 @@ def _speak(step: calls.CallStep) -> Response:
                 closed=step.kind == "closed",
                 staffed_at=_staffed_at(step),
                 nobody_answered=step.nobody_answered,
+                permission=step.may_call_back,
             )
         )
     if step.kind == "on_call":

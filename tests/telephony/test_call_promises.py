@@ -85,7 +85,9 @@ def test_an_emergency_caller_nobody_answered_is_promised_the_critical_minutes(
     spoken = said(after)
     assert "none of the advisors we rang could answer" in spoken
     assert "on duty" not in spoken and "tonight" not in spoken
-    assert spoken.count("within 5 minutes") == 2  # before and after the tone: one promise
+    # Never held, so no permission yet: the call back is promised only for a message, said once.
+    assert "call you back only if you leave a message" in spoken and "We will call you back." not in spoken
+    assert spoken.count("within 5 minutes") == 1
     lead = caller.lead
     assert lead.urgency == "critical"
     assert lead.promised_contact_at <= utcnow() + timedelta(minutes=5)
@@ -271,3 +273,21 @@ def test_hanging_up_while_advisors_ring_gives_no_permission_to_call_back(client,
         if e.detail.get("step") == "hung_up_no_permission"
     ]
     assert event.detail["detail"] == "hung up before reaching an advisor; no permission to call back"
+
+
+def test_a_caller_with_permission_is_promised_the_call_back_without_a_message(app, client, ana):  # noqa: F811
+    talking(client, ana, "+15125550204")
+    held, hold_doc = holding_call(client, "+15125550205")
+    held.call.started_at = utcnow() - timedelta(seconds=app.config["CALL_MAX_WAIT_SECONDS"] + 1)
+    db.session.flush()
+    spoken = said(held.press(hold_doc))
+    assert "We will call you back." in spoken and "only if you leave a message" not in spoken
+    assert spoken.count("An advisor will") == 2  # before and after the tone
+
+    refused, refused_hold = holding_call(client, "+15125550206")
+    refused.press(refused_hold, "9")
+    refused.call.started_at = utcnow() - timedelta(seconds=app.config["CALL_MAX_WAIT_SECONDS"] + 1)
+    db.session.flush()
+    spoken = said(refused.press(refused_hold))
+    assert "We will call you back." not in spoken and "call you back only if you leave a message" in spoken
+    assert spoken.count("An advisor will") == 1  # not repeated to a caller who left no message
