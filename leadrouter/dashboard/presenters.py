@@ -460,6 +460,17 @@ def candidate_verdict(candidate: dict) -> str:
     return "; ".join(reasons)
 
 
+# Call events that are a sentence of their own: the caller's wish about a call back, and why
+# nobody will call back (intake.calls stores the step).
+CALL_STEP_SUMMARIES = {
+    "no_call_back": lazy_gettext("Asked not to be called back if the call drops"),
+    "hung_up_no_permission": lazy_gettext("Hung up before reaching an advisor; no permission to call back"),
+    "left_line_no_permission": lazy_gettext(
+        "Left the line before reaching an advisor; no permission to call back unless they leave a message"
+    ),
+}
+
+
 def event_summary(event, names: dict[str, str], zone: str | None) -> str:
     """One timeline entry as a sentence, without keys or ids."""
     detail = event.detail or {}
@@ -493,6 +504,8 @@ def event_summary(event, names: dict[str, str], zone: str | None) -> str:
     if kind in ("opted_out", "opted_in"):
         text = gettext("Marked do-not-contact") if kind == "opted_out" else gettext("Contact allowed again")
         return text + (f": {detail['why']}" if detail.get("why") else "")
+    if kind == "call" and detail.get("step") in CALL_STEP_SUMMARIES:
+        return str(CALL_STEP_SUMMARIES[detail["step"]])
     if kind in ("created", "merged") and detail.get("source"):
         source = str(SOURCE_LABELS.get(detail["source"], detail["source"])).lower()
         return gettext("%(what)s from the %(source)s", what=label(kind).capitalize(), source=source)

@@ -15,6 +15,12 @@ is the synchronous offer_caller() (assignment); anything for later is enqueued a
 commit. A caller nobody can take at once holds in a loop of hold turns, served most
 urgent first then longest holding, and leaves the line for a call back (1, the max wait,
 nobody on duty); while a ring is open, any request for the call repeats that ring.
+
+Every lead is contacted only with consent: a callback follow-up is opened only for a lead
+that may be called (assignment.queries.callable_lead_ids, what enables "Call the lead").
+A caller who heard the first hold turn ("if we get cut off, we call you back; press 9 if
+that is not safe") and leaves the line without an advisor and without pressing 9 gave that
+consent (PHONE_HOLD_CALLBACK_VERSION); pressing 9 is remembered as a lead event.
 """
 
 from __future__ import annotations
@@ -35,10 +41,15 @@ from leadrouter.assignment.operations import (
     respond_to_urgency_rise,
 )
 from leadrouter.assignment.policy_store import load_policy
-from leadrouter.assignment.queries import on_a_live_call
+from leadrouter.assignment.queries import callable_lead_ids, on_a_live_call
 from leadrouter.database import is_postgres
 from leadrouter.extensions import db
-from leadrouter.intake.consent import PHONE_CALLBACK_VERSION, PHONE_VOICEMAIL_VERSION, phone_consent_text
+from leadrouter.intake.consent import (
+    PHONE_CALLBACK_VERSION,
+    PHONE_HOLD_CALLBACK_VERSION,
+    PHONE_VOICEMAIL_VERSION,
+    phone_consent_text,
+)
 from leadrouter.intake.contact_time import promised_contact_time
 from leadrouter.intake.operations import LeadInput, record_lead
 from leadrouter.jobs import enqueue
@@ -102,6 +113,9 @@ ANSWERED_DIAL_STATUSES = frozenset({"completed", "answered"})
 MENU_CHOICES = {"self": "1", "loved_one": "2", "emergency": "0"}
 # How many of the latest answered calls the expected wait on hold is estimated from.
 TALK_SAMPLE = 50
+# Keys on hold: a call back now; no call back if the call drops (twiml.DIGIT_CALL_BACK / _NO_CALL_BACK).
+HOLD_CALL_BACK = "1"
+HOLD_NO_CALL_BACK = "9"
 
 
 @dataclass(frozen=True)
@@ -145,6 +159,13 @@ class CallStep:
     wait_long: bool = False  # for "hold": the estimate is beyond the longest we keep anyone holding
     nobody_answered: bool = False  # for "callback": advisors were rung for this call, none took it
     advisors_on_calls: bool = True  # for "hold": someone is on (or being rung for) a live call
+    first_hold_turn: bool = False  # for "hold": the first turn, which says we call back unless 9
+
+    @property
+    def may_call_back(self) -> bool:
+        """For "callback" / "closed": the lead may be called back now (consent on record), so the
+        call back is promised; otherwise only a message left after the tone makes it one."""
+        return self.lead is not None and self.lead.id in callable_lead_ids([self.lead])
 
     @property
     def advisor(self) -> Advisor | None:
@@ -188,12 +209,16 @@ def choose_from_menu(caller: CallerInfo, choice: str, speech: str | None = None)
 
 
 def hold_turn(caller: CallerInfo, digits: str | None) -> CallStep:
-    """One turn of the hold loop: `1` asks for a call back; otherwise look for a free advisor again."""
+    """One turn of the hold loop: `1` asks for a call back; `9` asks for none if the call drops
+    (and keeps holding); otherwise look for a free advisor again."""
     start = start_call(caller)
     if start.blocked:
         return CallStep("blocked")
-    if (digits or "").strip() == "1":
+    key = (digits or "").strip()
+    if key == HOLD_CALL_BACK:
         return ask_for_call_back(start.call)
+    if key == HOLD_NO_CALL_BACK:
+        refuse_call_back(start.call)
     return connect_caller(start.call)
 
 
@@ -369,6 +394,54 @@ def ask_for_call_back(call: Call, now: datetime | None = None) -> CallStep:
     return _leave_line(call, lead, "asked for a call back while holding", now)
 
 
+def refuse_call_back(call: Call, now: datetime | None = None) -> None:
+    """The caller pressed 9 on hold: no call back if the call drops; they keep their place in line.
+
+    Remembered as a lead event keyed by the call, which the ways out of the line check
+    (`_refused_call_back`); a later 1 or message is an explicit request and still counts.
+    """
+    now = now or utcnow()
+    call = _relock(call)
+    lead = _lead_of(call)
+    if lead is None or call.outcome != "in_progress" or call.answered_at is not None:
+        return
+    add_event(
+        lead,
+        "call",
+        ACTOR,
+        {
+            "call_sid": call.call_sid,
+            "step": "no_call_back",
+            "detail": "asked not to be called back if the call drops",
+        },
+        dedupe_key=_no_call_back_key(call),
+        at=now,
+    )
+    db.session.flush()
+
+
+def _no_call_back_key(call: Call) -> str:
+    return f"call:{call.call_sid}:no-call-back"
+
+
+def _refused_call_back(call: Call) -> bool:
+    return db.session.scalar(select(Event.id).where(Event.dedupe_key == _no_call_back_key(call))) is not None
+
+
+def _consent_from_hold(call: Call, lead: Lead, now: datetime) -> None:
+    """The caller leaves the line without an advisor after the first hold turn told them we would
+    call back unless they pressed 9: without a 9, that is their consent (the words they heard)."""
+    if call.hold_started_at is None or _refused_call_back(call) or _consent_on_call(call, lead):
+        return  # not told, said no, or already asked for the call back (1) on this call
+    record_phone_consent(call, lead, PHONE_HOLD_CALLBACK_VERSION, now)
+
+
+def _consent_on_call(call: Call, lead: Lead) -> bool:
+    page = f"call:{call.call_sid}"
+    found = select(ConsentRecord.id).where(ConsentRecord.lead_id == lead.id, ConsentRecord.page_url == page)
+    return db.session.scalar(found.limit(1)) is not None
+
+
 def record_phone_consent(call: Call, lead: Lead, version: str, now: datetime) -> ConsentRecord | None:
     """The caller answered a call-back prompt: consent to be called back, once per call and prompt.
 
@@ -452,7 +525,8 @@ def _hold(call: Call, lead: Lead, now: datetime, *, on_duty: int, line: list[Lea
     settings = current_app.config
     if waited_too_long(call.started_at, now, settings["CALL_MAX_WAIT_SECONDS"]):
         return _leave_line(call, lead, "waited the longest we keep a caller on hold", now)
-    if call.hold_started_at is None:
+    first_turn = call.hold_started_at is None
+    if first_turn:
         call.hold_started_at = now
         add_event(
             lead,
@@ -474,11 +548,19 @@ def _hold(call: Call, lead: Lead, now: datetime, *, on_duty: int, line: list[Lea
         created_at=call.started_at,
         queued_since=call.hold_started_at,
     )
-    return _hold_step(call, lead, on_duty=on_duty, say_notice=say_notice, line=[*line, me])
+    return _hold_step(
+        call, lead, on_duty=on_duty, say_notice=say_notice, line=[*line, me], first_turn=first_turn
+    )
 
 
 def _hold_step(
-    call: Call, lead: Lead | None, *, on_duty: int, say_notice: bool, line: list[LeadFacts]
+    call: Call,
+    lead: Lead | None,
+    *,
+    on_duty: int,
+    say_notice: bool,
+    line: list[LeadFacts],
+    first_turn: bool = False,
 ) -> CallStep:
     place = place_in_line(lead.id, line) if lead is not None else None
     wait = expected_wait_seconds(place, on_duty, average_talk_seconds()) if place else None
@@ -494,6 +576,7 @@ def _hold_step(
         say_notice=say_notice,
         wait_long=wait_long,
         advisors_on_calls=_advisors_on_calls(utcnow()),
+        first_hold_turn=first_turn,
     )
 
 
@@ -515,11 +598,16 @@ def _nobody_on_duty(call: Call, lead: Lead, now: datetime) -> CallStep:
 
 
 def _leave_line(call: Call, lead: Lead | None, why: str, now: datetime) -> CallStep:
-    """The caller goes to voicemail / a call back: the lead needs a callback soon (at least high)."""
+    """The caller goes to voicemail / a call back: the lead needs a callback soon (at least high).
+
+    The callback is opened only with consent: pressing 1 (stored before this), the first hold
+    turn's promise without a 9, or later a message (record_voicemail opens it then).
+    """
     _set_outcome(call, "voicemail")
     if lead is not None:
         _raise_urgency(lead, missed_call=True)
-        schedule_call_back(lead, why, now)
+        _consent_from_hold(call, lead, now)
+        schedule_call_back(lead, why, now, call=call, no_permission=NO_PERMISSION_LEFT_LINE)
         add_event(
             lead,
             "call",
@@ -533,9 +621,41 @@ def _leave_line(call: Call, lead: Lead | None, why: str, now: datetime) -> CallS
     return CallStep("callback", call, lead)
 
 
-def schedule_call_back(lead: Lead, why: str, now: datetime) -> FollowUp | None:
-    """Make the lead a callback lead: an open callback due when the person was promised it."""
-    if lead.do_not_contact or not lead.phone or not lead.is_open:
+# Why nobody will call back (timeline event steps; the dashboard words them, presenters).
+NO_PERMISSION_HUNG_UP = "hung_up_no_permission"
+NO_PERMISSION_LEFT_LINE = "left_line_no_permission"
+_NO_PERMISSION_DETAIL = {
+    NO_PERMISSION_HUNG_UP: "hung up before reaching an advisor; no permission to call back",
+    NO_PERMISSION_LEFT_LINE: "left the line before reaching an advisor; no permission to call back"
+    " unless they leave a message",
+}
+
+
+def schedule_call_back(
+    lead: Lead, why: str, now: datetime, *, call: Call | None = None, no_permission: str | None = None
+) -> FollowUp | None:
+    """Make the lead a callback lead: an open callback due when the person was promised it.
+
+    Only for a lead that may be called (consent on record, a phone, not do-not-contact: the
+    check that enables "Call the lead"). Without consent the lead stays open as it is and,
+    with `call` and `no_permission` (a step above), the timeline says why nobody calls back.
+    """
+    if not lead.is_open:
+        return None
+    if lead.id not in callable_lead_ids([lead]):
+        if call is not None and no_permission is not None and not lead.do_not_contact and lead.phone:
+            add_event(
+                lead,
+                "call",
+                ACTOR,
+                {
+                    "call_sid": call.call_sid,
+                    "step": no_permission,
+                    "detail": _NO_PERMISSION_DETAIL[no_permission],
+                },
+                dedupe_key=f"call:{call.call_sid}:{no_permission}",
+                at=now,
+            )
         return None
     existing = db.session.scalar(
         select(FollowUp).where(
@@ -958,6 +1078,8 @@ def record_voicemail(
         # The message was left after "we will call you back": consent to that call.
         record_phone_consent(call, lead, PHONE_VOICEMAIL_VERSION, now)
         _raise_urgency(lead, source="voicemail")
+        # Leaving the line opened no callback for a caller without consent; the message is it.
+        schedule_call_back(lead, "left a message", now)
         event = add_event(
             lead,
             "voicemail",
@@ -1023,7 +1145,14 @@ def update_call_status(
                 dedupe_key=f"call:{call.call_sid}:abandoned",
                 at=now,
             )
-            schedule_call_back(lead, "hung up before reaching an advisor", now)
+            _consent_from_hold(call, lead, now)
+            schedule_call_back(
+                lead,
+                "hung up before reaching an advisor",
+                now,
+                call=call,
+                no_permission=NO_PERMISSION_HUNG_UP,
+            )
     if lead is not None:
         _route_later(lead)
     return call

@@ -41,16 +41,23 @@ def consent_text(language: str, operator: str, version: str = CONSENT_VERSION) -
 
 
 # What a caller agrees to on the phone: the exact prompt they answered, by pressing 1 on
-# hold (a call back) or by leaving a message after being told we will call them back.
+# hold (a call back), by leaving a message after being told we will call them back, or by
+# leaving the line without an advisor after the first hold turn told them we would call back
+# and they did not press 9 (phone-hold-callback-1).
 # The telephony prompts use these same texts, so the record is what the caller heard.
 PHONE_CALLBACK_VERSION = "phone-callback-1"
 PHONE_VOICEMAIL_VERSION = "phone-voicemail-1"
+PHONE_HOLD_CALLBACK_VERSION = "phone-hold-callback-1"
 PHONE_CONSENT_TEXTS: Mapping[str, str] = MappingProxyType(
     {
         PHONE_CALLBACK_VERSION: N_("To ask for a call back instead, press 1."),
         PHONE_VOICEMAIL_VERSION: N_(
             "If you like, leave a message after the tone: your first name, a number where it is "
             "safe to call you back, and a good time to reach you. Press the pound key when you are done."
+        ),
+        PHONE_HOLD_CALLBACK_VERSION: N_(
+            "If we get cut off, an advisor will call you back at this number. If a call back is not "
+            "safe for you, press 9."
         ),
     }
 )

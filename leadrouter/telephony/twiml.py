@@ -43,7 +43,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
 from leadrouter.i18n import N_, TranslatedText, supported_languages
-from leadrouter.intake.consent import PHONE_CALLBACK_VERSION, PHONE_CONSENT_TEXTS, PHONE_VOICEMAIL_VERSION
+from leadrouter.intake.consent import (
+    PHONE_CALLBACK_VERSION,
+    PHONE_CONSENT_TEXTS,
+    PHONE_HOLD_CALLBACK_VERSION,
+    PHONE_VOICEMAIL_VERSION,
+)
 
 # The languages the catalogs provide (leadrouter.i18n): a new catalog is a new language.
 LANGUAGES = supported_languages()
@@ -57,6 +62,9 @@ DIGIT_SELF = "1"
 DIGIT_LOVED_ONE = "2"
 DIGIT_EMERGENCY = "0"
 DIGIT_CONNECT_988 = "9"
+# On hold: 1 asks for a call back now, 9 says a call back is not safe if the call drops.
+DIGIT_CALL_BACK = "1"
+DIGIT_NO_CALL_BACK = "9"
 
 # What <Dial> uses for the 988 Lifeline. Twilio blocks N11 service codes and a
 # three-digit code is not something to rely on it dialing, so the Lifeline's
@@ -133,7 +141,13 @@ _PROMPT_TEXT: dict[str, str] = {
     "hold_wait_long": N_("We cannot say how long the wait will be right now."),
     # Answering either of these is the caller's consent to be called back (intake.consent).
     "hold_options": PHONE_CONSENT_TEXTS[PHONE_CALLBACK_VERSION],
+    # Said on the first hold turn only: leaving the line without pressing 9 is consent (intake.consent).
+    "hold_call_back_if_cut_off": PHONE_CONSENT_TEXTS[PHONE_HOLD_CALLBACK_VERSION],
     "callback_intro": N_("Thank you for waiting. We will call you back."),
+    # For a caller who has not given permission to be called back (never held, or pressed 9):
+    # no promise of a call unless they leave a message (intake.calls, schedule_call_back).
+    "callback_intro_no_permission": N_("Thank you for waiting."),
+    "call_back_only_with_message": N_("We will call you back only if you leave a message."),
     "promise_minutes": N_("An advisor will try to call you within {minutes} minutes."),
     "promise_clock": N_("An advisor will call you by {clock}."),
     "promise_soon": N_("An advisor will call you as soon as possible."),
@@ -141,6 +155,9 @@ _PROMPT_TEXT: dict[str, str] = {
     "callback_message": PHONE_CONSENT_TEXTS[PHONE_VOICEMAIL_VERSION],
     "nobody_answered_intro": N_(
         "We're sorry, none of the advisors we rang could answer just now. We will call you back."
+    ),
+    "nobody_answered_intro_no_permission": N_(
+        "We're sorry, none of the advisors we rang could answer just now."
     ),
     "voicemail_fallthrough_short": N_("Thank you for calling."),
     "voicemail_thanks_short": N_("Thank you. We have your message."),
@@ -424,8 +441,13 @@ def hold(
     wait_seconds: int | None = None,
     wait_long: bool = False,
     advisors_on_calls: bool = True,
+    first_turn: bool = False,
 ) -> str:
     """One turn on hold: the notice when due, the place in line and wait when known, 1 for a call back.
+
+    ``first_turn`` adds, right after the notice, that we call back if the call drops unless the
+    caller presses 9 (the words stored as their consent); later turns stay short, but the
+    <Gather> takes any key on every turn, so 9 (and 1) work on each of them.
 
     ``wait_long`` (the estimate is beyond the longest we keep a caller on hold) says no number,
     only that the wait cannot be told, and points at the call back. "Helping other callers" only
@@ -442,6 +464,8 @@ def hold(
     )
     if say_notice:
         _speak(gather, lang, "emergency_notice")
+    if first_turn:
+        _speak(gather, lang, "hold_call_back_if_cut_off")
     _speak(gather, lang, "hold_message" if advisors_on_calls else "hold_message_busy")
     if place is not None:
         _speak(gather, lang, "hold_place", place=str(place))
@@ -468,6 +492,7 @@ def call_back(
     staffed_at: str | None = None,
     nobody_answered: bool = False,
     max_length: int = 180,
+    permission: bool = True,
 ) -> str:
     """The caller leaves the line: when to expect the call back, then an optional message.
 
@@ -476,13 +501,19 @@ def call_back(
     in minutes (critical) is kept any hour, so no shift clock is said with it.
     ``nobody_answered`` (advisors were rung for this call) says that instead of "nobody on
     duty". The one promise is said again after the message, never a different one.
+
+    Without ``permission`` (the caller has not agreed to a call back: never held, or pressed 9)
+    nothing says we will call back, except if they leave a message; with no message (silence
+    after the tone) the promise is not repeated.
     """
     _require("record_action", record_action)
     _require("recording_status_callback", recording_status_callback)
     lang = helpline.language
     response = VoiceResponse()
     if nobody_answered:
-        _speak(response, lang, "nobody_answered_intro")
+        _speak(
+            response, lang, "nobody_answered_intro" if permission else "nobody_answered_intro_no_permission"
+        )
         _speak(response, lang, "emergency_notice")
     elif closed:
         _speak(response, lang, "closed_intro")
@@ -490,12 +521,15 @@ def call_back(
         if staffed_at and not promise.minutes:
             _speak(response, lang, "closed_staffed", clock=staffed_at)
     else:
-        _speak(response, lang, "callback_intro")
+        _speak(response, lang, "callback_intro" if permission else "callback_intro_no_permission")
+    if not permission:
+        _speak(response, lang, "call_back_only_with_message")
     _speak_promise(response, lang, promise)
     _speak(response, lang, "callback_message")
     _record_message(response, record_action, recording_status_callback, max_length)
     _speak(response, lang, "voicemail_fallthrough_short")
-    _speak_promise(response, lang, promise)
+    if permission:
+        _speak_promise(response, lang, promise)
     _speak(response, lang, "emergency_notice")
     response.hangup()
     return str(response)

@@ -66,7 +66,8 @@ def voice_emergency():
 
 @bp.post("/voice/hold")
 def voice_hold():
-    """One turn on hold (the Gather's key, or its Redirect): 1 for a call back, else look for an advisor."""
+    """One turn on hold (the Gather's key, or its Redirect): 1 for a call back, 9 for none if the
+    call drops (still holding), else look for an advisor."""
     return _answer(lambda: calls.hold_turn(_caller(), request.form.get("Digits")))
 
 
@@ -245,6 +246,7 @@ def _speak(step: calls.CallStep) -> Response:
                 wait_seconds=step.expected_wait_seconds,
                 wait_long=step.wait_long,
                 advisors_on_calls=step.advisors_on_calls,
+                first_turn=step.first_hold_turn,
             )
         )
     if step.kind in ("callback", "closed"):
@@ -257,6 +259,7 @@ def _speak(step: calls.CallStep) -> Response:
                 closed=step.kind == "closed",
                 staffed_at=_staffed_at(step),
                 nobody_answered=step.nobody_answered,
+                permission=step.may_call_back,
             )
         )
     if step.kind == "on_call":

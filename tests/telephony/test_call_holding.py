@@ -185,6 +185,7 @@ def test_pressing_1_on_hold_asks_for_a_call_back_with_the_promised_time(client, 
 
 
 def test_hanging_up_on_hold_is_an_abandoned_callback_lead(client, ana):
+    # The first hold turn said we call back if cut off (no 9 pressed): consent, so a callback.
     talking(client, ana, "+15125550156")
     second, hold_doc = holding_call(client)
     second.hang_up()
@@ -210,7 +211,15 @@ def test_nobody_on_duty_goes_to_voicemail_at_once_saying_when_the_line_is_staffe
     assert "none of our advisors is on duty" in spoken and "911" in spoken
     assert "back on the line at 9:00 AM Central time" in spoken
     assert call.call.outcome == "voicemail" and call.call.hold_started_at is None
-    assert call.lead.urgency in ("high", "critical") and len(callbacks_of(call)) == 1
+    # Never held, so never told we would call back: no permission yet, no callback; the lead says why.
+    assert call.lead.urgency in ("high", "critical") and callbacks_of(call) == [] and call.lead.is_open
+    steps = [
+        e.detail.get("step") for e in db.session.scalars(select(Event).where(Event.lead_id == call.lead.id))
+    ]
+    assert "left_line_no_permission" in steps
+    # A message after the tone is the permission: the callback opens then.
+    call.leave_voicemail(doc, "RE" + "8" * 32)
+    assert len(callbacks_of(call)) == 1
 
 
 def test_a_critical_caller_with_nobody_on_duty_is_put_through_to_the_on_call_number(client, app, session):

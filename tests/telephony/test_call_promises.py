@@ -8,13 +8,19 @@ from sqlalchemy import select
 
 from leadrouter.auth.users import create_user
 from leadrouter.extensions import db
-from leadrouter.intake.consent import PHONE_CALLBACK_VERSION, PHONE_VOICEMAIL_VERSION, phone_consent_text
+from leadrouter.intake.consent import (
+    PHONE_CALLBACK_VERSION,
+    PHONE_HOLD_CALLBACK_VERSION,
+    PHONE_VOICEMAIL_VERSION,
+    phone_consent_text,
+)
 from leadrouter.leads.consent import has_consent
-from leadrouter.models import ConsentRecord, utcnow
+from leadrouter.models import ConsentRecord, Event, FollowUp, utcnow
+from leadrouter.pipeline.compliance import outbound_refusal
 from tests.factories import make_advisor
-from tests.telephony.test_call_holding import ana, holding_call, talking  # noqa: F401 (fixture)
+from tests.telephony.test_call_holding import ana, holding_call, is_hold, talking  # noqa: F401 (fixture)
 from tests.telephony.test_twiml import said
-from tests.telephony.test_voice_webhooks import SimulatedCall
+from tests.telephony.test_voice_webhooks import STATUS_URL, VOICE_URL, SimulatedCall
 
 
 def consents_of(call: SimulatedCall) -> list[ConsentRecord]:
@@ -35,7 +41,7 @@ def test_pressing_1_for_a_call_back_is_consent_to_be_called_back_once(client, an
     assert has_consent(caller.lead)
 
 
-def test_a_message_left_after_the_call_back_promise_is_consent_an_abandoned_caller_gives_none(
+def test_a_message_left_after_the_call_back_promise_is_consent_a_caller_who_never_held_gives_none(
     client,
     app,
     ana,  # noqa: F811
@@ -45,12 +51,16 @@ def test_a_message_left_after_the_call_back_promise_is_consent_an_abandoned_call
     caller.call.started_at = utcnow() - timedelta(seconds=app.config["CALL_MAX_WAIT_SECONDS"] + 1)
     db.session.flush()
     promise_doc = caller.press(hold_doc)
-    assert consents_of(caller) == []  # told we will call back, not yet accepted
+    # Held past the first turn's "we call you back if cut off" without pressing 9: that consent.
+    [held] = consents_of(caller)
+    assert held.version == PHONE_HOLD_CALLBACK_VERSION and held.text in said(hold_doc)
     caller.leave_voicemail(promise_doc, "RE" + "4" * 32)
-    [consent] = consents_of(caller)
+    held, consent = consents_of(caller)
     assert consent.given and consent.version == PHONE_VOICEMAIL_VERSION and consent.text in said(promise_doc)
 
-    gone, _ = holding_call(client, "+15125550185")
+    # Hung up while the welcome played (never held, never told we would call back): none.
+    gone = SimulatedCall(client, "+15125550185", FromState="TX")
+    gone.start()
     gone.hang_up()
     assert gone.call.outcome == "abandoned" and consents_of(gone) == []
 
@@ -75,7 +85,9 @@ def test_an_emergency_caller_nobody_answered_is_promised_the_critical_minutes(
     spoken = said(after)
     assert "none of the advisors we rang could answer" in spoken
     assert "on duty" not in spoken and "tonight" not in spoken
-    assert spoken.count("within 5 minutes") == 2  # before and after the tone: one promise
+    # Never held, so no permission yet: the call back is promised only for a message, said once.
+    assert "call you back only if you leave a message" in spoken and "We will call you back." not in spoken
+    assert spoken.count("within 5 minutes") == 1
     lead = caller.lead
     assert lead.urgency == "critical"
     assert lead.promised_contact_at <= utcnow() + timedelta(minutes=5)
@@ -112,3 +124,170 @@ def test_the_lead_page_and_screen_pop_do_not_claim_an_emergency_caller_called_fo
     assert "not asked (emergency option)" in page and "themselves" not in page
     assert "not asked (emergency option)" in pop and "for themselves" not in pop
     assert "themselves" in manager.get(f"/leads/{asked.lead.id}").get_data(as_text=True)
+
+
+# --- permission to call back a caller who leaves the line (issue #14) --------------------------
+
+HOLD_PROMPT_EN = "If we get cut off, an advisor will call you back at this number."
+CALL_BACK_STEPS = ("no_call_back", "hung_up_no_permission", "left_line_no_permission")
+
+
+def callbacks_of(call: SimulatedCall) -> list[FollowUp]:
+    return list(
+        db.session.scalars(
+            select(FollowUp).where(FollowUp.lead_id == call.lead.id, FollowUp.kind == "callback")
+        )
+    )
+
+
+def call_steps(call: SimulatedCall) -> list[str]:
+    events = db.session.scalars(select(Event).where(Event.lead_id == call.lead.id, Event.type == "call"))
+    return [event.detail["step"] for event in events if event.detail.get("step") in CALL_BACK_STEPS]
+
+
+def staff_client(app):
+    create_user("morgan@example.org", "correct-horse-battery", "manager", "Morgan Reyes")
+    db.session.commit()
+    manager = app.test_client()
+    manager.post("/login", data={"email": "morgan@example.org", "password": "correct-horse-battery"})
+    return manager
+
+
+def in_calling_hours():
+    """Noon in Texas today: "Call the lead" is refused then only for a reason other than the hour."""
+    return utcnow().replace(hour=17, minute=0, second=0, microsecond=0)
+
+
+def test_the_first_hold_turn_says_we_call_back_unless_9_later_turns_do_not(client, ana):  # noqa: F811
+    talking(client, ana, "+15125550190")
+    caller, hold_doc = holding_call(client, "+15125550191")
+    first = said(hold_doc)
+    prompt = phone_consent_text(PHONE_HOLD_CALLBACK_VERSION, "en")
+    assert prompt.startswith(HOLD_PROMPT_EN) and prompt in first and "press 9" in first
+    assert first.index(HOLD_PROMPT_EN) < first.index("helping other callers")
+    assert hold_doc.find("Gather").get("numDigits") == "1"  # any key, 9 as well as 1
+    second = caller.press(hold_doc)
+    assert is_hold(second) and HOLD_PROMPT_EN not in said(second) and "press 1" in said(second)
+
+
+def test_the_first_hold_turn_says_it_in_spanish(client, ana):  # noqa: F811
+    ana.languages = ["en", "es"]
+    talking(client, ana, "+15125550192")
+    caller = SimulatedCall(client, "+15125550193", FromState="TX")
+    hold_doc = caller.press(caller.start(f"{VOICE_URL}?lang=es"), "1")
+    spanish = phone_consent_text(PHONE_HOLD_CALLBACK_VERSION, "es")
+    assert spanish != phone_consent_text(PHONE_HOLD_CALLBACK_VERSION, "en") and "9" in spanish
+    assert spanish in said(hold_doc) and HOLD_PROMPT_EN not in said(hold_doc)
+    assert spanish not in said(caller.press(hold_doc))
+
+
+def test_hanging_up_on_hold_after_the_prompt_is_consent_to_one_call_back(app, client, ana):  # noqa: F811
+    ana.languages = ["en", "es"]
+    talking(client, ana, "+15125550194")
+    caller = SimulatedCall(client, "+15125550195", FromState="TX")
+    hold_doc = caller.press(caller.start(f"{VOICE_URL}?lang=es"), "1")
+    assert caller.call.hold_started_at is not None and consents_of(caller) == []
+    caller.hang_up()
+    caller.hang_up()  # a replayed status callback changes nothing
+    caller.post(STATUS_URL, CallStatus="completed", CallDuration="95")
+    [consent] = consents_of(caller)
+    assert consent.given and consent.source == "call" and consent.version == PHONE_HOLD_CALLBACK_VERSION
+    assert consent.text == phone_consent_text(PHONE_HOLD_CALLBACK_VERSION, "es") and consent.text in said(
+        hold_doc
+    )
+    assert consent.page_url == f"call:{caller.sid}"
+    [callback] = callbacks_of(caller)
+    assert callback.status == "open" and caller.call.outcome == "abandoned"
+    lead = caller.lead
+    assert has_consent(lead) and outbound_refusal(lead, "call", in_calling_hours()) is None
+
+    page = staff_client(app).get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert PHONE_HOLD_CALLBACK_VERSION in page and "No consent on record" not in page
+    assert "Hung up before reaching an advisor; no permission" not in page
+
+
+def test_pressing_9_on_hold_keeps_the_place_and_a_hang_up_then_opens_no_call_back(app, client, ana):  # noqa: F811
+    talking(client, ana, "+15125550196")
+    ahead, _ = holding_call(client, "+15125550197")
+    caller, hold_doc = holding_call(client, "+15125550198")
+    held_since = caller.call.hold_started_at
+    after_9 = caller.press(hold_doc, "9")
+    assert is_hold(after_9) and "number 2 in line" in said(after_9)
+    assert caller.call.hold_started_at == held_since and caller.call.outcome == "in_progress"
+    caller.press(hold_doc, "9")  # a replay: one event
+    caller.hang_up()
+    lead = caller.lead
+    assert caller.call.outcome == "abandoned" and lead.urgency in ("high", "critical") and lead.is_open
+    assert consents_of(caller) == [] and callbacks_of(caller) == []
+    assert call_steps(caller) == ["no_call_back", "hung_up_no_permission"]
+    refusal = outbound_refusal(lead, "call", in_calling_hours())
+    assert refusal is not None and refusal.code == "no_consent"
+
+    page = staff_client(app).get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert "Asked not to be called back if the call drops" in page
+    assert "Hung up before reaching an advisor; no permission to call back" in page
+
+
+def test_pressing_9_then_1_is_a_call_back_asked_for(client, ana):  # noqa: F811
+    talking(client, ana, "+15125550199")
+    caller, hold_doc = holding_call(client, "+15125550200")
+    caller.press(hold_doc, "9")
+    promise_doc = caller.press(hold_doc, "1")
+    assert promise_doc.find("Record") is not None
+    caller.hang_up()
+    [consent] = consents_of(caller)
+    assert consent.version == PHONE_CALLBACK_VERSION and has_consent(caller.lead)
+    assert len(callbacks_of(caller)) == 1 and "no_call_back" in call_steps(caller)
+
+
+def test_pressing_9_then_leaving_a_message_at_the_max_wait_is_a_call_back(app, client, ana):  # noqa: F811
+    talking(client, ana, "+15125550201")
+    caller, hold_doc = holding_call(client, "+15125550202")
+    caller.press(hold_doc, "9")
+    caller.call.started_at = utcnow() - timedelta(seconds=app.config["CALL_MAX_WAIT_SECONDS"] + 1)
+    db.session.flush()
+    promise_doc = caller.press(hold_doc)
+    assert promise_doc.find("Record") is not None
+    assert consents_of(caller) == [] and callbacks_of(caller) == []  # no 1, no message yet
+    assert call_steps(caller) == ["no_call_back", "left_line_no_permission"]
+    caller.leave_voicemail(promise_doc, "RE" + "6" * 32)
+    caller.hang_up()
+    [consent] = consents_of(caller)
+    assert consent.version == PHONE_VOICEMAIL_VERSION and len(callbacks_of(caller)) == 1
+
+
+def test_hanging_up_while_advisors_ring_gives_no_permission_to_call_back(client, ana):  # noqa: F811
+    caller = SimulatedCall(client, "+15125550203", FromState="TX")
+    dial_doc = caller.press(caller.start(), "1")
+    assert [n.text for n in dial_doc.iter("Number")] == [ana.phone]
+    caller.hang_up()
+    caller.hang_up()
+    lead = caller.lead
+    assert caller.call.outcome == "abandoned" and caller.call.hold_started_at is None
+    assert lead.urgency in ("high", "critical") and lead.is_open
+    assert consents_of(caller) == [] and callbacks_of(caller) == []
+    assert call_steps(caller) == ["hung_up_no_permission"]
+    [event] = [
+        e
+        for e in db.session.scalars(select(Event).where(Event.lead_id == lead.id))
+        if e.detail.get("step") == "hung_up_no_permission"
+    ]
+    assert event.detail["detail"] == "hung up before reaching an advisor; no permission to call back"
+
+
+def test_a_caller_with_permission_is_promised_the_call_back_without_a_message(app, client, ana):  # noqa: F811
+    talking(client, ana, "+15125550204")
+    held, hold_doc = holding_call(client, "+15125550205")
+    held.call.started_at = utcnow() - timedelta(seconds=app.config["CALL_MAX_WAIT_SECONDS"] + 1)
+    db.session.flush()
+    spoken = said(held.press(hold_doc))
+    assert "We will call you back." in spoken and "only if you leave a message" not in spoken
+    assert spoken.count("An advisor will") == 2  # before and after the tone
+
+    refused, refused_hold = holding_call(client, "+15125550206")
+    refused.press(refused_hold, "9")
+    refused.call.started_at = utcnow() - timedelta(seconds=app.config["CALL_MAX_WAIT_SECONDS"] + 1)
+    db.session.flush()
+    spoken = said(refused.press(refused_hold))
+    assert "We will call you back." not in spoken and "call you back only if you leave a message" in spoken
+    assert spoken.count("An advisor will") == 1  # not repeated to a caller who left no message

@@ -18,7 +18,16 @@ from twilio.request_validator import RequestValidator
 
 from leadrouter import create_app
 from leadrouter.extensions import db
-from leadrouter.models import AuditEntry, Call, ContactPreference, Event, Lead, Recording, TrackingNumber
+from leadrouter.models import (
+    AuditEntry,
+    Call,
+    ContactPreference,
+    Event,
+    FollowUp,
+    Lead,
+    Recording,
+    TrackingNumber,
+)
 from leadrouter.telephony.twiml import LIFELINE_DIAL_NUMBER
 from tests.conftest import BACKENDS, PUBLIC_BASE_URL, TWILIO_TEST_TOKEN, base_config, migrate_to_head
 from tests.factories import make_advisor
@@ -349,9 +358,14 @@ def test_status_callbacks_twice_and_out_of_order(client, session):
     assert lead.urgency == "high" and "Caller hung up before reaching an advisor" in lead.urgency_reasons
     details = [
         e.detail
-        for e in db.session.scalars(select(Event).where(Event.lead_id == lead.id, Event.type == "call"))
+        for e in db.session.scalars(
+            select(Event).where(Event.lead_id == lead.id, Event.type == "call").order_by(Event.id)
+        )
     ]
-    assert [d["outcome"] for d in details] == ["abandoned"]
+    assert [d.get("outcome") for d in details] == ["abandoned", None]
+    # Hung up during the welcome: no permission to call back, so no callback, and the lead says why.
+    assert details[1]["step"] == "hung_up_no_permission"
+    assert count(FollowUp) == 0 and lead.is_open
 
 
 def test_status_for_an_unknown_call_stores_nothing(client, session):
@@ -510,5 +524,5 @@ def test_twenty_concurrent_deliveries_of_one_call_make_one_row(committed_app):
         call = db.session.scalar(select(Call).where(Call.call_sid == sid))
         assert (call.status, call.outcome, call.duration_seconds) == ("completed", "abandoned", 7)
         types = sorted(db.session.scalars(select(Event.type).where(Event.lead_id == call.lead_id)))
-        assert types == ["call", "created"]
+        assert types == ["call", "call", "created"]  # the abandonment, and why nobody calls back: once each
         assert db.session.get(Lead, call.lead_id).urgency == "high"
