@@ -9,9 +9,10 @@ caller (request or task) commits.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import NamedTuple
 
 from sqlalchemy import Row, Text, cast, func, literal, select, union_all
@@ -478,17 +479,18 @@ def offer_caller(
     now: datetime | None = None,
     *,
     missed: Sequence[MissedOffer] = (),
-    line: Sequence[LeadFacts] = (),
+    line: Callable[[], Sequence[LeadFacts]] = tuple,
     waiting_since: datetime | None = None,
     ring_all_size: int = 1,
 ) -> CallStep:
     """Claim the advisor(s) to ring for a caller on the line now, or say why nobody is rung.
 
     The engine's order (the lead's owner first if they can take it), skipping whoever missed
-    this call within a minute and any advisor a caller in `line` has first claim on (more
-    urgent, or waiting longer). Each advisor is locked and checked free of calls before
-    being rung, so two callers are never offered the same one; the lead moves to the first
-    advisor rung. Returns Ring (claimed, in ringing order), Hold or NobodyOnDuty.
+    this call within a minute and any advisor a caller in `line()` has first claim on (more
+    urgent, or waiting longer); the line is read only once an advisor is free for this caller.
+    Each advisor is locked and checked free of calls before being rung, so two callers are
+    never offered the same one; the lead moves to the first advisor rung. Returns Ring
+    (claimed, in ringing order), Hold or NobodyOnDuty.
     """
     now = now or utcnow()
     policy = load_policy()
@@ -498,13 +500,14 @@ def offer_caller(
     first: Decision | None = None
     step: CallStep = NobodyOnDuty()
     advisors = _advisors_for_caller(lead)
+    line = cache(line)
     while True:
         step = next_call_step(caller, advisors, now, missed=missed, policy=policy, taken=frozenset(skipped))
         if not isinstance(step, Ring):
             break
         advisor_id = step.advisor_ids[0]
         skipped.add(advisor_id)
-        if not _first_in_line(advisor_id, advisors, me, line, now, policy):
+        if not _first_in_line(advisor_id, advisors, me, line(), now, policy):
             continue
         if _claim_for_caller(lead, step.decision, now, policy):
             first = step.decision
@@ -522,7 +525,7 @@ def offer_caller(
             break
         advisor_id = extra.advisor_ids[0]
         skipped.add(advisor_id)
-        if _first_in_line(advisor_id, advisors, me, line, now, policy) and free_of_calls(
+        if _first_in_line(advisor_id, advisors, me, line(), now, policy) and free_of_calls(
             advisor_id, skip_locked=True
         ):
             rung.append(advisor_id)

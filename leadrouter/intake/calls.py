@@ -26,11 +26,12 @@ consent (PHONE_HOLD_CALLBACK_VERSION); pressing 9 is remembered as a lead event.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from leadrouter.assignment.facts import active_advisor_facts, lead_facts
@@ -56,6 +57,7 @@ from leadrouter.jobs import enqueue
 from leadrouter.leads.deadlines import refresh_next_due
 from leadrouter.leads.timeline import add_event
 from leadrouter.models import (
+    ANSWERED_WITH_LENGTH,
     CALL_STATUS_ORDER,
     SET_AWAY_ACTION,
     Advisor,
@@ -211,7 +213,8 @@ def choose_from_menu(caller: CallerInfo, choice: str, speech: str | None = None)
 def hold_turn(caller: CallerInfo, digits: str | None) -> CallStep:
     """One turn of the hold loop: `1` asks for a call back; `9` asks for none if the call drops
     (and keeps holding); otherwise look for a free advisor again."""
-    start = start_call(caller)
+    # Every turn locks the call: lock it as it is read, not in a second statement.
+    start = start_call(caller, lock=True)
     if start.blocked:
         return CallStep("blocked")
     key = (digits or "").strip()
@@ -219,7 +222,7 @@ def hold_turn(caller: CallerInfo, digits: str | None) -> CallStep:
         return ask_for_call_back(start.call)
     if key == HOLD_NO_CALL_BACK:
         refuse_call_back(start.call)
-    return connect_caller(start.call)
+    return connect_caller(start.call, locked=True)
 
 
 def after_emergency(caller: CallerInfo, digits: str | None) -> CallStep:
@@ -302,9 +305,12 @@ def find_call(call_sid: str | None, *, lock: bool = False) -> Call | None:
     return db.session.scalar(query.execution_options(populate_existing=lock))
 
 
-def start_call(caller: CallerInfo) -> CallStart:
-    """Record an incoming call and its lead once per CallSid; a blocked number gets neither."""
-    existing = find_call(caller.call_sid)
+def start_call(caller: CallerInfo, *, lock: bool = False) -> CallStart:
+    """Record an incoming call and its lead once per CallSid; a blocked number gets neither.
+
+    With ``lock``, a call already recorded is read with its row locked (see `_relock`).
+    """
+    existing = find_call(caller.call_sid, lock=lock)
     if existing is not None:
         return CallStart(existing, _lead_of(existing))
     phone = parse_phone(caller.from_number)
@@ -363,23 +369,29 @@ def apply_menu_choice(call: Call, choice: str, speech: str | None = None) -> Non
     )
 
 
-def connect_caller(call: Call, now: datetime | None = None, *, emergency: bool = False) -> CallStep:
+def connect_caller(
+    call: Call, now: datetime | None = None, *, emergency: bool = False, locked: bool = False
+) -> CallStep:
     """Ring the advisor(s) who can take the caller now, or hold, or voicemail; never via the broker.
 
     A repeated request while a ring is going repeats that ring; a caller who already left
     the line hears the same thing again. An emergency (option 0, or a caller scored
     critical) rings up to RING_ALL_SIZE advisors at once and, with ON_CALL_NUMBER set, is
-    never sent to hold or voicemail before that number has been tried.
+    never sent to hold or voicemail before that number has been tried. ``locked``: the caller
+    read the call with its row lock (or inserted it) in this transaction.
     """
     now = now or utcnow()
-    call = _relock(call)
+    call = call if locked else _relock(call)
     lead = _lead_of(call)
-    ringing = _open_offers(call)
+    # One read of the call's rings gives both the rings going and the advisors who missed it.
+    offers = _offers_of(call)
+    ringing = [offer for offer in offers if offer.ended_at is None]
     if ringing:
         return _dial_step(call, lead, ringing)
     if call.outcome != "in_progress" or call.answered_at is not None or call.ended_at is not None:
         return _current_step(call, lead)
-    return _next_for_caller(call, lead, now, emergency=emergency or call.menu_choice == "0")
+    emergency = emergency or call.menu_choice == "0"
+    return _next_for_caller(call, lead, now, emergency=emergency, missed=_missed_of(offers))
 
 
 def ask_for_call_back(call: Call, now: datetime | None = None) -> CallStep:
@@ -471,7 +483,13 @@ def record_phone_consent(call: Call, lead: Lead, version: str, now: datetime) ->
 
 
 def _next_for_caller(
-    call: Call, lead: Lead | None, now: datetime, *, emergency: bool, after_ring_all: bool = False
+    call: Call,
+    lead: Lead | None,
+    now: datetime,
+    *,
+    emergency: bool,
+    after_ring_all: bool = False,
+    missed: list[MissedOffer] | None = None,
 ) -> CallStep:
     """Ring, hold, the on-call line or voicemail: what comes next for a caller nobody is talking to.
 
@@ -486,12 +504,12 @@ def _next_for_caller(
     on_call = bool(critical and settings.get("ON_CALL_NUMBER") and not _on_call_tried(call))
     if on_call and after_ring_all:
         return _dial_on_call(call, lead, now)
-    line = callers_in_line(now, except_call_id=call.id)
+    missed = _missed_offers(call) if missed is None else missed
     step = offer_caller(
         lead,
         now,
-        missed=_missed_offers(call),
-        line=line,
+        missed=missed,
+        line=lambda: callers_in_line(now, except_call_id=call.id),
         waiting_since=call.hold_started_at or now,
         ring_all_size=settings["RING_ALL_SIZE"] if critical else 1,
     )
@@ -500,8 +518,10 @@ def _next_for_caller(
     if on_call:
         return _dial_on_call(call, lead, now)
     if isinstance(step, Hold):
+        # Only the order of the line tells the place in it: who missed whom does not matter here.
+        line = callers_in_line(now, except_call_id=call.id, with_misses=False)
         return _hold(call, lead, now, on_duty=step.on_duty, line=line)
-    return _nobody_on_duty(call, lead, now)
+    return _nobody_on_duty(call, lead, now, missed)
 
 
 def _dial_on_call(call: Call, lead: Lead, now: datetime) -> CallStep:
@@ -563,7 +583,8 @@ def _hold_step(
     first_turn: bool = False,
 ) -> CallStep:
     place = place_in_line(lead.id, line) if lead is not None else None
-    wait = expected_wait_seconds(place, on_duty, average_talk_seconds()) if place else None
+    average_talk, on_calls = _line_figures(utcnow())
+    wait = expected_wait_seconds(place, on_duty, average_talk) if place else None
     # The caller leaves the line for a call back at the max wait: a longer estimate is never said.
     left = current_app.config["CALL_MAX_WAIT_SECONDS"] - (utcnow() - call.started_at).total_seconds()
     wait_long = wait is not None and wait > left
@@ -575,20 +596,23 @@ def _hold_step(
         expected_wait_seconds=None if wait_long else wait,
         say_notice=say_notice,
         wait_long=wait_long,
-        advisors_on_calls=_advisors_on_calls(utcnow()),
+        advisors_on_calls=on_calls,
         first_hold_turn=first_turn,
     )
 
 
-def _advisors_on_calls(now: datetime) -> bool:
-    """Any active advisor on a live call or being rung for one (what "helping other callers" claims)."""
+def _line_figures(now: datetime) -> tuple[float | None, bool]:
+    """What a hold turn tells the caller, read in one statement: the average length of the latest
+    answered calls (for the expected wait), and whether any active advisor is on a live call or
+    being rung for one (what "helping other callers" claims)."""
     on_call = select(Advisor.id).where(Advisor.active.is_(True), on_a_live_call(Advisor.id, now))
-    return db.session.scalar(select(on_call.exists())) is True
+    average, on_calls = db.session.execute(select(_average_talk().scalar_subquery(), on_call.exists())).one()
+    return (float(average) if average else None), on_calls is True
 
 
-def _nobody_on_duty(call: Call, lead: Lead, now: datetime) -> CallStep:
+def _nobody_on_duty(call: Call, lead: Lead, now: datetime, missed: list[MissedOffer]) -> CallStep:
     """Nobody who could take the call is working: when the line is staffed, then a call back at once."""
-    if _missed_offers(call):
+    if missed:
         # Advisors were just rung (and set away for missing it): "nobody on duty" is not what happened.
         _leave_line(call, lead, "no advisor rung for the call answered", now)
         return CallStep("callback", call, lead, nobody_answered=True)
@@ -851,11 +875,14 @@ def set_away_after_misses(advisor_id: int, call: Call, now: datetime) -> bool:
     return True
 
 
-def callers_in_line(now: datetime, except_call_id: int | None = None) -> list[LeadFacts]:
+def callers_in_line(
+    now: datetime, except_call_id: int | None = None, *, with_misses: bool = True
+) -> list[LeadFacts]:
     """Callers holding now and not being rung, as the line orders them (urgency, then wait).
 
     Each caller's `exclude_ids` are the advisors who missed that call within the minute: they
-    are not rung again for it yet, so that caller has no claim on them.
+    are not rung again for it yet, so that caller has no claim on them (left out, one
+    statement fewer, `with_misses=False`: for the place in line, which they do not change).
     """
     settings = current_app.config
     gone_after = caller_gone_after(settings["CALL_MAX_WAIT_SECONDS"], settings["HOLD_ANNOUNCE_SECONDS"])
@@ -869,7 +896,7 @@ def callers_in_line(now: datetime, except_call_id: int | None = None) -> list[Le
         query = query.where(Call.id != except_call_id)
     rows = db.session.execute(query.add_columns(Call.id.label("call_id"), Lead.owner_id)).all()
     missed: dict[int, list[MissedOffer]] = {}
-    if rows:
+    if rows and with_misses:
         recent = db.session.execute(
             select(CallOffer.call_id, CallOffer.advisor_id, CallOffer.ended_at).where(
                 # By the call's id: `row.id` would be the lead's (the first "id" column).
@@ -897,21 +924,20 @@ def callers_in_line(now: datetime, except_call_id: int | None = None) -> list[Le
     ]
 
 
-def average_talk_seconds() -> float | None:
+def _average_talk() -> Select:
     """How long the latest answered calls lasted, on average (for the expected wait).
 
-    The latest TALK_SAMPLE only: read newest first from the start-time index, so a hold turn
-    never averages a whole day of calls.
+    The latest TALK_SAMPLE only, newest first from the index of answered calls
+    (ix_calls_answered_started), so a hold turn never averages, nor walks past, a day of calls.
     """
     latest = (
         select(Call.duration_seconds)
-        .where(Call.outcome == "answered", Call.duration_seconds.is_not(None))
+        .where(text(ANSWERED_WITH_LENGTH))
         .order_by(Call.started_at.desc())
         .limit(TALK_SAMPLE)
         .subquery()
     )
-    value = db.session.scalar(select(func.avg(latest.c.duration_seconds)))
-    return float(value) if value else None
+    return select(func.avg(latest.c.duration_seconds))
 
 
 def _ring(call: Call, lead: Lead | None, advisor_ids: tuple[int, ...], now: datetime) -> CallStep:
@@ -944,10 +970,19 @@ def _open_offers(call: Call) -> list[CallOffer]:
     )
 
 
+def _offers_of(call: Call) -> list[CallOffer]:
+    query = select(CallOffer).where(CallOffer.call_id == call.id).order_by(CallOffer.id)
+    return list(db.session.scalars(query))
+
+
 def _missed_offers(call: Call) -> list[MissedOffer]:
+    return _missed_of(_offers_of(call))
+
+
+def _missed_of(offers: Iterable[CallOffer]) -> list[MissedOffer]:
     return [
         MissedOffer(offer.advisor_id, offer.ended_at)
-        for offer in db.session.scalars(select(CallOffer).where(CallOffer.call_id == call.id))
+        for offer in offers
         if offer.ended_at is not None and offer.outcome != "answered"
     ]
 

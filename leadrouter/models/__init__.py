@@ -16,6 +16,7 @@ from leadrouter.models.report import ReportHour, ReportPartial, ReportRollupStat
 from leadrouter.models.routing import Assignment, Notification, RoutingDecision
 from leadrouter.models.security import AccessLog, ApiKey, AuditEntry, IdempotencyRecord, Setting
 from leadrouter.models.telephony import (
+    ANSWERED_WITH_LENGTH,
     CALL_STATUS_ORDER,
     Call,
     CallOffer,
@@ -30,6 +31,7 @@ from leadrouter.models.user import ROLES, User
 from leadrouter.models.worker import WorkerHeartbeat
 
 __all__ = [
+    "ANSWERED_WITH_LENGTH",
     "ADVISOR_STATUSES",
     "API_ADVISOR_STATUSES",
     "CALL_STATUS_ORDER",

@@ -26,6 +26,11 @@ CALL_STATUS_ORDER = {
 }
 
 
+# A literal, not a bound parameter: PostgreSQL's generic plan for a prepared statement cannot
+# prove a partial index's predicate from `outcome = $1`, and would walk ix_calls_started.
+ANSWERED_WITH_LENGTH = "outcome = 'answered' AND duration_seconds IS NOT NULL"
+
+
 class Call(db.Model):
     __tablename__ = "calls"
     __table_args__ = (
@@ -40,6 +45,14 @@ class Call(db.Model):
             "advisor_id",
             postgresql_where=text("ended_at IS NULL"),
             sqlite_where=text("ended_at IS NULL"),
+        ),
+        # The latest answered calls, newest first: every hold turn averages their length for
+        # the expected wait, and must not walk past every unanswered call to find them.
+        Index(
+            "ix_calls_answered_started",
+            "started_at",
+            postgresql_where=text(ANSWERED_WITH_LENGTH),
+            sqlite_where=text(ANSWERED_WITH_LENGTH),
         ),
     )
 
