@@ -195,6 +195,7 @@ class Pass(StressPhases):
         # The memory floor: a worker of the same gunicorn that has served the floor view.
         self.raw["memory_floor_web"] = max((rss_mb(pid) or 0 for pid in self.floor.web_pids()[1]), default=0)
         self.raw["floor_low"] = f"at {low}/s: p50 {ms(floor_low.pct(0.5))}, p99 {ms(floor_low.pct(0.99))}"
+        self.raw["floor_low_p50"], self.raw["floor_low_p99"] = floor_low.pct(0.5), floor_low.pct(0.99)
         # The floor app stays up (idle) beside the app: later phases rerun it at their own rates.
 
         say(f"\n[{self.kind}] intake API max sustained rate (p99 <= 50 ms), Celery workers stopped")
