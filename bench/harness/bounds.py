@@ -92,12 +92,13 @@ def cpu_row(name: str, raw: dict, cores: int) -> str:
         f"(target 2x = {num(2 * floor)} CPU-ms). What the floor does not pay, one lead in-process and "
         f"single-threaded: intake {num(intake, 1)} ms ({need(work, 'intake', 'statements'):.0f} "
         f"statements) + routing {num(routing, 1)} ms ({need(work, 'routing', 'statements'):.0f} "
-        f"statements) = {num(own, 1)} ms; floor + that = {num(floor + own)} ms = "
+        f"statements) = {num(own, 1)} ms of wall time (it includes waiting on PostgreSQL, so it bounds "
+        f"their CPU from above); were it all CPU, floor + that = {num(floor + own)} ms = "
         f"{num((floor + own) / floor, 1)}x the floor"
         + (
-            ", already above 2x before any HTTP or broker overhead."
-            if floor + own > 2 * floor
-            else "; the rest of the gap is the stack around it (HTTP, broker, sessions)."
+            ": the work itself can take the lead past 2x."
+            if own > floor
+            else "; within 2x, so the rest of the gap is the stack around it (HTTP, broker, sessions)."
         )
     )
 
@@ -115,13 +116,17 @@ def assign_row(name: str, raw: dict, cores: int) -> str:
         f"generator) = {num(cap, 0)} leads/s of capacity"
     )
     if cap < rate:
-        median, last = (queue_wait(rate, cap, seconds, at) for at in (0.5, 1.0))
+        leads = need(measured, "assigned") + need(measured, "unassigned")
+        sent_for = min(seconds, leads / rate)  # the load generator stops when it falls 2 s behind
+        median, last = (queue_wait(rate, cap, sent_for, at) for at in (0.5, 1.0))
         text += (
-            f", below {rate}: a queue grows by {num(rate - cap, 0)} leads/s, so over this run's "
-            f"{seconds:g} s phase the median lead waits >= {ms(median)} and the last >= {ms(last)} "
-            f"(they grow with the phase length); measured p50 {ms(need(measured, 'p50'))}, p99 "
-            f"{ms(need(measured, 'p99'))}, routing kept pace at {num(need(measured, 'routed_rate'), 0)} "
-            "leads/s."
+            f", below {rate}: a queue grows by {num(rate - cap, 0)} leads/s. This run sent {leads:,} leads "
+            f"({num(sent_for, 1)} s at {rate}/s of the {seconds:g} s planned), so the median lead waits "
+            f"~{ms(median)} and the last ~{ms(last)}; over the whole {seconds:g} s the median would wait "
+            f"~{ms(queue_wait(rate, cap, seconds, 0.5))}, and it grows with the phase length. Part of that "
+            "queue sits in front of intake, before created_at is stamped. Measured created -> assigned: p50 "
+            f"{ms(need(measured, 'p50'))}, p99 {ms(need(measured, 'p99'))}; routing kept pace at "
+            f"{num(need(measured, 'routed_rate'), 0)} leads/s."
         )
     else:
         text += (
@@ -149,7 +154,12 @@ def burst_row(name: str, raw: dict, cores: int) -> str:
         f"{leads:,} leads x {num(stack)} CPU-ms per lead (at 100/s) / ({cores} x 1000) = >= "
         f"{num(alone, 1)} s; with the load generator's {num(client)} ms per lead on the same cores, "
         f">= {num(shared, 1)} s; target 40 s; measured: last assigned {num(need(burst, 'all_within'), 1)} s "
-        f"after the first send ({need(burst, 'assigned'):,} assigned)."
+        f"after the first send ({need(burst, 'assigned'):,} assigned)"
+        + (
+            ": CPU alone rules the target out."
+            if shared > 40
+            else ": CPU alone allows the target; the rest is waiting (locks, queues), see the profile."
+        )
     )
 
 
@@ -167,10 +177,11 @@ def intake_max_row(name: str, raw: dict, cores: int) -> str:
         f"Redis {num(cpu['breakdown_ms'].get('redis', 0.0))} = {num(request)} CPU-ms, so max ~= {cores} x "
         f"1000 / {num(request)} = {num(app_cap, 0)} req/s; floor {cores} x 1000 / {num(floor_request)} = "
         f"{num(floor_cap, 0)} req/s; CPU bounds the ratio at {app_cap / floor_cap:.0%} (target 50%). "
-        f"Measured: {one:.0f} vs {floor:.0f} req/s ({one / floor:.0%})."
+        f"Measured: {one:.0f} vs {floor:.0f} req/s ({one / floor:.0%})"
+        + (", far below the CPU bound: CPU is not what stops it here." if one < app_cap / 2 else ".")
     )
     many = production.get("intake_max_many_keys")
-    if many:
+    if many is not None and one:
         serial = 1000 / need(work, "intake", "ms")
         text += (
             f" With 8 keys in rotation {many:.0f} req/s ({many / one:.1f}x one key): the per-key lock "
@@ -229,7 +240,12 @@ def embedded_max_row(name: str, raw: dict, cores: int) -> str:
 def voice_row(name: str, raw: dict, cores: int) -> str:
     kind = "embedded" if "(embedded)" in name else "production"
     calls = (raw.get(kind) or {}).get("calls") or {}
-    voice = calls[name] if name in calls else need(raw, kind, "voice")
+    if name in calls:
+        voice = calls[name]
+    elif "holding" in name:
+        raise Missing(f"{kind}/calls")
+    else:
+        voice = need(raw, kind, "voice")
     return (
         f"p99 {ms(need(voice, 'p99'))} vs the insert+commit floor's p99 {ms(need(voice, 'floor_p99'))} "
         f"at the same rate (p50 {ms(need(voice, 'p50'))} vs {ms(need(voice, 'floor_p50'))}); target 20 ms; "

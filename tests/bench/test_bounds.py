@@ -35,7 +35,15 @@ RAW = {
             "routing": {"statements": 9, "ms": 6.0},
         },
         "assign": {
-            "200": {"p50": 4.2, "p99": 8.9, "seconds": 20, "routed_rate": 118.0, "headline": True},
+            "200": {
+                "p50": 4.2,
+                "p99": 8.9,
+                "assigned": 4000,
+                "unassigned": 0,
+                "seconds": 20,
+                "routed_rate": 118.0,
+                "headline": True,
+            },
             "40": {"p50": 0.021, "p99": 0.090, "seconds": 20, "routed_rate": 40.0, "headline": False},
         },
         "burst": {"leads": 10_000, "send_seconds": 10, "assigned": 10_000, "all_within": 95.0},
@@ -97,7 +105,8 @@ def test_cpu_per_lead_sets_the_breakdown_beside_the_floor_and_the_in_process_wor
     assert "3.00 + no-op task 2.00 = 5.00 CPU-ms, so 3.0x (target 2x = 10.00 CPU-ms)" in text
     # The floor does not route: intake 4 ms + routing 6 ms = 10 ms; 5 + 10 = 15 ms = 3.0x.
     assert "intake 4.0 ms (6 statements) + routing 6.0 ms (9 statements) = 10.0 ms" in text
-    assert "floor + that = 15.00 ms = 3.0x the floor, already above 2x" in text
+    assert "= 10.0 ms of wall time" in text
+    assert "were it all CPU, floor + that = 15.00 ms = 3.0x the floor: the work itself can take" in text
 
 
 def test_created_to_assigned_gives_the_capacity_the_queue_and_the_diagnostic_rate():
@@ -106,8 +115,18 @@ def test_created_to_assigned_gives_the_capacity_the_queue_and_the_diagnostic_rat
     # 2 x 1000 / (15 + 1) = 125 leads/s; 200 - 125 = 75 leads/s of queue; 20 s phase.
     assert "(15.00 CPU-ms per lead at 100/s + 1.00 of the load generator) = 125 leads/s" in text
     assert "a queue grows by 75 leads/s" in text
-    assert "the median lead waits >= 6000.0 ms and the last >= 12.0 s" in text
-    assert "measured p50 4200.0 ms, p99 8900.0 ms, routing kept pace at 118 leads/s" in text
+    # All 4,000 leads sent (20 s): at 10 s, 750 ahead drained at 125/s = 6 s; at 20 s, 12 s.
+    assert "This run sent 4,000 leads (20.0 s at 200/s of the 20 s planned)" in text
+    assert "the median lead waits ~6000.0 ms and the last ~12.0 s" in text
+    assert "p50 4200.0 ms, p99 8900.0 ms; routing kept pace at 118 leads/s" in text
+
+    raw = copy.deepcopy(RAW)
+    raw["production"]["assign"]["200"].update(assigned=1000, unassigned=0)  # sending stopped at 5 s
+    text = bound(ASSIGN, raw)
+    # 75 x 2.5 / 125 = 1.5 s; 75 x 5 / 125 = 3 s; over the 20 s planned the median: 6 s.
+    assert "sent 1,000 leads (5.0 s at 200/s of the 20 s planned)" in text
+    assert "median lead waits ~1500.0 ms and the last ~3000.0 ms" in text
+    assert "over the whole 20 s the median would wait ~6000.0 ms" in text
     assert "At 40 leads/s (the diagnostic rate the intake sustains): p50 21.0 ms, p99 90.0 ms, within" in text
 
 
@@ -115,7 +134,7 @@ def test_the_burst_cannot_be_shorter_than_its_cpu():
     text = bound(BURST)
 
     # 10,000 x 15 / 2,000 = 75 s; with the load generator 10,000 x 16 / 2,000 = 80 s.
-    assert ">= 75.0 s" in text and ">= 80.0 s" in text
+    assert ">= 75.0 s" in text and ">= 80.0 s" in text and "CPU alone rules the target out" in text
     assert "last assigned 95.0 s after the first send" in text
 
 
@@ -125,9 +144,13 @@ def test_intake_max_compares_cpu_bounds_and_names_the_per_key_lock():
     # 6 + 3 x 6/15 + 1 = 8.2 CPU-ms: 2000 / 8.2 = 244 req/s; floor 2000 / 3 = 667; 244/667 = 37%.
     assert "= 8.20 CPU-ms, so max ~= 2 x 1000 / 8.20 = 244 req/s" in text
     assert "floor 2 x 1000 / 3.00 = 667 req/s; CPU bounds the ratio at 37%" in text
-    assert "Measured: 150 vs 600 req/s (25%)" in text
+    assert "Measured: 150 vs 600 req/s (25%)." in text  # 150 is more than half of the CPU bound 244
     # 8 keys 300 = 2.0x one key; one key serialised over 4 ms: 250 req/s.
     assert "300 req/s (2.0x one key)" in text and "<= 250 req/s per key" in text
+
+    raw = copy.deepcopy(RAW)
+    raw["production"]["intake_max"] = 12.0  # under half of 244: something other than CPU
+    assert "Measured: 12 vs 600 req/s (2%), far below the CPU bound" in bound(INTAKE_MAX, raw)
 
 
 def test_intake_latency_says_whether_twice_the_floor_is_below_the_lower_bound():
@@ -157,6 +180,8 @@ def test_memory_embedded_and_voice():
     )
     assert "in-process cost: not measured in this run" in bound(VOICE)
     assert "not measured in this run (embedded/voice)" in bound(VOICE.replace("PostgreSQL", "embedded"))
+    holding = "/twilio/voice signed (PostgreSQL), 50 calls/s, 100 holding"  # never the paired phase's figure
+    assert bound(holding) == "not measured in this run (production/calls)."
 
 
 def test_a_missing_figure_says_so_and_a_bug_in_one_row_spares_the_others(monkeypatch):
