@@ -150,6 +150,12 @@ def _run(base_url: str, requests: list[Request], rate: int, plan) -> LoadResult:
 
 def _figure(bench_pass, name: str, result: LoadResult, floor: str) -> None:
     ok = result.pct(0.99) <= 0.020 and result.max <= 1.0 and not result.errors
+    bench_pass.raw.setdefault("calls", {})[name] = {
+        "p50": result.pct(0.5),
+        "p99": result.pct(0.99),
+        "floor_p50": bench_pass.raw.get("floor_low_p50"),
+        "floor_p99": bench_pass.raw.get("floor_low_p99"),
+    }
     bench_pass.figure(
         name,
         f"p50 {ms(result.pct(0.5))}, p99 {ms(result.pct(0.99))}, max {ms(result.max)}",

@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                  # full run (~45 min on 2 cores)
     .venv/bin/python bench/run.py --quick          # every figure, shorter (~7 min)
     .venv/bin/python bench/run.py --production-only | --embedded-only
+    .venv/bin/python bench/run.py --rewrite-from /tmp/leadrouter-bench-XXXX/figures.json
 
 Pass 1, production style: its own Redis (a private redis-server on a free port, unless
 --redis-url), a PostgreSQL database it drops, creates and migrates (--database-url,
@@ -30,6 +31,8 @@ error, Ctrl-C, SIGTERM or SIGHUP.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import shutil
 import sys
@@ -79,10 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-servers", dest="servers", action="store_false", help="skip Granian vs gunicorn")
     parser.add_argument("--scale-out", action="store_true", help="two web instances and two workers")
     parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"))
+    parser.add_argument(
+        "--rewrite-from",
+        metavar="JSON",
+        help="rewrite RESULTS.md from a run's figures.json dump, measuring nothing",
+    )
     parser.add_argument("--internal-csv-export", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.internal_csv_export:
         csv_export_child(args.internal_csv_export, 366)
+        return 0
+    if args.rewrite_from:
+        rewrite_from(Path(args.rewrite_from), Path(args.results))
+        say(f"rewrote {args.results} from {args.rewrite_from}")
         return 0
 
     from leadrouter.config import normalize_database_url
@@ -103,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[Figure] = []
     notes: list[str] = []
     profiles: dict = {}
+    raw: dict = {}
     # One cleanup path: leaving this block (done, failed, Ctrl-C, SIGTERM or SIGHUP) stops every
     # process group the run started, children included.
     with Processes(work) as processes:
@@ -147,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             figures += production.figures
             notes += [f"production: {note}" for note in production.notes]
             profiles.update(production.raw.get("profiles", {}))
+            raw["production"] = production.raw
             processes.stop("redis")
             figures += big_database_section(args, plan, processes, work, notes)
         if not args.production_only:
@@ -158,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             embedded.db.dispose()
             figures += embedded.figures
             notes += [f"embedded: {note}" for note in embedded.notes]
+            raw["embedded"] = embedded.raw
         engine = routing_decisions_per_second()
         figures.append(
             Figure(
@@ -174,11 +189,53 @@ def main(argv: list[str] | None = None) -> int:
             say(f"- not judged: {figure.name}: {figure.caveat}")
     for note in notes:
         say(f"- {note}")
-    site_section = kept_section(Path(args.results))  # bench/site_bench.py's figures outlive this rewrite
-    write_results(Path(args.results), command, started, elapsed, info, figures, notes, profiles)
-    put_section(Path(args.results), site_section)
+    info["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    run = {
+        "command": command,
+        "started": started.isoformat(),
+        "elapsed": elapsed,
+        "info": info,
+        "figures": figures,
+        "notes": notes,
+        "profiles": profiles,
+        "raw": raw,
+    }
+    dump = work / "figures.json"
+    # Every figure the report rests on, so that a report bug costs `--rewrite-from`, not a rerun;
+    # the report is written from the dump itself, so a rewrite gives the same file.
+    dump_run(run, dump)
+    say(f"\nraw figures in {dump} (bench/run.py --rewrite-from {dump} rewrites the report from them)")
+    rewrite_from(dump, Path(args.results))
     say(f"\nwrote {args.results} ({elapsed / 60:.1f} min)")
     return 0
+
+
+def dump_run(run: dict, path: Path) -> None:
+    """A run's figures, notes, profiles and raw dicts as JSON (Figures as dicts)."""
+    figures = [dataclasses.asdict(f) if isinstance(f, Figure) else f for f in run["figures"]]
+    path.write_text(json.dumps({**run, "figures": figures}, indent=1, default=str))
+
+
+def write_report(results: Path, run: dict) -> None:
+    """RESULTS.md from one run's figures (live or from its JSON dump), keeping the site section."""
+    site_section = kept_section(results)  # bench/site_bench.py's figures outlive this rewrite
+    write_results(
+        results,
+        run["command"],
+        datetime.fromisoformat(run["started"]),
+        run["elapsed"],
+        run["info"],
+        [figure if isinstance(figure, Figure) else Figure(**figure) for figure in run["figures"]],
+        run["notes"],
+        run["profiles"],
+        run.get("raw", {}),
+    )
+    put_section(results, site_section)
+
+
+def rewrite_from(dump: Path, results: Path) -> None:
+    """Rewrite RESULTS.md from a figures.json written by an earlier run, measuring nothing."""
+    write_report(results, json.loads(dump.read_text()))
 
 
 if __name__ == "__main__":

@@ -195,6 +195,7 @@ class Pass(StressPhases):
         # The memory floor: a worker of the same gunicorn that has served the floor view.
         self.raw["memory_floor_web"] = max((rss_mb(pid) or 0 for pid in self.floor.web_pids()[1]), default=0)
         self.raw["floor_low"] = f"at {low}/s: p50 {ms(floor_low.pct(0.5))}, p99 {ms(floor_low.pct(0.99))}"
+        self.raw["floor_low_p50"], self.raw["floor_low_p99"] = floor_low.pct(0.5), floor_low.pct(0.99)
         # The floor app stays up (idle) beside the app: later phases rerun it at their own rates.
 
         say(f"\n[{self.kind}] intake API max sustained rate (p99 <= 50 ms), Celery workers stopped")
@@ -251,6 +252,7 @@ class Pass(StressPhases):
             self.figures.append(diagnostic)
             say(f"  => {diagnostic.name}: {diagnostic.value}")
         work = statements_per_lead(self.db)
+        self.raw["statements_per_lead"] = work
         self.notes.append(
             "one lead in-process, single-threaded, no HTTP (median of 30): intake "
             f"{work['intake']['statements']:.0f} SQL statements, {work['intake']['ms']:.1f} ms; routing "
@@ -319,6 +321,13 @@ class Pass(StressPhases):
         results, floors = self.paired_runs(plan.voice_rate, self.traffic.voice)
         p99s = [result.pct(0.99) for result in results]
         worst = max(result.max for result in results)
+        self.raw["voice"] = {
+            "rate": plan.voice_rate,
+            "p50": Spread.of([r.pct(0.5) for r in results]).median,
+            "p99": Spread.of(p99s).median,
+            "floor_p50": Spread.of([r.pct(0.5) for r in floors]).median,
+            "floor_p99": Spread.of([r.pct(0.99) for r in floors]).median,
+        }
         ok = Spread.of(p99s).median <= 0.020 and worst <= 1.0 and not any(r.errors for r in results)
         self.judged_figure(
             f"/twilio/voice signed ({'PostgreSQL' if self.kind == 'production' else 'embedded'}), "
@@ -361,6 +370,12 @@ class Pass(StressPhases):
         floor_p50 = percentile(floor_pooled, 0.5)
         ratio = p50 / floor_p50 if floor_p50 else float("inf")
         ok = ratio <= 2 and p99 <= 0.025 and not any(result.errors for result in results)
+        self.raw.setdefault("intake_latency", {})[str(rate)] = {
+            "p50": p50,
+            "p99": p99,
+            "floor_p50": floor_p50,
+            "floor_p99": percentile(floor_pooled, 0.99),
+        }
         figure = (
             f"intake latency at {label}, one key (workers routing)",
             f"p50 {ms(p50)}, p99 {ms(p99)} (runs pooled); per run p99 "
@@ -401,6 +416,15 @@ class Pass(StressPhases):
         p50, p99 = percentile(created_to_assigned, 0.5), percentile(created_to_assigned, 0.99)
         noop_p50, noop_p99 = (percentile(noop, 0.5), percentile(noop, 0.99)) if noop else (None, None)
         ratio = p50 / noop_p50 if noop_p50 else None
+        self.raw.setdefault("assign", {})[str(rate)] = {
+            "p50": p50,
+            "p99": p99,
+            "assigned": len(created_to_assigned),
+            "unassigned": unassigned,
+            "seconds": plan.phase_seconds,
+            "routed_rate": routed_rate,
+            "headline": headline,
+        }
         ok = None
         if self.kind == "production" and headline:
             ok = p50 <= 0.050 and p99 <= 0.250 and unassigned == 0

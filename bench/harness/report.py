@@ -41,6 +41,18 @@ def machine() -> dict:
 
 
 ANALYSIS_HEADING = "## Analysis"
+BOUNDS_HEADING = "## What bounds each missed row"
+
+
+def bounds_section(figures: list[Figure], raw: dict, info: dict, profiles: dict) -> list[str]:
+    """The bounds of the missed rows (bench/harness/bounds.py); never loses the report to a bug there."""
+    try:
+        from bench.harness.bounds import bounds_markdown
+
+        text = bounds_markdown(figures, raw, info.get("nproc") or os.cpu_count() or 1, profiles)
+    except Exception as error:  # noqa: BLE001  (the report must be written whatever happens here)
+        text = f"bounds could not be computed: {type(error).__name__}: {error}"
+    return [BOUNDS_HEADING, "", text, ""] if text else []
 
 
 def table(figures: list[Figure]) -> str:
@@ -65,6 +77,7 @@ def write_results(
     figures: list[Figure],
     notes: list[str],
     profiles: dict,
+    raw: dict | None = None,
 ) -> None:
     met = [f.name for f in figures if f.verdict == "met"]
     missed = [f.name for f in figures if f.verdict == "missed"]
@@ -79,7 +92,7 @@ def write_results(
         f"- date: {started.strftime('%Y-%m-%d %H:%M UTC')} ({elapsed / 60:.0f} min)",
         f"- machine: {info['nproc']} cores ({info['cpu']}), {info['memory']} memory, Linux {info['kernel']}, "
         f"Python {info['python']}; load average at start {' '.join(info['loadavg'])}, at the end "
-        f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}",
+        f"{' '.join(info.get('loadavg_end') or Path('/proc/loadavg').read_text().split()[:3])}",
         f"- stack: gunicorn `{' '.join(GUNICORN_OPTIONS)}` on 127.0.0.1; one Celery worker "
         f"`{' '.join(CELERY_OPTIONS[:4])}`; PostgreSQL on 127.0.0.1, a private redis-server; the load "
         "generator (asyncio + aiohttp, open loop) runs on the same 2 cores",
@@ -101,6 +114,7 @@ def write_results(
         ]
         out += [f"- **{figure.name}**: {figure.caveat}" for figure in unjudged]
         out.append("")
+    out += bounds_section(figures, raw or {}, info, profiles)
     out += [
         "## Details",
         "",

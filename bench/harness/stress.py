@@ -53,6 +53,12 @@ class StressPhases:
             and checks["over_capacity"] == 0
         )
         last_accepted = result.finished_wall - result.started_wall
+        self.raw["burst"] = {
+            "leads": plan.burst_leads,
+            "send_seconds": plan.burst_seconds,
+            "assigned": len(assigned),
+            "all_within": all_within,
+        }
         self.figure(
             f"burst: {plan.burst_leads:,} leads sent within {plan.burst_seconds:.0f} s",
             f"{len(assigned):,} assigned, last {all_within:.1f} s after the first was sent; "
@@ -126,6 +132,14 @@ class StressPhases:
         )
         floor_web, floor_task = self.raw.get("floor_cpu_web_ms"), self.raw.get("floor_cpu_task_ms")
         floor = (floor_web or 0.0) + (floor_task or 0.0) if floor_web and floor_task else None
+        self.raw.setdefault("cpu_per_lead", {})[str(rate)] = {
+            "leads": leads,
+            "per_lead_ms": per_lead,
+            "breakdown_ms": {name: seconds / max(1, leads) * 1000 for name, seconds in spent.items()},
+            "floor_web_ms": floor_web,
+            "floor_task_ms": floor_task,
+            "client_ms": result.client_cpu / max(1, leads) * 1000,
+        }
         self.figure(
             f"CPU per lead at {rate} leads/s, end to end (intake + routing; gunicorn + Celery + PostgreSQL "
             "+ Redis)",
@@ -228,7 +242,10 @@ class StressPhases:
         self.notes.append(
             f"soak memory flat (<= 2 MB growth over its second half): {'yes' if flat else 'no'}"
         )
-        self.notes.append("memory of the libraries alone: " + library_import_rss())
+        libraries = library_import_rss()
+        self.raw["memory_pss_web"] = web_pss
+        self.raw["memory_libraries_mb"] = float(libraries.split()[0])
+        self.notes.append("memory of the libraries alone: " + libraries)
 
     def scrape_metrics(self) -> None:
         try:
