@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from leadrouter.routing.calls import LONGEST_RING_SECONDS
+
 
 class ConfigError(RuntimeError):
     """A setting is invalid; the message names it and says what is expected."""
@@ -162,6 +164,12 @@ def load_settings(env: dict | None = None) -> dict:
         # The demo number as caller ID would make every advisor dial fail at Twilio.
         raise ConfigError(
             "HELPLINE_NUMBER must be set when TWILIO_ACCOUNT_SID is (the helpline's E.164 number)"
+        )
+    if settings["DIAL_TIMEOUT_SECONDS"] > LONGEST_RING_SECONDS:
+        # A ring whose callbacks are lost keeps its advisor busy only about this long.
+        raise ConfigError(
+            f"DIAL_TIMEOUT_SECONDS must be at most {LONGEST_RING_SECONDS}: how long an advisor's phone"
+            f" rings before the caller is offered to the next one (got {settings['DIAL_TIMEOUT_SECONDS']})"
         )
     if settings["HOLD_ANNOUNCE_SECONDS"] > MAX_HOLD_ANNOUNCE_SECONDS:
         # The notice opens each hold turn; a longer turn would leave more than a minute between two.

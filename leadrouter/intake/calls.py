@@ -82,6 +82,7 @@ from leadrouter.routing.calls import (
     Ring,
     caller_gone_after,
     expected_wait_seconds,
+    first_hold_turn,
     missed_offer_reason,
     next_staffed_at,
     notice_due,
@@ -545,8 +546,12 @@ def _hold(call: Call, lead: Lead, now: datetime, *, on_duty: int, line: list[Lea
     settings = current_app.config
     if waited_too_long(call.started_at, now, settings["CALL_MAX_WAIT_SECONDS"]):
         return _leave_line(call, lead, "waited the longest we keep a caller on hold", now)
-    first_turn = call.hold_started_at is None
-    if first_turn:
+    # A retried first turn says the call-back sentence again: the consent stored when the caller
+    # leaves the line rests on it, and Twilio plays the answer to the request that succeeded.
+    first_turn = first_hold_turn(call.hold_started_at, now, settings["HOLD_ANNOUNCE_SECONDS"]) and not (
+        call.hold_started_at is not None and _refused_call_back(call)
+    )
+    if call.hold_started_at is None:
         call.hold_started_at = now
         add_event(
             lead,

@@ -28,9 +28,12 @@ ON_DUTY_STATUSES = frozenset({"available", "busy"})
 NOTICE_EVERY = timedelta(seconds=60)
 # About how long the hold message (with the place in line and the wait) takes to say.
 HOLD_MESSAGE_SECONDS = 15
+# The longest an advisor's phone may ring for a caller (DIAL_TIMEOUT_SECONDS above it is refused).
+LONGEST_RING_SECONDS = 90
 # An advisor stays busy for routing while a call rings them or they talk on it; these bound
-# how long a row whose status callback never came can hold them (a ring lasts at most 600 s).
-RING_HOLDS_FOR = timedelta(minutes=10)
+# how long a row whose callbacks never came can hold them: the longest ring, then the whisper
+# and the key that accepts it.
+RING_HOLDS_FOR = timedelta(seconds=LONGEST_RING_SECONDS + 60)
 # Also the bound on started_at that lets the live-call reads use ix_calls_started.
 LIVE_CALL_HOLDS_FOR = timedelta(hours=4)
 # Slack for the hold message and a slow webhook, on top of two hold turns (caller_gone_after).
@@ -144,6 +147,16 @@ def hold_order(holding: Sequence[LeadFacts]) -> list[LeadFacts]:
     return sorted(
         holding, key=lambda caller: (URGENCIES.index(caller.urgency), caller.waiting_since, caller.id)
     )
+
+
+def first_hold_turn(hold_started_at: datetime | None, now: datetime, turn_seconds: int) -> bool:
+    """The turn that says we call back if the call drops (unless 9): the first, or its request again.
+
+    A caller's real next turn comes only after the whole message and the <Gather>'s wait of
+    `turn_seconds`; a request sooner than that repeats the first (a retried webhook), whose
+    answer is the one Twilio plays, so it must say the same.
+    """
+    return hold_started_at is None or now - hold_started_at < timedelta(seconds=turn_seconds)
 
 
 def place_in_line(caller_id: int, holding: Sequence[LeadFacts]) -> int | None:

@@ -445,8 +445,8 @@ def hold(
 ) -> str:
     """One turn on hold: the notice when due, the place in line and wait when known, 1 for a call back.
 
-    ``first_turn`` adds, right after the notice, that we call back if the call drops unless the
-    caller presses 9 (the words stored as their consent); later turns stay short, but the
+    ``first_turn`` adds, right after the hold message, that we call back if the call drops unless
+    the caller presses 9 (the words stored as their consent); later turns stay short, but the
     <Gather> takes any key on every turn, so 9 (and 1) work on each of them.
 
     ``wait_long`` (the estimate is beyond the longest we keep a caller on hold) says no number,
@@ -464,9 +464,9 @@ def hold(
     )
     if say_notice:
         _speak(gather, lang, "emergency_notice")
+    _speak(gather, lang, "hold_message" if advisors_on_calls else "hold_message_busy")
     if first_turn:
         _speak(gather, lang, "hold_call_back_if_cut_off")
-    _speak(gather, lang, "hold_message" if advisors_on_calls else "hold_message_busy")
     if place is not None:
         _speak(gather, lang, "hold_place", place=str(place))
     if wait_long:

@@ -50,6 +50,7 @@ def test_live_call_settings_have_the_documented_defaults(tmp_path):
         ("CALL_MAX_WAIT_SECONDS", "two minutes"),
         ("HOLD_ANNOUNCE_SECONDS", "2"),
         ("HOLD_ANNOUNCE_SECONDS", "90"),
+        ("DIAL_TIMEOUT_SECONDS", "120"),
         ("RING_ALL_SIZE", "0"),
         ("SECRET_KEY", "short"),
     ],

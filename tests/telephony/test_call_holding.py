@@ -11,6 +11,7 @@ from leadrouter.assignment import operations
 from leadrouter.assignment.queries import open_leads_of
 from leadrouter.extensions import db
 from leadrouter.models import Call, CallOffer, Event, FollowUp, utcnow
+from leadrouter.routing.calls import LONGEST_RING_SECONDS
 from tests.factories import make_advisor, make_lead
 from tests.telephony.test_twiml import said
 from tests.telephony.test_voice_webhooks import HOLD_URL, PUBLIC_BASE_URL, SimulatedCall, count
@@ -117,6 +118,22 @@ def test_an_advisor_on_a_live_call_is_busy_for_lead_routing_until_the_call_ends(
     web_lead = make_lead()
     assert operations.route_lead(web_lead.id).advisor_id is None  # queued: she is on the phone
     finish(first, first_dial)
+    assert operations.route_lead(web_lead.id).advisor_id == ana.id
+
+
+def test_a_ring_whose_callbacks_were_lost_frees_its_advisor_after_the_longest_ring(client, ana):
+    caller = SimulatedCall(client, "+15125550158", FromState="TX")
+    dial_doc = caller.press(caller.start(), "1")
+    assert rung(dial_doc) == [ana.phone]  # then neither the Dial action nor a status callback comes
+    web_lead = make_lead()
+    assert operations.route_lead(web_lead.id).advisor_id is None  # her phone is ringing
+    offer = db.session.scalar(select(CallOffer).where(CallOffer.advisor_id == ana.id))
+    # The longest ring, then the whisper and its key: still hers; past that, the ring was lost.
+    offer.rang_at = utcnow() - timedelta(seconds=LONGEST_RING_SECONDS + 50)
+    db.session.commit()
+    assert operations.route_lead(web_lead.id).advisor_id is None
+    offer.rang_at = utcnow() - timedelta(seconds=LONGEST_RING_SECONDS + 61)
+    db.session.commit()
     assert operations.route_lead(web_lead.id).advisor_id == ana.id
 
 
