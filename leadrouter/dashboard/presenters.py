@@ -545,7 +545,25 @@ def _moment(iso: str | None, zone: str | None) -> str:
         return "—"
 
 
+# How a caller gave a phone consent version, in the advisor's words (the prompt itself is shown
+# above it); keyed by the versions of intake/consent.py, which never change once stored.
+PHONE_CONSENT_HOW = {
+    "phone-callback-1": lazy_gettext("They pressed 1 while holding to ask for a call back."),
+    "phone-voicemail-1": lazy_gettext("They left a message after hearing that we would call them back."),
+    "phone-hold-callback-1": lazy_gettext(
+        "They held, heard that we call back if the call drops, and did not press 9."
+    ),
+}
+
+
+def consent_how(version: str) -> str:
+    """A phone consent in plain words; empty for a version given on a page (its address says where)."""
+    how = PHONE_CONSENT_HOW.get(version)
+    return str(how) if how is not None else ""
+
+
 FILTERS = {
+    "consent_how": consent_how,
     "local_time": local_time,
     "wall_clock": wall_clock,
     "state_name": state_name,

@@ -219,6 +219,9 @@ def test_hanging_up_on_hold_after_the_prompt_is_consent_to_one_call_back(app, cl
     page = staff_client(app).get(f"/leads/{lead.id}").get_data(as_text=True)
     assert PHONE_HOLD_CALLBACK_VERSION in page and "No consent on record" not in page
     assert "Hung up before reaching an advisor; no permission" not in page
+    # How the caller gave it, in plain words, rather than "From unknown address on call:CA…".
+    assert "heard that we call back if the call drops, and did not press 9" in page
+    assert "unknown address" not in page and f"On the phone, call {caller.sid}" in page
 
 
 def test_pressing_9_on_hold_keeps_the_place_and_a_hang_up_then_opens_no_call_back(app, client, ana):  # noqa: F811
