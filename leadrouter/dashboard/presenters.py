@@ -468,6 +468,14 @@ CALL_STEP_SUMMARIES = {
     "left_line_no_permission": lazy_gettext(
         "Left the line before reaching an advisor; no permission to call back unless they leave a message"
     ),
+    "hold": lazy_gettext("On hold: every advisor who could take the call was busy"),
+    "on_call": lazy_gettext("No advisor took the call: dialed the on-call line"),
+}
+# The caller's answer to the welcome menu (telephony/twiml.py MENU_*).
+MENU_CHOICE_SUMMARIES = {
+    "self": lazy_gettext("Chose in the phone menu: calling for themselves"),
+    "loved_one": lazy_gettext("Chose in the phone menu: calling for a loved one"),
+    "emergency": lazy_gettext("Chose the emergency option in the phone menu"),
 }
 
 
@@ -506,6 +514,8 @@ def event_summary(event, names: dict[str, str], zone: str | None) -> str:
         return text + (f": {detail['why']}" if detail.get("why") else "")
     if kind == "call" and detail.get("step") in CALL_STEP_SUMMARIES:
         return str(CALL_STEP_SUMMARIES[detail["step"]])
+    if kind == "call" and detail.get("step") == "menu" and detail.get("choice") in MENU_CHOICE_SUMMARIES:
+        return str(MENU_CHOICE_SUMMARIES[detail["choice"]])
     if kind in ("created", "merged") and detail.get("source"):
         source = str(SOURCE_LABELS.get(detail["source"], detail["source"])).lower()
         return gettext("%(what)s from the %(source)s", what=label(kind).capitalize(), source=source)

@@ -107,6 +107,7 @@ def test_the_timeline_lists_a_hunted_call_in_the_order_it_happened(client, team,
     start = page.index('<ol class="timeline">')
     timeline = re.findall(r"<strong>(.*?)</strong>", page[start : page.index("</ol>", start)])
     # The page lists the newest first; read it oldest first.
+    assert "Chose in the phone menu: calling for themselves" in timeline
     assert timeline[::-1][-5:] == [
         f"Assigned to {first}",
         f"Call: no-answer — {first} did not answer after {seconds} s; offered to {second}",

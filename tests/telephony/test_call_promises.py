@@ -244,6 +244,7 @@ def test_pressing_9_on_hold_keeps_the_place_and_a_hang_up_then_opens_no_call_bac
     page = staff_client(app).get(f"/leads/{lead.id}").get_data(as_text=True)
     assert "Asked not to be called back if the call drops" in page
     assert "Hung up before reaching an advisor; no permission to call back" in page
+    assert "On hold: every advisor who could take the call was busy" in page
 
 
 def test_pressing_9_then_1_is_a_call_back_asked_for(client, ana):  # noqa: F811
