@@ -9,7 +9,7 @@ from babel.dates import format_date, format_time, get_timezone_name
 from leadrouter.assignment.policy_store import load_policy
 from leadrouter.i18n import N_, translations_for
 from leadrouter.models import Lead
-from leadrouter.routing.hours import sla_due_at, to_local, within_contact_window
+from leadrouter.routing.hours import before_contact_window, sla_due_at, to_local, within_contact_window
 from leadrouter.routing.vocabulary import DEFAULT_TIMEZONE
 
 __all__ = ["contact_timing", "describe_local_time", "local_clock", "promised_contact_time"]
@@ -44,7 +44,11 @@ def promised_contact_time(lead: Lead, now: datetime) -> datetime:
 
 
 def contact_timing(lead: Lead, now: datetime, lang: str) -> dict:
-    """When to expect first contact, in the lead's own time zone and language."""
+    """When to expect first contact, in the lead's own time zone and language.
+
+    ``quiet_now``: outside the hours we call at; ``quiet_early``: quiet because it is early
+    morning (the window opens later today), not night.
+    """
     tz_name = lead.timezone or DEFAULT_TIMEZONE
     # The stored promise, which nothing moves: what the lead's advisor and the reports measure against.
     promise = lead.first_contact_due
@@ -53,12 +57,12 @@ def contact_timing(lead: Lead, now: datetime, lang: str) -> dict:
         # A repeat touch that raised the urgency keeps the earlier lead's (later) promise: say that.
         # A caller who turned critical mid-call was promised the minutes from then (calls.py).
         if promise is None or promise <= max(lead.created_at, now) + timedelta(minutes=minutes):
-            return {"minutes": minutes, "clock": None, "quiet_now": False}
+            return {"minutes": minutes, "clock": None, "quiet_now": False, "quiet_early": False}
     due = promise or sla_due_at(lead.urgency, lead.created_at, load_policy(), tz_name, lead.region)
     quiet_now = not within_contact_window(now, tz_name)
-    if due <= now:
-        return {"minutes": None, "clock": None, "quiet_now": quiet_now}
-    return {"minutes": None, "clock": describe_local_time(due, now, tz_name, lang), "quiet_now": quiet_now}
+    quiet_early = quiet_now and before_contact_window(now, tz_name)
+    clock = describe_local_time(due, now, tz_name, lang) if due > now else None
+    return {"minutes": None, "clock": clock, "quiet_now": quiet_now, "quiet_early": quiet_early}
 
 
 def local_clock(moment: datetime, tz_name: str, lang: str) -> str:

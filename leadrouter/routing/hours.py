@@ -95,6 +95,11 @@ def within_contact_window(now: datetime, tz_name: str, start: time = time(8), en
     return start <= local_time < end
 
 
+def before_contact_window(now: datetime, tz_name: str, start: time = time(8)) -> bool:
+    """Return whether it is still early morning in `tz_name` (quiet, before the window opens today)."""
+    return to_local(now, tz_name).time() < start
+
+
 def quiet_hours_window(
     now: datetime, tz_name: str, start: time = time(8), end: time = time(21)
 ) -> tuple[datetime, datetime]:

@@ -143,7 +143,9 @@ _PROMPT_TEXT: dict[str, str] = {
     "hold_options": PHONE_CONSENT_TEXTS[PHONE_CALLBACK_VERSION],
     # Said on the first hold turn only: leaving the line without pressing 9 is consent (intake.consent).
     "hold_call_back_if_cut_off": PHONE_CONSENT_TEXTS[PHONE_HOLD_CALLBACK_VERSION],
+    # "Thank you for waiting" only to a caller who held (call.hold_started_at).
     "callback_intro": N_("Thank you for waiting. We will call you back."),
+    "callback_intro_not_held": N_("We will call you back."),
     # For a caller who has not given permission to be called back (never held, or pressed 9):
     # no promise of a call unless they leave a message (intake.calls, schedule_call_back).
     "callback_intro_no_permission": N_("Thank you for waiting."),
@@ -151,7 +153,14 @@ _PROMPT_TEXT: dict[str, str] = {
     "promise_minutes": N_("An advisor will try to call you within {minutes} minutes."),
     "promise_clock": N_("An advisor will call you by {clock}."),
     "promise_soon": N_("An advisor will call you as soon as possible."),
+    # The same promises, for a caller without permission: they hold only once a message is left.
+    "promise_minutes_if_message": N_("If you do, an advisor will try to call you within {minutes} minutes."),
+    "promise_clock_if_message": N_("If you do, an advisor will call you by {clock}."),
+    "promise_soon_if_message": N_("If you do, an advisor will call you as soon as possible."),
     "promise_quiet": N_("We only call between 8 AM and 9 PM your time, so we will not call you tonight."),
+    "promise_quiet_early": N_(
+        "We only call between 8 AM and 9 PM your time, so we will not call you before 8 AM."
+    ),
     "callback_message": PHONE_CONSENT_TEXTS[PHONE_VOICEMAIL_VERSION],
     "nobody_answered_intro": N_(
         "We're sorry, none of the advisors we rang could answer just now. We will call you back."
@@ -235,6 +244,7 @@ class CallBackPromise:
     minutes: int | None = None  # "within N minutes" (critical)
     clock: str | None = None  # "by 9:15 AM Central time today", already in the caller's language
     quiet_now: bool = False  # outside the hours we call at
+    quiet_early: bool = False  # ... because it is early morning (not "tonight")
 
 
 MENU_SELF = "self"
@@ -493,6 +503,7 @@ def call_back(
     nobody_answered: bool = False,
     max_length: int = 180,
     permission: bool = True,
+    held: bool = True,
 ) -> str:
     """The caller leaves the line: when to expect the call back, then an optional message.
 
@@ -504,7 +515,9 @@ def call_back(
 
     Without ``permission`` (the caller has not agreed to a call back: never held, or pressed 9)
     nothing says we will call back, except if they leave a message; with no message (silence
-    after the tone) the promise is not repeated.
+    after the tone) the promise is not repeated, and before the tone it is said conditionally
+    ("If you do, an advisor will call you by ..."). "Thank you for waiting" is said only to a
+    caller who ``held``.
     """
     _require("record_action", record_action)
     _require("recording_status_callback", recording_status_callback)
@@ -520,11 +533,13 @@ def call_back(
         _speak(response, lang, "emergency_notice")
         if staffed_at and not promise.minutes:
             _speak(response, lang, "closed_staffed", clock=staffed_at)
-    else:
-        _speak(response, lang, "callback_intro" if permission else "callback_intro_no_permission")
+    elif permission:
+        _speak(response, lang, "callback_intro" if held else "callback_intro_not_held")
+    elif held:
+        _speak(response, lang, "callback_intro_no_permission")
     if not permission:
         _speak(response, lang, "call_back_only_with_message")
-    _speak_promise(response, lang, promise)
+    _speak_promise(response, lang, promise, if_message=not permission)
     _speak(response, lang, "callback_message")
     _record_message(response, record_action, recording_status_callback, max_length)
     _speak(response, lang, "voicemail_fallthrough_short")
@@ -535,17 +550,21 @@ def call_back(
     return str(response)
 
 
-def _speak_promise(parent, lang: str, promise: CallBackPromise) -> None:
-    """When the call back comes; the quiet-hours line never goes with a promise in minutes."""
+def _speak_promise(parent, lang: str, promise: CallBackPromise, *, if_message: bool = False) -> None:
+    """When the call back comes; the quiet-hours line never goes with a promise in minutes.
+
+    ``if_message``: said right after "only if you leave a message", so conditionally.
+    """
+    suffix = "_if_message" if if_message else ""
     if promise.minutes:
-        _speak(parent, lang, "promise_minutes", minutes=str(promise.minutes))
+        _speak(parent, lang, "promise_minutes" + suffix, minutes=str(promise.minutes))
         return
     if promise.clock:
-        _speak(parent, lang, "promise_clock", clock=promise.clock)
+        _speak(parent, lang, "promise_clock" + suffix, clock=promise.clock)
     else:
-        _speak(parent, lang, "promise_soon")
+        _speak(parent, lang, "promise_soon" + suffix)
     if promise.quiet_now:
-        _speak(parent, lang, "promise_quiet")
+        _speak(parent, lang, "promise_quiet_early" if promise.quiet_early else "promise_quiet")
 
 
 def dial_on_call(helpline: Helpline, number: str, caller_id: str, dial_action: str, timeout: int = 30) -> str:

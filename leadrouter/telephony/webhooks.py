@@ -260,6 +260,7 @@ def _speak(step: calls.CallStep) -> Response:
                 staffed_at=_staffed_at(step),
                 nobody_answered=step.nobody_answered,
                 permission=step.may_call_back,
+                held=step.call is not None and step.call.hold_started_at is not None,
             )
         )
     if step.kind == "on_call":
@@ -283,7 +284,10 @@ def _promise(step: calls.CallStep) -> twiml.CallBackPromise:
         return twiml.CallBackPromise()
     timing = contact_timing(step.lead, utcnow(), _language())
     return twiml.CallBackPromise(
-        minutes=timing["minutes"], clock=timing["clock"], quiet_now=timing["quiet_now"]
+        minutes=timing["minutes"],
+        clock=timing["clock"],
+        quiet_now=timing["quiet_now"],
+        quiet_early=timing["quiet_early"],
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -301,6 +301,7 @@ def test_a_caller_with_permission_is_promised_the_call_back_without_a_message(ap
     db.session.flush()
     spoken = said(held.press(hold_doc))
     assert "We will call you back." in spoken and "only if you leave a message" not in spoken
+    assert spoken.startswith("Thank you for waiting.") and "If you do" not in spoken
     assert spoken.count("An advisor will") == 2  # before and after the tone
 
     refused, refused_hold = holding_call(client, "+15125550206")
@@ -309,4 +310,67 @@ def test_a_caller_with_permission_is_promised_the_call_back_without_a_message(ap
     db.session.flush()
     spoken = said(refused.press(refused_hold))
     assert "We will call you back." not in spoken and "call you back only if you leave a message" in spoken
-    assert spoken.count("An advisor will") == 1  # not repeated to a caller who left no message
+    # Only conditionally ("If you do, an advisor will ..."), and not repeated after a silent tone.
+    assert spoken.count("an advisor will") == 1 and "An advisor will" not in spoken
+    assert spoken.startswith("Thank you for waiting.")  # they held
+
+
+# --- what the caller sent to the call back hears (QA F5, F7) ------------------------------
+
+PROMISES = ("An advisor will call you", "An advisor will try to call you")
+
+
+def at_local_hour(monkeypatch, hour: int, minute: int = 30) -> None:
+    """The promise is worded at ``hour``:``minute`` in Texas (Central standard time, UTC-6)."""
+    moment = datetime(2026, 12, 2, hour, minute, tzinfo=UTC) + timedelta(hours=6)
+    monkeypatch.setattr("leadrouter.telephony.webhooks.utcnow", lambda: moment)
+
+
+def test_a_caller_without_permission_and_nobody_on_duty_hears_no_unconditional_promise(session, client):
+    make_advisor(name="Olga Offline", regions=["TX"], phone="+15122060951", status="offline")
+    caller = SimulatedCall(client, "+15125550207", FromState="TX")
+    doc = caller.press(caller.start(), "1")
+    assert doc.find("Record") is not None and caller.call.hold_started_at is None
+    spoken = said(doc)
+    assert "Thank you for waiting" not in spoken and "We will call you back." not in spoken
+    assert "only if you leave a message" in spoken
+    assert not any(promise in spoken for promise in PROMISES)  # only "If you do, an advisor will ..."
+    assert "If you do, an advisor will" in spoken
+    assert callbacks_of(caller) == []
+    # The message makes it a promise: said then without the condition.
+    thanks = said(caller.leave_voicemail(doc, "RE" + "7" * 32))
+    assert any(promise in thanks for promise in PROMISES) and "If you do" not in thanks
+
+
+def test_a_caller_who_held_to_the_max_wait_is_thanked_for_waiting(app, client, ana):  # noqa: F811
+    talking(client, ana, "+15125550208")
+    refused, hold_doc = holding_call(client, "+15125550209")
+    refused.press(hold_doc, "9")
+    refused.call.started_at = utcnow() - timedelta(seconds=app.config["CALL_MAX_WAIT_SECONDS"] + 1)
+    db.session.flush()
+    spoken = said(refused.press(hold_doc))
+    assert spoken.startswith("Thank you for waiting.") and "If you do, an advisor will" in spoken
+    assert not any(promise in spoken for promise in PROMISES)
+
+
+def test_the_quiet_hours_line_says_before_8_am_in_the_morning_and_tonight_at_night(
+    monkeypatch,
+    session,
+    client,
+):
+    make_advisor(name="Olga Offline", regions=["TX"], phone="+15122060952", status="offline")
+    at_local_hour(monkeypatch, 5)
+    early = SimulatedCall(client, "+15125550210", FromState="TX")
+    spoken = said(early.press(early.start(), "1"))
+    assert "we will not call you before 8 AM" in spoken and "tonight" not in spoken
+
+    at_local_hour(monkeypatch, 22, 0)
+    late = SimulatedCall(client, "+15125550211", FromState="TX")
+    spoken = said(late.press(late.start(), "1"))
+    assert "we will not call you tonight" in spoken and "before 8 AM" not in spoken
+
+    at_local_hour(monkeypatch, 5)
+    spanish = SimulatedCall(client, "+15125550212", FromState="TX")
+    spoken = said(spanish.press(spanish.start(f"{VOICE_URL}?lang=es"), "1"))
+    assert "no le llamaremos antes de las 8 a. m." in spoken and "esta noche" not in spoken
+    assert "Si lo deja, un asesor" in spoken and "Gracias por esperar" not in spoken

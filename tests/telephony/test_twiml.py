@@ -679,3 +679,25 @@ def test_the_on_call_line_is_dialed_with_an_action_so_the_call_goes_on_if_nobody
     root = parse(twiml.dial_on_call(EN, ON_CALL_NUMBER, HELPLINE_NUMBER, URLS["dial"], timeout=30))
     dial = root.find("Dial")
     assert dial.text == ON_CALL_NUMBER and dial.get("action") == URLS["dial"] and dial.get("timeout") == "30"
+
+
+def test_only_a_caller_who_held_is_thanked_for_waiting():
+    promise = twiml.CallBackPromise(clock="9:00 AM Central time today", quiet_now=True, quiet_early=True)
+    for permission in (True, False):
+        spoken = said(
+            parse(
+                twiml.call_back(
+                    EN, promise, URLS["record"], URLS["recording_status"], permission=permission, held=False
+                )
+            )
+        )
+        assert "Thank you for waiting" not in spoken
+        assert "before 8 AM" in spoken and "tonight" not in spoken
+    spoken = said(
+        parse(
+            twiml.call_back(
+                EN, promise, URLS["record"], URLS["recording_status"], permission=True, held=False
+            )
+        )
+    )
+    assert spoken.startswith("We will call you back.")
