@@ -45,6 +45,18 @@ def test_the_thanks_page_shows_the_stored_promise_which_a_reassignment_does_not_
     assert _clock_text(lead.sla_due_at) not in page and "as soon as possible" in page
 
 
+def test_the_thanks_page_says_before_8_am_in_the_morning_and_tonight_at_night(client, session, clock):
+    morning = THANKS.search(post(client, message="Looking for options for my son").headers["Location"])[1]
+    page = client.get(f"/thanks/{morning}").get_data(as_text=True)  # 07:00 in Texas
+    assert "so we will not call you before 8 AM." in page and "tonight" not in page
+    clock.advance(hours=15, minutes=30)  # 22:30 in Texas
+    night = THANKS.search(
+        post(client, message="Options for my daughter", phone="+15125550177").headers["Location"]
+    )
+    page = client.get(f"/thanks/{night[1]}").get_data(as_text=True)
+    assert "so we will not call you tonight." in page and "before 8 AM" not in page
+
+
 def test_a_lead_reassigned_after_its_breach_reads_late_against_its_promise(manager_client, session, clock):
     kara = make_advisor(name="Kara", regions=["TX"])
     derek = make_advisor(name="Derek", regions=["TX"])
