@@ -141,7 +141,9 @@ def callbacks_of(call: SimulatedCall) -> list[FollowUp]:
 
 
 def call_steps(call: SimulatedCall) -> list[str]:
-    events = db.session.scalars(select(Event).where(Event.lead_id == call.lead.id, Event.type == "call"))
+    events = db.session.scalars(
+        select(Event).where(Event.lead_id == call.lead.id, Event.type == "call").order_by(Event.at, Event.id)
+    )
     return [event.detail["step"] for event in events if event.detail.get("step") in CALL_BACK_STEPS]
 
 
