@@ -3,13 +3,17 @@
     .venv/bin/python bench/cost.py                       # PostgreSQL + Redis (production shape)
     .venv/bin/python bench/cost.py --embedded            # SQLite + the embedded broker
     .venv/bin/python bench/cost.py --show-statements     # and every statement of one typical lead
+    .venv/bin/python bench/cost.py --hold                # one hold turn, 100 callers holding (issue 14)
 
 Counting is not disturbed by a busy machine the way timing is, so this is the instrument for
 "fewer round trips per lead" (issue 17). Leads arrive one at a time, as a helpline sees them
 at ordinary rates: each is posted to `POST /api/v1/leads` through the whole Flask stack (rate
 limiter, API key, schema, intake, commit, the routing publish), then the routing task runs
 for it in the same process (`routing.route_lead`, as a worker would with one lead waiting).
-The figures are medians over the leads; CPU is `time.process_time()` of this process (the
+With --hold it measures a caller's hold turn instead: 100 calls answered by POST /twilio/voice
+and put in line with every advisor busy (as bench/calls_bench.py does), then signed POSTs of
+/twilio/voice/hold, cycling over them as their <Redirect>s would. The figures are medians over
+the leads (or turns); CPU is `time.process_time()` of this process (the
 PostgreSQL backend's CPU is read from /proc when it runs on this machine). The database
 (`leadrouter_bench_cost` by default) is dropped and recreated; the Redis database is
 flushed (default db 6 of 127.0.0.1: give it one nobody else uses).
@@ -26,11 +30,19 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs
 
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness.common import MESSAGES, STATES, SUBSTANCES  # noqa: E402  (after the path above)
+from bench.harness.common import (  # noqa: E402  (after the path above)
+    HELPLINE,
+    MESSAGES,
+    PUBLIC_BASE_URL,
+    STATES,
+    SUBSTANCES,
+    TWILIO_TOKEN,
+)
 from bench.harness.database import recreate_postgres_database  # noqa: E402  (after the path above)
 
 
@@ -159,6 +171,9 @@ def build_app(args, instance: Path):
             "RATELIMIT_API_LEADS": "1000000 per minute",
             "INSTANCE_PATH": str(instance),
             "SECRET_KEY": "bench-secret-key-0123456789",
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "HELPLINE_NUMBER": HELPLINE,
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         }
     )
 
@@ -173,7 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leads", type=int, default=150, help="leads measured (after 20 warm-up leads)")
     parser.add_argument("--show-statements", action="store_true", help="list one typical lead's statements")
     parser.add_argument("--json", help="also write the figures to this file")
-    parser.add_argument("--profile", choices=("intake", "routing"), help="cProfile that work, top functions")
+    parser.add_argument(
+        "--profile", choices=("intake", "routing", "hold"), help="cProfile that work, top functions"
+    )
+    parser.add_argument(
+        "--hold", action="store_true", help="a hold turn with 100 callers holding, not a lead"
+    )
     args = parser.parse_args(argv)
 
     from flask_migrate import upgrade
@@ -194,6 +214,17 @@ def main(argv: list[str] | None = None) -> int:
     headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
     client = app.test_client()
     tallies: dict[str, list[Tally]] = collections.defaultdict(list)
+    if args.hold:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile(time.process_time) if args.profile == "hold" else None
+        tallies["hold turn"] = hold_turns(app, client, args, profiler)
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        print(report(summarise(tallies), args))
+        return 0
     with app.app_context():
         counters = Counters(db.engine)
         backends = _backend_pids(db) if not args.embedded else []
@@ -245,6 +276,51 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+HOLDING_CALLERS = 100
+
+
+def hold_turns(app, client, args, profiler=None, turns: int = 300) -> list[Tally]:
+    """Each hold turn's tally, the callers in line and every advisor busy (nobody to ring)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from bench.calls_bench import hold_request
+    from bench.harness.load import Traffic
+    from leadrouter.extensions import db
+    from leadrouter.models import Advisor, Call
+
+    calls = Traffic([]).voice(HOLDING_CALLERS)
+    for call in calls:
+        if client.post(call.path, data=call.body, headers=call.headers).status_code != 200:
+            raise SystemExit("POST /twilio/voice did not answer 200")
+    sids = [parse_qs(call.body.decode())["CallSid"][0] for call in calls]
+    with app.app_context():
+        db.session.execute(update(Advisor).values(status="busy"))
+        db.session.execute(
+            update(Call).where(Call.call_sid.in_(sids)).values(hold_started_at=datetime.now(UTC))
+        )
+        db.session.commit()
+        counters = Counters(db.engine)
+        backends = _backend_pids(db) if not args.embedded else []
+        tallies = []
+        for number in range(20 + turns):
+            turn = hold_request(sids[number % len(sids)], calls[number % len(calls)].key)
+            response = None
+
+            def post(turn=turn):
+                nonlocal response
+                response = client.post(turn.path, data=turn.body, headers=turn.headers)
+
+            tally = counters.measure(post, backends, profiler if number >= 20 else None)
+            if response.status_code != 200 or b"<Gather" not in response.data:
+                raise SystemExit(f"the hold turn answered {response.status_code}: {response.data[:300]!r}")
+            db.session.remove()
+            if number >= 20:
+                tallies.append(tally)
+    return tallies
+
+
 def _backend_pids(db) -> list[int]:
     from sqlalchemy import text
 
@@ -271,19 +347,24 @@ def summarise(tallies: dict[str, list[Tally]]) -> dict:
         figures[kind]["backend_cpu_ms"] = statistics.fmean(row.backend_cpu_ms for row in rows)
         figures[kind]["leads"] = len(rows)
     every = (*COUNTED, "backend_cpu_ms")
-    figures["lead"] = {name: sum(figures[kind][name] for kind in tallies) for name in every}
+    if {"intake", "routing"} <= set(tallies):
+        figures["lead"] = {name: sum(figures[kind][name] for kind in tallies) for name in every}
     return figures
 
 
 def report(figures: dict, args) -> str:
     where = "SQLite + embedded broker" if args.embedded else "PostgreSQL + Redis"
+    unit = "hold turns" if "hold turn" in figures else "leads"
+    count = figures.get("hold turn", figures.get("intake", {})).get("leads", 0)
     lines = [
-        f"one lead at a time, {figures['intake']['leads']} leads, {where}; medians per lead",
+        f"one at a time, {count} {unit}, {where}; medians per {unit[:-1]}",
         "| work | SQL statements | transactions | Redis round trips (commands) | CPU-ms (this process) "
         "| CPU-ms (database backend, mean) |",
         "|---|---|---|---|---|---|",
     ]
-    for kind in ("intake", "routing", "lead"):
+    for kind in ("intake", "routing", "lead", "hold turn"):
+        if kind not in figures:
+            continue
         row = figures[kind]
         name = "whole lead" if kind == "lead" else kind
         lines.append(

@@ -514,8 +514,8 @@ def offer_caller(
             break
         advisors = _advisors_for_caller(lead)  # someone took that one: read the team again
     if first is None:
-        if isinstance(step, NobodyOnDuty) and not skipped:
-            return step
+        if not skipped:
+            return step  # nobody to ring from the start: the engine's Hold or NobodyOnDuty
         on_duty = [a for a in advisors if could_take_call(a, caller, now)]
         return Hold(on_duty=len(on_duty)) if on_duty else NobodyOnDuty()
     rung = [first.advisor_id]

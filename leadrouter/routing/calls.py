@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from leadrouter.routing.engine import AdvisorFacts, Decision, LeadFacts, covers, decide, evaluate_rule
+from leadrouter.routing.engine import AdvisorFacts, Decision, LeadFacts, choose, covers, decide, evaluate_rule
 from leadrouter.routing.hours import on_shift, shift_starts_on, to_local
 from leadrouter.routing.policy import RoutingPolicy, default_policy
 from leadrouter.routing.vocabulary import NATIONAL_POOL, URGENCIES
@@ -120,8 +120,10 @@ def next_call_step(
         exclude_ids=caller.exclude_ids | skipped | taken,
         exclude_reason=" or ".join(reasons) or caller.exclude_reason,
     )
-    decision = decide(hunting, advisors, now, policy)
-    if decision.advisor_id is not None:
+    # Most turns of a busy line find nobody free: say so without tracing every advisor.
+    free = choose(hunting, advisors, now, policy) is not None
+    decision = decide(hunting, advisors, now, policy) if free else None
+    if decision is not None and decision.advisor_id is not None:
         others = _next_in_line(hunting, advisors, now, policy, exclude=decision.advisor_id)
         return Ring(
             advisor_ids=(decision.advisor_id, *others[: max(0, ring_all_size - 1)]), decision=decision

@@ -210,6 +210,31 @@ def decide(
     )
 
 
+def choose(
+    lead: LeadFacts,
+    advisors: Sequence[AdvisorFacts],
+    now: datetime,
+    policy: RoutingPolicy | None = None,
+) -> AdvisorFacts | None:
+    """The advisor `decide` would choose, without the trace of every advisor considered.
+
+    For a caller's hold turn, which only needs to know whether anyone can take them now: the
+    trace of 200 advisors costs more than the choice, and decide() is run when someone can.
+    """
+    policy = policy or _default_policy()
+    _validate(lead, advisors, now)
+    owner = _eligible_owner(lead, advisors, now)
+    if owner is not None:
+        return owner
+    waited = waited_minutes(lead, now)
+    for rule in policy.rules:
+        if rule.matches(lead.urgency, lead.source, waited):
+            result = evaluate_rule(rule, lead, advisors, now)
+            if result.ranked:
+                return result.ranked[0]
+    return None
+
+
 def assign_batch(
     leads: Sequence[LeadFacts],
     advisors: Sequence[AdvisorFacts],

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadrouter.routing.engine import AdvisorFacts, LeadFacts, assign_batch, decide, queue_order
+from leadrouter.routing.engine import AdvisorFacts, LeadFacts, assign_batch, choose, decide, queue_order
 from leadrouter.routing.hours import on_shift
 from leadrouter.routing.policy import default_policy
 from leadrouter.routing.vocabulary import URGENCIES as URGENCY_ORDER
@@ -188,6 +188,13 @@ def test_chosen_advisor_is_always_allowed(roster, data, policy):
 
 
 @settings(max_examples=600)
+@given(rosters(), st.data(), policies)
+def test_choose_is_decide_without_the_trace(roster, data, policy):
+    lead = data.draw(leads(1, advisor_ids=[a.id for a in roster]))
+    chosen = choose(lead, roster, NOW, policy)
+    assert (chosen and chosen.id) == decide(lead, roster, NOW, policy).advisor_id
+
+
 @given(rosters(), st.data(), policies)
 def test_exact_state_advisor_wins_whenever_one_is_eligible(roster, data, policy):
     lead = data.draw(leads(1, urgencies=("high", "normal", "low")))
