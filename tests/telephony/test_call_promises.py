@@ -261,12 +261,18 @@ def test_pressing_9_then_1_is_a_call_back_asked_for(client, ana):  # noqa: F811
     assert len(callbacks_of(caller)) == 1 and "no_call_back" in call_steps(caller)
 
 
-def test_pressing_9_then_leaving_a_message_at_the_max_wait_is_a_call_back(app, client, ana):  # noqa: F811
-    talking(client, ana, "+15125550201")
-    caller, hold_doc = holding_call(client, "+15125550202")
+def said_no_then_waited_too_long(app, client, advisor, talking_to: str, caller_number: str):
+    """A caller who pressed 9 on hold, still in line at the max wait: their next turn leaves the line."""
+    talking(client, advisor, talking_to)
+    caller, hold_doc = holding_call(client, caller_number)
     caller.press(hold_doc, "9")
     caller.call.started_at = utcnow() - timedelta(seconds=app.config["CALL_MAX_WAIT_SECONDS"] + 1)
     db.session.flush()
+    return caller, hold_doc
+
+
+def test_pressing_9_then_leaving_a_message_at_the_max_wait_is_a_call_back(app, client, ana):  # noqa: F811
+    caller, hold_doc = said_no_then_waited_too_long(app, client, ana, "+15125550201", "+15125550202")
     promise_doc = caller.press(hold_doc)
     assert promise_doc.find("Record") is not None
     assert consents_of(caller) == [] and callbacks_of(caller) == []  # no 1, no message yet
@@ -345,11 +351,7 @@ def test_a_caller_without_permission_and_nobody_on_duty_hears_no_unconditional_p
 
 
 def test_a_caller_who_held_to_the_max_wait_is_thanked_for_waiting(app, client, ana):  # noqa: F811
-    talking(client, ana, "+15125550208")
-    refused, hold_doc = holding_call(client, "+15125550209")
-    refused.press(hold_doc, "9")
-    refused.call.started_at = utcnow() - timedelta(seconds=app.config["CALL_MAX_WAIT_SECONDS"] + 1)
-    db.session.flush()
+    refused, hold_doc = said_no_then_waited_too_long(app, client, ana, "+15125550208", "+15125550209")
     spoken = said(refused.press(hold_doc))
     assert spoken.startswith("Thank you for waiting.") and "If you do, an advisor will" in spoken
     assert not any(promise in spoken for promise in PROMISES)
