@@ -13,6 +13,7 @@ PostgreSQL's plans for the report's queries.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -83,6 +84,7 @@ def main() -> None:
 
     url = normalize_database_url(args.database_url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "CELERY_BROKER_URL": "memory://"})
+    gc.freeze()  # as leadrouter/wsgi.py does in the web process that serves the report
     with app.app_context():
         total = db.session.scalar(select(func.count()).select_from(Lead))
         newest = db.session.scalar(select(func.max(Lead.created_at)))

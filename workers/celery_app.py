@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 
@@ -20,6 +21,9 @@ flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
 celery_app.conf.beat_schedule = beat_schedule(flask_app.config)
 celery_app.conf.imports = ("workers.tasks.routing", "workers.tasks.reports", "workers.tasks.diagnostics")
+# What the import made lives as long as the worker: out of the collector's full passes, and
+# not written to by the pool processes' collections after the fork (see leadrouter/wsgi.py).
+gc.freeze()
 
 
 @worker_process_init.connect
