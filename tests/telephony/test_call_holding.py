@@ -305,13 +305,21 @@ def test_an_emergency_nobody_answers_goes_to_the_on_call_number_never_voicemail_
     assert on_call_doc.find("Dial").text.strip() == ON_CALL
 
 
-def test_a_more_urgent_caller_is_served_first_then_the_longest_waiting(client, ana):
-    first, first_dial = talking(client, ana, "+15125550157")
-    waiting_long, long_hold = holding_call(client, "+15125550158")
-    urgent, urgent_hold = holding_call(client, "+15125550159")
+def critical_caller_behind_a_long_wait(client, advisor, numbers: tuple[str, str, str]):
+    """Two callers hold while `advisor` talks; the second is critical; then she frees up."""
+    first, first_dial = talking(client, advisor, numbers[0])
+    waiting_long, long_hold = holding_call(client, numbers[1])
+    urgent, urgent_hold = holding_call(client, numbers[2])
     urgent.lead.set_urgency("critical", 90, ["test: critical"], True)
     db.session.flush()
     finish(first, first_dial)
+    return (waiting_long, long_hold), (urgent, urgent_hold)
+
+
+def test_a_more_urgent_caller_is_served_first_then_the_longest_waiting(client, ana):
+    (waiting_long, long_hold), (urgent, urgent_hold) = critical_caller_behind_a_long_wait(
+        client, ana, ("+15125550157", "+15125550158", "+15125550159")
+    )
 
     # The longer wait asks first, but the critical caller is ahead in line for Ana.
     assert is_hold(waiting_long.press(long_hold))
@@ -326,12 +334,9 @@ def test_a_more_urgent_caller_is_served_first_then_the_longest_waiting(client, a
 
 def test_an_expected_wait_within_the_max_wait_is_said(app, client, ana, monkeypatch):
     monkeypatch.setitem(app.config, "CALL_MAX_WAIT_SECONDS", 600)
-    first, first_dial = talking(client, ana, "+15125550177")
-    waiting_long, long_hold = holding_call(client, "+15125550178")
-    urgent, urgent_hold = holding_call(client, "+15125550179")
-    urgent.lead.set_urgency("critical", 90, ["test: critical"], True)
-    db.session.flush()
-    finish(first, first_dial)
+    (waiting_long, long_hold), _ = critical_caller_behind_a_long_wait(
+        client, ana, ("+15125550177", "+15125550178", "+15125550179")
+    )
     assert is_hold(waiting_long.press(long_hold))
     spoken = said(waiting_long.press(long_hold))
     assert "expected wait is about 3 minutes" in spoken and "cannot say" not in spoken
